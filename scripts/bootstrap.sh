@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs on a fresh machine: a virtualenv with the project and its
+# test extras, and Debian's prometheus package (prometheus + promtool) when missing.
+# Sourced by scripts/test and scripts/sandbox; safe to run again (it only installs what is missing).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${INFRA_OPERATOR_VENV:-$root/.venv}"
+stamp="$venv/.installed-$(sha1sum "$root/pyproject.toml" | cut -c1-12)"
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if [ ! -f "$stamp" ]; then
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+  rm -f "$venv"/.installed-*
+  touch "$stamp"
+fi
+
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing Debian's prometheus package (prometheus, promtool)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    # The package only ships binaries for us; it must not leave a service scraping in the background.
+    (systemctl stop prometheus prometheus-node-exporter 2>/dev/null || service prometheus stop 2>/dev/null || true) >/dev/null 2>&1
+  else
+    echo "bootstrap: prometheus/promtool not found and apt-get is not usable; tests needing them will be skipped" >&2
+  fi
+fi
+export PATH="$venv/bin:$PATH"

@@ -1,0 +1,1 @@
+"""infra-operator: AWS infrastructure as Kubernetes custom resources, OpenTelemetry-native."""
