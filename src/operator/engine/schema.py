@@ -109,7 +109,7 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
         } for ref in alternatives]
     identifier = {"name": kind.identifier[0].upper() + kind.identifier[1:], "type": "string",
                   "jsonPath": f".status.{kind.identifier}"}
-    extra = [{"name": n, "jsonPath": p, "type": t} for n, p, t in kind.printer_columns]
+    extra = [{"name": n, "type": t, "jsonPath": p} for n, p, t in kind.printer_columns]
     return crd(kind=kind.kind, plural=kind.plural, short_names=kind.short_names,
                description=kind.description, spec=spec,
                status={kind.identifier: {"type": "string"}, **kind.status_properties},
