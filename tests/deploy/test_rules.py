@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .manifests import alerting_rules, rule_groups, write_rules_file
+from .manifests import ROOT, alerting_rules, rule_groups, write_rules_file
 
 RULES_TEST = Path(__file__).with_name("rules_test.yaml")
 RULES_FILE_NAME = "prometheusrule.rules.yaml"
@@ -176,3 +176,12 @@ def test_every_raw_selector_is_limited_to_the_operator_job(groups):
         without_selectors = SELECTOR.sub("", STRING.sub('""', expr))
         bare = [metric for metric in IDENTIFIER.findall(without_selectors) if is_raw(metric)]
         assert not bare, f"{name}: selectors without a job matcher: {bare}"
+
+
+def test_docs_show_every_expression_and_a_section_per_alert(groups):
+    document = (ROOT / "docs" / "alerts.md").read_text()
+    shown = {block.strip() for block in re.findall(r"```promql\n(.*?)```", document, re.DOTALL)}
+    for name, expr in expressions(groups):
+        assert expr.strip() in shown, f"docs/alerts.md does not show the expression of {name}"
+    headings = set(re.findall(r"^## (\w+)$", document, re.MULTILINE))
+    assert ORIGINAL_ALERTS <= headings
