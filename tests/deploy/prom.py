@@ -1,8 +1,9 @@
 """A real Prometheus on 127.0.0.1 scraping one target with the PrometheusRule's rules loaded.
 
     with running_prometheus("127.0.0.1:8080", hold="2s") as prometheus:
+        prometheus.wait_for_result('up{job="infra-operator"} == 1')
         prometheus.wait_for_alert("InfraOperatorAWSAPIThrottled")
-        prometheus.query('up{job="infra-operator"}')
+        prometheus.query('service:infra_operator_aws_api_throttles:rate5m')
 
 The target is scraped as job "infra-operator" (what the rules match on) every second, and rules
 are evaluated every second. `hold` rewrites every alert's `for:` in the temporary rules file
@@ -48,6 +49,15 @@ class Prometheus:
     def query(self, expr: str) -> list[dict]:
         """The instant vector of an expression: [{"metric": {...}, "value": [time, "value"]}]."""
         return self.api("query", query=expr)["result"]
+
+    def wait_for_result(self, expr: str, timeout: float = 30.0) -> list[dict]:
+        """The first non-empty result of an expression (e.g. the first scrape: 'up == 1')."""
+        deadline = time.monotonic() + timeout
+        while not (result := self.query(expr)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{expr} still empty after {timeout} s")
+            time.sleep(0.5)
+        return result
 
     def alerts(self) -> list[dict]:
         """Pending and firing alerts, as /api/v1/alerts reports them."""

@@ -53,6 +53,7 @@ def throttled_target():
 def test_throttling_storm_fires_and_a_stopped_operator_is_detected(throttled_target):
     target = f"127.0.0.1:{throttled_target.server_port}"
     with running_prometheus(target, hold="2s") as prometheus:
+        prometheus.wait_for_result('up{job="infra-operator"} == 1')
         throttled = prometheus.wait_for_alert("InfraOperatorAWSAPIThrottled", timeout=60)
         assert throttled["labels"]["service"] == "EC2"
         assert float(throttled["value"]) > 0.1
