@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra_operator.telemetry.catalog import CATALOG, THROTTLING_CODES, Instrument
+
 from .manifests import ROOT, alerting_rules, rule_groups, write_rules_file
 
 RULES_TEST = Path(__file__).with_name("rules_test.yaml")
@@ -32,31 +34,8 @@ ORIGINAL_ALERTS = {
     "InfraOperatorNoReconciliations",
 }
 
-# The metric catalog of DESIGN.md: name -> label names (histograms marked by their name).
-CATALOG = {
-    "infra_operator_reconcile_total": {"resource_type", "result"},
-    "infra_operator_reconcile_duration_seconds": {"resource_type"},
-    "infra_operator_reconcile_errors_total": {"resource_type", "error_type"},
-    "infra_operator_resources_total": {"resource_type", "status"},
-    "infra_operator_resource_creation_timestamp_seconds": {"resource_type", "resource_name"},
-    "infra_operator_aws_api_calls_total": {"service", "operation", "result"},
-    "infra_operator_aws_api_call_duration_seconds": {"service", "operation"},
-    "infra_operator_aws_api_errors_total": {"service", "operation", "error_code"},
-    "infra_operator_aws_api_throttles_total": {"service", "operation"},
-    "infra_operator_drift_detected_total": {"resource_type", "severity"},
-    "infra_operator_drift_healed_total": {"resource_type"},
-    "infra_operator_drift_healing_failures_total": {"resource_type", "error_type"},
-    "infra_operator_drift_detection_duration_seconds": {"resource_type"},
-    "infra_operator_finalizer_duration_seconds": {"resource_type"},
-    "infra_operator_finalizer_errors_total": {"resource_type", "error_type"},
-    "infra_operator_provider_ready": {"provider_name", "region"},
-    "infra_operator_provider_credential_rotations_total": {"provider_name"},
-    "infra_operator_workqueue_depth": {"resource_type"},
-    "infra_operator_workqueue_adds_total": {"resource_type"},
-    "infra_operator_cache_hits_total": {"resource_type"},
-    "infra_operator_cache_misses_total": {"resource_type"},
-}
-HISTOGRAMS = [name for name in CATALOG if name.endswith("_seconds") and "timestamp" not in name]
+LABELS_BY_METRIC = {spec.name: set(spec.labels) for spec in CATALOG}
+HISTOGRAMS = [spec.name for spec in CATALOG if spec.instrument is Instrument.HISTOGRAM]
 TARGET_LABELS = {"job", "instance", "namespace", "pod"}
 PROMQL_KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
                    "group_right", "offset", "bool"}
@@ -147,8 +126,8 @@ def expressions(groups):
 
 def test_expressions_use_only_catalog_metrics_and_labels(groups):
     recorded = {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
-    series = set(CATALOG) | {"up"} | {f"{name}_{suffix}" for name in HISTOGRAMS for suffix in ("bucket", "count", "sum")}
-    labels = set().union(*CATALOG.values()) | TARGET_LABELS | {"le"}
+    series = set(LABELS_BY_METRIC) | {"up"} | {f"{name}_{suffix}" for name in HISTOGRAMS for suffix in ("bucket", "count", "sum")}
+    labels = set().union(*LABELS_BY_METRIC.values()) | TARGET_LABELS | {"le"}
     for name, expr in expressions(groups):
         used_labels = set()
         for _, matchers in SELECTOR.findall(expr):
@@ -185,3 +164,9 @@ def test_docs_show_every_expression_and_a_section_per_alert(groups):
         assert expr.strip() in shown, f"docs/alerts.md does not show the expression of {name}"
     headings = set(re.findall(r"^## (\w+)$", document, re.MULTILINE))
     assert ORIGINAL_ALERTS <= headings
+
+
+def test_aws_api_errors_leave_out_exactly_the_catalogs_throttling_codes(groups):
+    (expr,) = [expr for name, expr in expressions(groups) if "errors_without_throttling" in name]
+    (codes,) = re.findall(r'error_code!~"([^"]*)"', expr)
+    assert set(codes.split("|")) == set(THROTTLING_CODES)
