@@ -284,6 +284,8 @@ class MotoServer:
         self.calls = CallLog()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._session = boto3.session.Session(**DUMMY_CREDENTIALS)
+        self._session_lock = threading.Lock()
 
     @property
     def endpoint(self) -> str:
@@ -319,8 +321,9 @@ class MotoServer:
 
     def client(self, service: str, region: str = "us-east-1", **config: Any) -> Any:
         """A boto3 client on this server with dummy credentials; ``config`` goes to botocore's Config."""
-        return boto3.session.Session(**DUMMY_CREDENTIALS, region_name=region).client(
-            service, endpoint_url=self.endpoint, config=botocore.config.Config(**config) if config else None)
+        with self._session_lock:  # boto3 sessions are not thread-safe; one session caches the models
+            return self._session.client(service, region_name=region, endpoint_url=self.endpoint,
+                                        config=botocore.config.Config(**config) if config else None)
 
     def warm_up(self) -> None:
         """Make moto load its EC2 backend now (its first EC2 call takes over a second)."""
