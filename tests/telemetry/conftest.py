@@ -6,6 +6,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from prometheus_client.parser import text_string_to_metric_families
 
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
@@ -59,3 +60,17 @@ def ec2_client(
         endpoint_url=endpoint_url,
         config=Config(retries={"mode": "standard", "total_max_attempts": total_max_attempts}, **config),
     )
+
+
+def sample_values(telemetry: Telemetry) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """The current /metrics samples as {(sample name, labels): value}."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(telemetry.render_metrics().decode())
+        for sample in family.samples
+    }
+
+
+def value(telemetry: Telemetry, sample_name: str, **labels: str) -> float:
+    """One sample's value; 0 when the series does not exist."""
+    return sample_values(telemetry).get((sample_name, frozenset(labels.items())), 0.0)
