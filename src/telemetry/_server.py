@@ -47,8 +47,9 @@ class MetricsServer:
         self._httpd = _MetricsHTTPServer((host, port), render)
         self.host = host
         self.port: int = self._httpd.server_address[1]
+        # A short poll interval makes close() quick (it waits for the serving loop to notice).
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"metrics-server-{self.port}", daemon=True
+            target=self._httpd.serve_forever, args=(0.1,), name=f"metrics-server-{self.port}", daemon=True
         )
         self._thread.start()
         self._closed = False

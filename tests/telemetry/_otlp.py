@@ -111,7 +111,7 @@ class HttpReceiver:
 
         self._httpd = HTTPServer(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,), daemon=True)
         self._thread.start()
         self.endpoint = f"http://127.0.0.1:{self.port}"
 

@@ -15,12 +15,12 @@ from ._moto import MotoServer
 
 @pytest.fixture
 def make_telemetry() -> Iterator[Callable[..., Telemetry]]:
-    """setup_telemetry(TelemetrySettings(**fields)); every one is shut down afterwards (which
-    also releases the process-wide botocore instrumentation for the next test)."""
+    """setup_telemetry(settings or TelemetrySettings(**fields)); every one is shut down
+    afterwards (which also releases the process-wide botocore instrumentation for the next)."""
     built: list[Telemetry] = []
 
-    def make(**fields: Any) -> Telemetry:
-        telemetry = setup_telemetry(TelemetrySettings(instance_id="test-instance", **fields))
+    def make(settings: TelemetrySettings | None = None, **fields: Any) -> Telemetry:
+        telemetry = setup_telemetry(settings or TelemetrySettings(instance_id="test-instance", **fields))
         built.append(telemetry)
         return telemetry
 
