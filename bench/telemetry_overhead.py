@@ -42,7 +42,9 @@ def prometheus_client_registry() -> tuple[CollectorRegistry, dict[str, object]]:
         if spec.prometheus_type == "counter":
             metrics[spec.name] = Counter(spec.name, spec.help, spec.labels, registry=registry)
         elif spec.prometheus_type == "histogram":
-            metrics[spec.name] = Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=catalog.BUCKETS)
+            metrics[spec.name] = Histogram(
+                spec.name, spec.help, spec.labels, registry=registry, buckets=catalog.BUCKETS
+            )
         else:
             metrics[spec.name] = Gauge(spec.name, spec.help, spec.labels, registry=registry)
     return registry, metrics
@@ -90,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
 
     telemetry = setup_telemetry(TelemetrySettings(instance_id="bench"))
-    registry, metrics = prometheus_client_registry()
+    _, metrics = prometheus_client_registry()
     duration = telemetry._instruments[catalog.RECONCILE_DURATION]
     cache_hits = metrics[catalog.CACHE_HITS.name]
     histogram = metrics[catalog.RECONCILE_DURATION.name]

@@ -14,7 +14,7 @@ Renderer = Callable[[str | None], tuple[bytes, str]]
 class _MetricsHandler(BaseHTTPRequestHandler):
     server: _MetricsHTTPServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] != "/metrics":
             self.send_error(404, "only /metrics is served here")
             return
@@ -25,7 +25,7 @@ class _MetricsHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         # One access-log line per scrape would drown the operator's own logs.
         pass
 

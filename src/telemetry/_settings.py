@@ -63,6 +63,8 @@ class TelemetrySettings:
     Defaults push nothing anywhere: OTLP export of a signal is on when OTEL_<SIGNAL>_EXPORTER
     says `otlp`, or when it is unset and an OTLP endpoint variable is set (the OTel default of
     `otlp` towards localhost would fail forever in a cluster without a collector).
+    TLS and compression options (OTEL_EXPORTER_OTLP_CERTIFICATE, _INSECURE, _COMPRESSION, ...)
+    are read by the OTLP exporters themselves from the process environment.
     """
 
     service_name: str = "infra-operator"

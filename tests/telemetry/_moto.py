@@ -53,7 +53,9 @@ class ThrottlingMiddleware:
                 self.throttled_attempts += 1
         if remaining <= 0:
             return self._app(environ, start_response)
-        start_response("503 Service Unavailable", [("Content-Type", "text/xml"), ("Content-Length", str(len(_EC2_THROTTLE_BODY)))])
+        start_response(
+            "503 Service Unavailable", [("Content-Type", "text/xml"), ("Content-Length", str(len(_EC2_THROTTLE_BODY)))]
+        )
         return [_EC2_THROTTLE_BODY]
 
 

@@ -62,12 +62,12 @@ class GrpcReceiver:
         received = self.received
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request, context):  # noqa: N802 (gRPC naming)
+            def Export(self, request, context):
                 received.add_metrics(request)
                 return metrics_service_pb2.ExportMetricsServiceResponse()
 
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request, context):  # noqa: N802
+            def Export(self, request, context):
                 received.add_spans(request)
                 return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -88,7 +88,7 @@ class HttpReceiver:
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.path == "/v1/metrics":
                     received.add_metrics(metrics_service_pb2.ExportMetricsServiceRequest.FromString(body))
@@ -106,7 +106,7 @@ class HttpReceiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._httpd = HTTPServer(("127.0.0.1", 0), Handler)

@@ -48,9 +48,7 @@ def moto(moto_server: MotoServer) -> Iterator[MotoServer]:
     moto_server.faults.reset()
 
 
-def ec2_client(
-    telemetry: Telemetry, endpoint_url: str, total_max_attempts: int = 3, **config: Any
-) -> Any:
+def ec2_client(telemetry: Telemetry, endpoint_url: str, total_max_attempts: int = 3, **config: Any) -> Any:
     """An EC2 client on its own session, instrumented through the session's event emitter
     (as the operator does: instrument the session, then create clients)."""
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")

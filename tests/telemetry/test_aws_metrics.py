@@ -10,12 +10,25 @@ from infra_operator.telemetry import Telemetry, catalog
 
 from ._moto import MotoServer
 from ._otlp import free_port
-from .conftest import ec2_client, value
+from .conftest import ec2_client, sample_values
 
-CALLS = "infra_operator_aws_api_calls_total"
-ERRORS = "infra_operator_aws_api_errors_total"
-THROTTLES = "infra_operator_aws_api_throttles_total"
-DURATION_COUNT = "infra_operator_aws_api_call_duration_seconds_count"
+
+def recorded(telemetry: Telemetry, operation: str, service: str = "EC2") -> dict[str, object]:
+    """Everything the aws_api_* families hold for one operation."""
+    summary: dict[str, object] = {"success": 0, "error": 0, "throttles": 0, "timed": 0, "error_codes": {}}
+    for (name, labels), value in sample_values(telemetry).items():
+        labels_dict = dict(labels)
+        if (labels_dict.get("service"), labels_dict.get("operation")) != (service, operation):
+            continue
+        if name == catalog.AWS_API_CALLS.name:
+            summary[labels_dict["result"]] = value
+        elif name == catalog.AWS_API_THROTTLES.name:
+            summary["throttles"] = value
+        elif name == catalog.AWS_API_CALL_DURATION.name + "_count":
+            summary["timed"] = value
+        elif name == catalog.AWS_API_ERRORS.name:
+            summary["error_codes"][labels_dict["error_code"]] = value  # type: ignore[index]
+    return summary
 
 
 def test_throttled_attempts_count_each_but_the_call_once(telemetry: Telemetry, moto: MotoServer) -> None:
@@ -23,23 +36,31 @@ def test_throttled_attempts_count_each_but_the_call_once(telemetry: Telemetry, m
     moto.faults.throttle("DescribeVpcs", 2)
     ec2.describe_vpcs()
     assert moto.faults.throttled_attempts == 2
-    assert value(telemetry, THROTTLES, service="EC2", operation="DescribeVpcs") == 2
-    assert value(telemetry, CALLS, service="EC2", operation="DescribeVpcs", result="success") == 1
-    assert value(telemetry, CALLS, service="EC2", operation="DescribeVpcs", result="error") == 0
-    assert value(telemetry, DURATION_COUNT, service="EC2", operation="DescribeVpcs") == 1
+    assert recorded(telemetry, "DescribeVpcs") == {
+        "success": 1,
+        "error": 0,
+        "throttles": 2,
+        "timed": 1,
+        "error_codes": {},
+    }
 
 
-def test_a_call_throttled_to_exhaustion_is_one_error_with_the_throttling_code(telemetry: Telemetry, moto: MotoServer) -> None:
+def test_a_call_throttled_to_exhaustion_is_one_error_with_the_throttling_code(
+    telemetry: Telemetry, moto: MotoServer
+) -> None:
     ec2 = ec2_client(telemetry, moto.endpoint_url, total_max_attempts=2)
     moto.faults.throttle("DescribeSubnets", 5)
     with pytest.raises(ec2.exceptions.ClientError) as raised:
         ec2.describe_subnets()
     assert raised.value.response["Error"]["Code"] == "RequestLimitExceeded"
     assert moto.faults.throttled_attempts == 2
-    assert value(telemetry, THROTTLES, service="EC2", operation="DescribeSubnets") == 2
-    assert value(telemetry, CALLS, service="EC2", operation="DescribeSubnets", result="error") == 1
-    assert value(telemetry, ERRORS, service="EC2", operation="DescribeSubnets", error_code="RequestLimitExceeded") == 1
-    assert value(telemetry, DURATION_COUNT, service="EC2", operation="DescribeSubnets") == 1
+    assert recorded(telemetry, "DescribeSubnets") == {
+        "success": 0,
+        "error": 1,
+        "throttles": 2,
+        "timed": 1,
+        "error_codes": {"RequestLimitExceeded": 1},
+    }
 
 
 def test_the_aws_error_code_is_extracted(telemetry: Telemetry, moto: MotoServer) -> None:
@@ -48,9 +69,13 @@ def test_the_aws_error_code_is_extracted(telemetry: Telemetry, moto: MotoServer)
         ec2.release_address(AllocationId="eipalloc-0123456789abcdef0")
     code = raised.value.response["Error"]["Code"]
     assert code not in ("", catalog.UNKNOWN_ERROR_CODE)
-    assert value(telemetry, ERRORS, service="EC2", operation="ReleaseAddress", error_code=code) == 1
-    assert value(telemetry, CALLS, service="EC2", operation="ReleaseAddress", result="error") == 1
-    assert value(telemetry, THROTTLES, service="EC2", operation="ReleaseAddress") == 0
+    assert recorded(telemetry, "ReleaseAddress") == {
+        "success": 0,
+        "error": 1,
+        "throttles": 0,
+        "timed": 1,
+        "error_codes": {code: 1},
+    }
 
 
 def test_a_refused_connection_is_one_failed_call_with_error_code_connection_error(telemetry: Telemetry) -> None:
@@ -58,10 +83,13 @@ def test_a_refused_connection_is_one_failed_call_with_error_code_connection_erro
     with pytest.raises(Exception) as raised:
         ec2.describe_vpcs()
     assert type(raised.value).__name__ == "EndpointConnectionError"
-    assert value(telemetry, CALLS, service="EC2", operation="DescribeVpcs", result="error") == 1
-    assert value(telemetry, ERRORS, service="EC2", operation="DescribeVpcs", error_code=catalog.CONNECTION_ERROR_CODE) == 1
-    assert value(telemetry, DURATION_COUNT, service="EC2", operation="DescribeVpcs") == 1
-    assert value(telemetry, THROTTLES, service="EC2", operation="DescribeVpcs") == 0
+    assert recorded(telemetry, "DescribeVpcs") == {
+        "success": 0,
+        "error": 1,
+        "throttles": 0,
+        "timed": 1,
+        "error_codes": {catalog.CONNECTION_ERROR_CODE: 1},
+    }
 
 
 @pytest.mark.parametrize(
@@ -80,7 +108,7 @@ def test_the_service_label_uses_the_catalog_names(
     client = session.client(client_name, endpoint_url=moto.endpoint_url)
     telemetry.instrument_aws(client.meta.events)
     call(client)  # type: ignore[operator]
-    assert value(telemetry, CALLS, service=service, operation=operation, result="success") == 1
+    assert recorded(telemetry, operation, service)["success"] == 1
 
 
 def test_instrumenting_twice_does_not_double_count(telemetry: Telemetry, moto: MotoServer) -> None:
@@ -90,4 +118,10 @@ def test_instrumenting_twice_does_not_double_count(telemetry: Telemetry, moto: M
     telemetry.instrument_aws(ec2.meta.events)
     telemetry.instrument_aws(session.events)
     ec2.describe_vpcs()
-    assert value(telemetry, CALLS, service="EC2", operation="DescribeVpcs", result="success") == 1
+    assert recorded(telemetry, "DescribeVpcs") == {
+        "success": 1,
+        "error": 0,
+        "throttles": 0,
+        "timed": 1,
+        "error_codes": {},
+    }

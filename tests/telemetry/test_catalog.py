@@ -43,7 +43,19 @@ def test_histograms_share_the_go_buckets_and_seconds() -> None:
         else:
             assert spec.buckets is None
     # Written as Go writes them: `le="1"`, not `le="1.0"`.
-    assert [f"{bound}" for bound in catalog.BUCKETS] == ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10"]
+    assert [f"{bound}" for bound in catalog.BUCKETS] == [
+        "0.005",
+        "0.01",
+        "0.025",
+        "0.05",
+        "0.1",
+        "0.25",
+        "0.5",
+        "1",
+        "2.5",
+        "5",
+        "10",
+    ]
 
 
 def test_units_never_add_a_suffix_downstream() -> None:

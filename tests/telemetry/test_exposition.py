@@ -13,8 +13,7 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 
-from infra_operator.telemetry import MetricsServer, Telemetry, TelemetrySettings, catalog, setup_telemetry
-from infra_operator.telemetry import _recorders
+from infra_operator.telemetry import MetricsServer, Telemetry, TelemetrySettings, _recorders, catalog, setup_telemetry
 
 from ._moto import MotoServer
 from .conftest import ec2_client
@@ -71,7 +70,10 @@ def test_metrics_endpoint_holds_exactly_the_catalog(exercised: MetricsServer) ->
     assert content_type.startswith("text/plain; version=0.0.4")
     families = {family.name: family for family in parse_prometheus(text)}
     # The parser names a counter family without its `_total`.
-    expected = {spec.name.removesuffix("_total") if spec.prometheus_type == "counter" else spec.name: spec for spec in catalog.CATALOG}
+    expected = {
+        spec.name.removesuffix("_total") if spec.prometheus_type == "counter" else spec.name: spec
+        for spec in catalog.CATALOG
+    }
     assert sorted(families) == sorted(expected)
     assert len(families) == 21
     for name, family in families.items():
@@ -84,7 +86,12 @@ def test_metrics_endpoint_holds_exactly_the_catalog(exercised: MetricsServer) ->
         if spec.prometheus_type == "histogram":
             series = {tuple(sorted((k, v) for k, v in s.labels.items() if k != "le")) for s in family.samples}
             for labels in series:
-                les = [s.labels["le"] for s in family.samples if s.name.endswith("_bucket") and tuple(sorted((k, v) for k, v in s.labels.items() if k != "le")) == labels]
+                les = [
+                    s.labels["le"]
+                    for s in family.samples
+                    if s.name.endswith("_bucket")
+                    and tuple(sorted((k, v) for k, v in s.labels.items() if k != "le")) == labels
+                ]
                 assert les == EXPECTED_LE, name
     assert "otel_scope" not in text and "target_info" not in text
 

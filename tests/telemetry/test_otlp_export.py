@@ -63,7 +63,12 @@ def has_metric_and_spans(name: str) -> Callable[[Received], bool]:
 def assert_arrived_intact(received: Received, settings: TelemetrySettings) -> None:
     names = {metric.name for metric in received.metrics()}
     assert names <= set(catalog.BY_NAME), names - set(catalog.BY_NAME)
-    assert {RECONCILE_TOTAL, RECONCILE_DURATION, catalog.AWS_API_CALLS.name, catalog.AWS_API_CALL_DURATION.name} <= names
+    assert {
+        RECONCILE_TOTAL,
+        RECONCILE_DURATION,
+        catalog.AWS_API_CALLS.name,
+        catalog.AWS_API_CALL_DURATION.name,
+    } <= names
     for metric in received.metrics():
         assert metric.description == catalog.BY_NAME[metric.name].help
         assert metric.unit == catalog.BY_NAME[metric.name].unit
@@ -104,11 +109,18 @@ def test_metrics_and_spans_arrive_over_otlp(
 
 @pytest.mark.parametrize(
     ("temporality", "expected", "second_value"),
-    [("cumulative", AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE, 2),
-     ("delta", AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA, 1)],
+    [
+        ("cumulative", AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE, 2),
+        ("delta", AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA, 1),
+    ],
 )
 def test_the_configured_temporality_is_exported(
-    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, temporality: str, expected: int, second_value: int
+    receiver: Any,
+    make_telemetry: Callable[..., Telemetry],
+    protocol: str,
+    temporality: str,
+    expected: int,
+    second_value: int,
 ) -> None:
     telemetry = make_telemetry(otlp_settings(receiver.endpoint, protocol, temporality))
     for export in (1, 2):

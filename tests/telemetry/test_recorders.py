@@ -60,7 +60,9 @@ def test_requeue_may_carry_an_error_type(telemetry: Telemetry) -> None:
     with telemetry.reconcile("VPC", "default", "main", trigger="update") as rec:
         rec.outcome("requeue", "aws_api_failed")
     assert value(telemetry, "infra_operator_reconcile_total", resource_type="VPC", result="requeue") == 1
-    assert value(telemetry, "infra_operator_reconcile_errors_total", resource_type="VPC", error_type="aws_api_failed") == 1
+    assert (
+        value(telemetry, "infra_operator_reconcile_errors_total", resource_type="VPC", error_type="aws_api_failed") == 1
+    )
 
 
 def test_an_escaping_exception_is_a_sync_failure_recorded_and_reraised(telemetry: Telemetry, traced: Traced) -> None:
@@ -68,7 +70,9 @@ def test_an_escaping_exception_is_a_sync_failure_recorded_and_reraised(telemetry
         with pytest.raises(RuntimeError, match="boom"), t.reconcile("Subnet", "default", "a", trigger="update"):
             raise RuntimeError("boom")
     assert value(telemetry, "infra_operator_reconcile_total", resource_type="Subnet", result="error") == 1
-    assert value(telemetry, "infra_operator_reconcile_errors_total", resource_type="Subnet", error_type="sync_failed") == 1
+    assert (
+        value(telemetry, "infra_operator_reconcile_errors_total", resource_type="Subnet", error_type="sync_failed") == 1
+    )
     span = traced.span("reconcile Subnet")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["infra_operator.error_type"] == "sync_failed"
@@ -79,8 +83,18 @@ def test_an_error_type_set_before_the_exception_is_kept(telemetry: Telemetry) ->
     with pytest.raises(KeyError), telemetry.reconcile("Subnet", "default", "a", trigger="update") as rec:
         rec.outcome("error", "status_update_failed")
         raise KeyError("status")
-    assert value(telemetry, "infra_operator_reconcile_errors_total", resource_type="Subnet", error_type="status_update_failed") == 1
-    assert value(telemetry, "infra_operator_reconcile_errors_total", resource_type="Subnet", error_type="sync_failed") == 0
+    assert (
+        value(
+            telemetry,
+            "infra_operator_reconcile_errors_total",
+            resource_type="Subnet",
+            error_type="status_update_failed",
+        )
+        == 1
+    )
+    assert (
+        value(telemetry, "infra_operator_reconcile_errors_total", resource_type="Subnet", error_type="sync_failed") == 0
+    )
 
 
 def test_cancellation_is_not_an_outcome(telemetry: Telemetry) -> None:
@@ -120,8 +134,18 @@ def test_finalizer_failures(telemetry: Telemetry, traced: Traced) -> None:
     with pytest.raises(OSError), telemetry.finalizer("ElasticIP", "default", "b"):
         raise OSError("gone")
     assert value(telemetry, "infra_operator_finalizer_duration_seconds_count", resource_type="ElasticIP") == 2
-    assert value(telemetry, "infra_operator_finalizer_errors_total", resource_type="ElasticIP", error_type="aws_api_failed") == 1
-    assert value(telemetry, "infra_operator_finalizer_errors_total", resource_type="ElasticIP", error_type="finalizer_failed") == 1
+    assert (
+        value(
+            telemetry, "infra_operator_finalizer_errors_total", resource_type="ElasticIP", error_type="aws_api_failed"
+        )
+        == 1
+    )
+    assert (
+        value(
+            telemetry, "infra_operator_finalizer_errors_total", resource_type="ElasticIP", error_type="finalizer_failed"
+        )
+        == 1
+    )
     span = traced.span("finalize ElasticIP")
     assert span.attributes["infra_operator.error_type"] == "finalizer_failed"
     assert span.status.status_code is StatusCode.ERROR
@@ -135,10 +159,20 @@ def test_drift_records_field_names_never_values(telemetry: Telemetry, traced: Tr
     with telemetry.drift_check("SecurityGroup", "default", "web") as drift:
         drift.detected("info", ["spec.tags"])
     drift.heal_failed("drift_healing_failed")
-    assert value(telemetry, "infra_operator_drift_detected_total", resource_type="SecurityGroup", severity="critical") == 1
+    assert (
+        value(telemetry, "infra_operator_drift_detected_total", resource_type="SecurityGroup", severity="critical") == 1
+    )
     assert value(telemetry, "infra_operator_drift_detected_total", resource_type="SecurityGroup", severity="info") == 1
     assert value(telemetry, "infra_operator_drift_healed_total", resource_type="SecurityGroup") == 1
-    assert value(telemetry, "infra_operator_drift_healing_failures_total", resource_type="SecurityGroup", error_type="drift_healing_failed") == 1
+    assert (
+        value(
+            telemetry,
+            "infra_operator_drift_healing_failures_total",
+            resource_type="SecurityGroup",
+            error_type="drift_healing_failed",
+        )
+        == 1
+    )
     assert value(telemetry, "infra_operator_drift_detection_duration_seconds_count", resource_type="SecurityGroup") == 2
     (event,) = traced.span("drift SecurityGroup").events
     assert event.name == "drift.detected"
@@ -186,7 +220,12 @@ def test_a_forgotten_resource_leaves_counts_and_timestamps(telemetry: Telemetry)
     telemetry.resources.set("VPC", "a/main", "ready", "main", created_at=1_700_000_000)
     assert value(telemetry, "infra_operator_resources_total", resource_type="VPC", status="ready") == 1
     assert value(telemetry, "infra_operator_resources_total", resource_type="VPC", status="pending") == 0
-    assert value(telemetry, "infra_operator_resource_creation_timestamp_seconds", resource_type="VPC", resource_name="main") == 1.7e9
+    assert (
+        value(
+            telemetry, "infra_operator_resource_creation_timestamp_seconds", resource_type="VPC", resource_name="main"
+        )
+        == 1.7e9
+    )
     telemetry.resources.forget("VPC", "a/main")
     telemetry.resources.forget("VPC", "a/main")
     assert value(telemetry, "infra_operator_resources_total", resource_type="VPC", status="ready") == 0
@@ -194,9 +233,11 @@ def test_a_forgotten_resource_leaves_counts_and_timestamps(telemetry: Telemetry)
 
 
 def test_generic_spans_nest_and_drop_none_attributes(traced: Traced) -> None:
-    with traced.telemetry.reconcile("AWSProvider", "default", "p", trigger="timer"):
-        with traced.telemetry.span("provider check", region="us-east-1", role_arn=None):
-            pass
+    with (
+        traced.telemetry.reconcile("AWSProvider", "default", "p", trigger="timer"),
+        traced.telemetry.span("provider check", region="us-east-1", role_arn=None),
+    ):
+        pass
     parent, child = traced.span("reconcile AWSProvider"), traced.span("provider check")
     assert child.parent is not None and child.parent.span_id == parent.context.span_id
     assert dict(child.attributes) == {"region": "us-east-1"}
@@ -213,4 +254,3 @@ def test_log_records_carry_the_trace_context(traced: Traced, caplog: pytest.LogC
     assert (outside.trace_id, outside.span_id) == ("", "")
     context = rec.span.get_span_context()
     assert inside.trace_id == f"{context.trace_id:032x}" and inside.span_id == f"{context.span_id:016x}"
-

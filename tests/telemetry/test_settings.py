@@ -21,7 +21,12 @@ def test_defaults_push_nothing_and_name_the_host() -> None:
 
 
 def test_downward_api_variables_become_k8s_attributes_and_the_instance_id() -> None:
-    env = {"POD_NAME": "infra-operator-0", "POD_NAMESPACE": "ops", "NODE_NAME": "n1", "OTEL_RESOURCE_ATTRIBUTES": "k8s.cluster.name=prod,service.name=ignored"}
+    env = {
+        "POD_NAME": "infra-operator-0",
+        "POD_NAMESPACE": "ops",
+        "NODE_NAME": "n1",
+        "OTEL_RESOURCE_ATTRIBUTES": "k8s.cluster.name=prod,service.name=ignored",
+    }
     resource = TelemetrySettings.from_env(env).resource()
     assert resource["service.instance.id"] == "infra-operator-0"
     assert resource["k8s.pod.name"] == "infra-operator-0"
@@ -49,12 +54,18 @@ def test_signal_specific_variables_win() -> None:
             "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "2500",
         }
     )
-    assert settings.metrics_otlp == OtlpSettings("http://collector:4317", "grpc", {"api-key": "s=cret", "x-team": "ops"}, 2.5)
-    assert settings.traces_otlp == OtlpSettings("http://jaeger:4318/v1/traces", "http/protobuf", {"api-key": "s=cret", "x-team": "ops"})
+    assert settings.metrics_otlp == OtlpSettings(
+        "http://collector:4317", "grpc", {"api-key": "s=cret", "x-team": "ops"}, 2.5
+    )
+    assert settings.traces_otlp == OtlpSettings(
+        "http://jaeger:4318/v1/traces", "http/protobuf", {"api-key": "s=cret", "x-team": "ops"}
+    )
 
 
 def test_headers_stay_out_of_repr() -> None:
-    settings = TelemetrySettings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_HEADERS": "api-key=topsecret"})
+    settings = TelemetrySettings.from_env(
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_HEADERS": "api-key=topsecret"}
+    )
     assert "topsecret" not in repr(settings)
 
 
@@ -75,7 +86,9 @@ def test_exporter_selection(env: dict[str, str], metrics_on: bool, traces_on: bo
 
 
 def test_explicit_otlp_without_endpoint_uses_the_local_default() -> None:
-    assert TelemetrySettings.from_env({"OTEL_TRACES_EXPORTER": "otlp"}).traces_otlp == OtlpSettings("http://localhost:4318/v1/traces")
+    assert TelemetrySettings.from_env({"OTEL_TRACES_EXPORTER": "otlp"}).traces_otlp == OtlpSettings(
+        "http://localhost:4318/v1/traces"
+    )
 
 
 def test_intervals_temporality_sampler() -> None:
