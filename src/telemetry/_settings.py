@@ -191,8 +191,6 @@ def _otlp_from_env(env: Mapping[str, str], signal: str, allowed: tuple[str, ...]
     if not wanted:
         return None
     protocol = (_signal_env(env, signal, "PROTOCOL") or HTTP_PROTOBUF).strip().lower()
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"OTLP protocol for {signal} must be one of {PROTOCOLS}, not {protocol!r}")
     timeout = _signal_env(env, signal, "TIMEOUT")
     return OtlpSettings(
         endpoint=otlp_endpoint(protocol, signal, signal_endpoint, generic_endpoint),
