@@ -23,7 +23,9 @@ _TRANSPORT_ERRORS = (botocore_exceptions.ConnectionError, botocore_exceptions.HT
 class EventEmitter(Protocol):
     """What we need of botocore's event emitter (`session.events`, `client.meta.events`)."""
 
-    def register(self, event_name: str, handler: Any, unique_id: Any = None, unique_id_uses_count: bool = False) -> None: ...
+    def register(
+        self, event_name: str, handler: Any, unique_id: Any = None, unique_id_uses_count: bool = False
+    ) -> None: ...
 
 
 def response_error_code(parsed: dict[str, Any] | None) -> str | None:
@@ -81,9 +83,7 @@ class AwsApiHooks:
         error_code = None
         if http_response.status_code >= 300:
             # The same precedence botocore uses to pick the exception class it raises.
-            error_code = (
-                context.get("error_code_override") or response_error_code(parsed) or catalog.UNKNOWN_ERROR_CODE
-            )
+            error_code = context.get("error_code_override") or response_error_code(parsed) or catalog.UNKNOWN_ERROR_CODE
         self._finish(context, error_code)
 
     def _after_call_error(self, exception: BaseException, context: dict[str, Any], **_: Any) -> None:

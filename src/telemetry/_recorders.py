@@ -38,7 +38,7 @@ class Series:
     reusing it is the cheap part we can save on every call.
     """
 
-    __slots__ = ("_record", "_names", "_attributes")
+    __slots__ = ("_attributes", "_names", "_record")
 
     def __init__(self, record: Callable[[float, Attributes], None], names: Sequence[str]) -> None:
         self._record = record
@@ -90,7 +90,7 @@ class Instruments:
 class _TimedSpan:
     """Runs a block inside a current span and measures its duration."""
 
-    __slots__ = ("_tracer", "_span_name", "_attributes", "_span_scope", "span", "_started")
+    __slots__ = ("_attributes", "_span_name", "_span_scope", "_started", "_tracer", "span")
 
     def __init__(self, tracer: trace.Tracer, span_name: str, attributes: Attributes) -> None:
         self._tracer = tracer
@@ -119,10 +119,16 @@ def _is_failure(exc: BaseException | None) -> bool:
 class ReconcileRecorder(_TimedSpan):
     """`with telemetry.reconcile(...) as rec:`; see `Telemetry.reconcile`."""
 
-    __slots__ = ("_instruments", "resource_type", "result", "error_type")
+    __slots__ = ("_instruments", "error_type", "resource_type", "result")
 
     def __init__(
-        self, tracer: trace.Tracer, instruments: Instruments, resource_type: str, namespace: str, name: str, trigger: str
+        self,
+        tracer: trace.Tracer,
+        instruments: Instruments,
+        resource_type: str,
+        namespace: str,
+        name: str,
+        trigger: str,
     ) -> None:
         super().__init__(
             tracer,
@@ -149,7 +155,9 @@ class ReconcileRecorder(_TimedSpan):
         self._start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc is not None and not _is_failure(exc):
             self._end(exc_type, exc, tb)
             return
@@ -173,7 +181,7 @@ class ReconcileRecorder(_TimedSpan):
 class FinalizerRecorder(_TimedSpan):
     """`with telemetry.finalizer(...) as rec:`; see `Telemetry.finalizer`."""
 
-    __slots__ = ("_instruments", "resource_type", "error_type")
+    __slots__ = ("_instruments", "error_type", "resource_type")
 
     def __init__(self, tracer: trace.Tracer, instruments: Instruments, resource_type: str, namespace: str, name: str):
         super().__init__(
@@ -193,7 +201,9 @@ class FinalizerRecorder(_TimedSpan):
         self._start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc is not None and not _is_failure(exc):
             self._end(exc_type, exc, tb)
             return
@@ -242,7 +252,9 @@ class DriftRecorder(_TimedSpan):
         self._start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc is None or _is_failure(exc):
             self._instruments[catalog.DRIFT_DETECTION_DURATION](self._elapsed(), self.resource_type)
         self._end(exc_type, exc, tb)

@@ -14,7 +14,7 @@ Renderer = Callable[[str | None], tuple[bytes, str]]
 class _MetricsHandler(BaseHTTPRequestHandler):
     server: _MetricsHTTPServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] != "/metrics":
             self.send_error(404, "only /metrics is served here")
             return
@@ -25,7 +25,7 @@ class _MetricsHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         # One access-log line per scrape would drown the operator's own logs.
         pass
 
@@ -47,8 +47,9 @@ class MetricsServer:
         self._httpd = _MetricsHTTPServer((host, port), render)
         self.host = host
         self.port: int = self._httpd.server_address[1]
+        # A short poll interval makes close() quick (it waits for the serving loop to notice).
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"metrics-server-{self.port}", daemon=True
+            target=self._httpd.serve_forever, args=(0.1,), name=f"metrics-server-{self.port}", daemon=True
         )
         self._thread.start()
         self._closed = False

@@ -63,6 +63,8 @@ class TelemetrySettings:
     Defaults push nothing anywhere: OTLP export of a signal is on when OTEL_<SIGNAL>_EXPORTER
     says `otlp`, or when it is unset and an OTLP endpoint variable is set (the OTel default of
     `otlp` towards localhost would fail forever in a cluster without a collector).
+    TLS and compression options (OTEL_EXPORTER_OTLP_CERTIFICATE, _INSECURE, _COMPRESSION, ...)
+    are read by the OTLP exporters themselves from the process environment.
     """
 
     service_name: str = "infra-operator"
@@ -189,8 +191,6 @@ def _otlp_from_env(env: Mapping[str, str], signal: str, allowed: tuple[str, ...]
     if not wanted:
         return None
     protocol = (_signal_env(env, signal, "PROTOCOL") or HTTP_PROTOBUF).strip().lower()
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"OTLP protocol for {signal} must be one of {PROTOCOLS}, not {protocol!r}")
     timeout = _signal_env(env, signal, "TIMEOUT")
     return OtlpSettings(
         endpoint=otlp_endpoint(protocol, signal, signal_endpoint, generic_endpoint),

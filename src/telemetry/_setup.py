@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -11,6 +12,7 @@ from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     AlwaysOnExemplarFilter,
     Counter,
+    ExemplarFilter,
     Histogram,
     MeterProvider,
     ObservableCounter,
@@ -19,7 +21,12 @@ from opentelemetry.sdk.metrics import (
     TraceBasedExemplarFilter,
     UpDownCounter,
 )
-from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider, sampling
@@ -34,7 +41,7 @@ _log = logging.getLogger(__name__)
 _SCOPE = "infra_operator"
 _DELTA, _CUMULATIVE = AggregationTemporality.DELTA, AggregationTemporality.CUMULATIVE
 # OTel's temporality presets (the OTLP exporter spec's "cumulative", "delta", "lowmemory").
-_TEMPORALITY = {
+_TEMPORALITY: dict[str, dict[type, AggregationTemporality]] = {
     "cumulative": dict.fromkeys(
         (Counter, UpDownCounter, Histogram, ObservableCounter, ObservableUpDownCounter, ObservableGauge), _CUMULATIVE
     ),
@@ -55,7 +62,7 @@ _TEMPORALITY = {
         ObservableGauge: _CUMULATIVE,
     },
 }
-_EXEMPLAR_FILTERS = {
+_EXEMPLAR_FILTERS: dict[str, Callable[[], ExemplarFilter]] = {
     "trace_based": TraceBasedExemplarFilter,
     "always_on": AlwaysOnExemplarFilter,
     "always_off": AlwaysOffExemplarFilter,
@@ -140,7 +147,9 @@ def setup_telemetry(settings: TelemetrySettings | None = None) -> Telemetry:
     meter_provider = None
     meter: metrics_api.Meter = metrics_api.NoOpMeter(_SCOPE)
     if settings.metrics_enabled:
-        readers = [PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)]
+        readers: list[MetricReader] = [
+            PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
+        ]
         if settings.metrics_otlp is not None:
             readers.append(
                 PeriodicExportingMetricReader(

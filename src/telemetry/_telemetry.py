@@ -18,8 +18,6 @@ from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, Reconcile
 from ._server import MetricsServer
 from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
 
-_OPENMETRICS_ACCEPT = _exposition.OPENMETRICS_ACCEPT
-
 
 class Providers:
     """AWSProvider readiness and credential rotations (`telemetry.providers`)."""
@@ -149,7 +147,7 @@ class Telemetry:
 
     def render_metrics(self, openmetrics: bool = False) -> bytes:
         """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0."""
-        return self._render(_OPENMETRICS_ACCEPT if openmetrics else None)[0]
+        return self._render(_exposition.OPENMETRICS_ACCEPT if openmetrics else None)[0]
 
     def _render(self, accept_header: str | None) -> tuple[bytes, str]:
         # The OTel Prometheus collector hands collected data over through a shared queue, so

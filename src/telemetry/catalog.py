@@ -134,9 +134,7 @@ def _gauge(name: str, unit: str, labels: tuple[str, ...], help_text: str) -> Met
 
 RT = "resource_type"
 
-RECONCILE_TOTAL = _counter(
-    "reconcile_total", (RT, "result"), "Reconciliations finished, by resource type and result."
-)
+RECONCILE_TOTAL = _counter("reconcile_total", (RT, "result"), "Reconciliations finished, by resource type and result.")
 RECONCILE_DURATION = _seconds_histogram(
     "reconcile_duration_seconds", (RT,), "Time taken by one reconciliation, in seconds."
 )
@@ -185,9 +183,7 @@ DRIFT_DETECTION_DURATION = _seconds_histogram(
 FINALIZER_DURATION = _seconds_histogram(
     "finalizer_duration_seconds", (RT,), "Time taken by one finalizer (deletion) run, in seconds."
 )
-FINALIZER_ERRORS = _counter(
-    "finalizer_errors_total", (RT, "error_type"), "Finalizer runs that failed, by error type."
-)
+FINALIZER_ERRORS = _counter("finalizer_errors_total", (RT, "error_type"), "Finalizer runs that failed, by error type.")
 PROVIDER_READY = _gauge(
     "provider_ready", "", ("provider_name", "region"), "Whether an AWSProvider can reach AWS (1) or not (0)."
 )
