@@ -48,7 +48,7 @@ def kube() -> Iterator[KubeClient]:
         emulator = EmulatorServer().start()
         client = KubeClient.for_server(emulator.url, emulator=emulator)
     try:
-        client.apply_crds(load_yaml_documents(sorted(CRD_DIR.glob("*.yaml"))))
+        client.apply_crds(load_yaml_documents(sorted(CRD_DIR.glob("aws.infra-operator.dev_*.yaml"))))
         yield client
     finally:
         if emulator is not None:

@@ -156,7 +156,9 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
         prefix=PROGRESS_PREFIX, key="last-handled-configuration")
     settings.posting.reporting_component = "infra-operator"
     settings.execution.max_workers = config.workers
-    settings.scanning.disabled = True  # our CRDs are known; no cluster-wide CRD watch needed
+    # Our CRDs are known, so kopf need not watch CRDs; it must watch namespaces only to resolve
+    # namespace globs ("team-*").
+    settings.scanning.disabled = not any(set(ns) & set("*?[!") for ns in config.kube.namespaces)
     settings.peering.standalone = config.kube.peering is None
     if config.kube.peering:
         settings.peering.name = config.kube.peering

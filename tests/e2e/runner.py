@@ -97,7 +97,8 @@ class InProcessOperator:
 class SubprocessOperator:
     """`infra-operator run` in a child process: for SIGKILL crash tests and the CLI itself."""
 
-    def __init__(self, server: str, *args: str, env: dict[str, str] | None = None):
+    def __init__(self, server: str | None, *args: str, env: dict[str, str] | None = None):
+        """server: the emulator's URL; None logs in with KUBECONFIG like a real deployment."""
         self.server = server
         self.args = args
         self.metrics_port = free_port()
@@ -112,8 +113,8 @@ class SubprocessOperator:
 
     def start(self) -> "SubprocessOperator":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra_operator.operator.cli", "run", "--server", self.server,
-             "--metrics-address", f"127.0.0.1:{self.metrics_port}", "--liveness-address", "off",
+            [sys.executable, "-m", "infra_operator.operator.cli", "run",
+             *(("--server", self.server) if self.server else ()), "--metrics-address", f"127.0.0.1:{self.metrics_port}", "--liveness-address", "off",
              "--resync-interval", "2", "--provider-check-interval", "5", *self.args],
             env=self.env, stdout=subprocess.DEVNULL, stderr=self._log)
         return self

@@ -29,7 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 # The credential scope of a SigV4 Authorization header: Credential=AKID/DATE/REGION/SERVICE/aws4_request
-_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/aws4_request")
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -43,6 +43,7 @@ class AWSRequest:
     service: str | None
     operation: str | None
     protocol: str  # "ec2", "query", "json", "rest-xml" or "rest-json"
+    access_key: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +55,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error" or "delay"
+    kind: str  # "throttle", "server_error", "delay" or "auth"
     service: str | None
     operation: str | None
     times: int | None
@@ -62,10 +63,13 @@ class FaultRule:
     status: int = 500
     seconds: float = 0.0
     used: int = 0
+    access_key: str | None = None
+    after: bool = False
 
     def matches(self, request: AWSRequest) -> bool:
         return (
-            (self.service is None or self.service == request.service)
+            (self.access_key is None or self.access_key == request.access_key)
+            and (self.service is None or self.service == request.service)
             and (self.operation is None or self.operation == request.operation)
             and (self.times is None or self.used < self.times)
         )
@@ -101,9 +105,17 @@ class Faults:
         return self._add(FaultRule("server_error", service, operation, times, ratio, status=status))
 
     def delay(self, seconds: float, service: str | None = None, operation: str | None = None,
-              times: int | None = None, ratio: float | None = None) -> FaultRule:
-        """Hold matching requests for ``seconds`` before moto answers them (for timeout tests)."""
-        return self._add(FaultRule("delay", service, operation, times, ratio, seconds=seconds))
+              times: int | None = None, ratio: float | None = None, after: bool = False) -> FaultRule:
+        """Hold matching requests for ``seconds`` before moto answers them (for timeout tests), or
+        with ``after=True`` hold moto's answer: the call has taken effect in AWS but the caller
+        does not know yet (for crash-between-create-and-record tests)."""
+        return self._add(FaultRule("delay", service, operation, times, ratio, seconds=seconds, after=after))
+
+    def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
+        """Answer every request signed with ``access_key`` with the service's authentication error
+        (STS/IAM ``InvalidClientTokenId`` 403, EC2 ``AuthFailure`` 401, JSON
+        ``UnrecognizedClientException`` 400), as AWS does for unknown or revoked keys."""
+        return self._add(FaultRule("auth", service, None, None, None, access_key=access_key))
 
     def clear(self) -> None:
         """Drop all rules and counters."""
@@ -172,16 +184,16 @@ class CallLog:
 def describe_request(environ: WSGIEnviron, body: bytes) -> AWSRequest:
     """Tell the service, operation and wire protocol of a request, as AWS's front end would."""
     scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    service = scope.group(1) if scope else None
+    access_key, service = (scope.group(1), scope.group(2)) if scope else (None, None)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:  # JSON protocol: "DynamoDB_20120810.PutItem"
-        return AWSRequest(service, target.rsplit(".", 1)[-1], "json")
+        return AWSRequest(service, target.rsplit(".", 1)[-1], "json", access_key)
     action = _form_action(environ, body)
     if action:
-        return AWSRequest(service, action, "ec2" if service == "ec2" else "query")
+        return AWSRequest(service, action, "ec2" if service == "ec2" else "query", access_key)
     if service in ("s3", "route53", "cloudfront"):
-        return AWSRequest(service, None, "rest-xml")
-    return AWSRequest(service, None, "rest-json")
+        return AWSRequest(service, None, "rest-xml", access_key)
+    return AWSRequest(service, None, "rest-json", access_key)
 
 
 def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
@@ -193,6 +205,14 @@ def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
 
 def error_for(rule: FaultRule, request: AWSRequest) -> AWSError:
     """The error AWS itself answers with for this fault on this service."""
+    if rule.kind == "auth":
+        match request.protocol:
+            case "ec2":
+                return AWSError(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
+            case "json":
+                return AWSError(400, "UnrecognizedClientException", "The security token included in the request is invalid.")
+            case _:
+                return AWSError(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
     if rule.kind == "throttle":
         match request.protocol:
             case "ec2":
@@ -246,7 +266,11 @@ class FaultInjectingApp:
         body = _read_body(environ)
         request = describe_request(environ, body)
         self.calls.record(request)
+        hold_answer = 0.0
         for rule in self.faults.pick(request):
+            if rule.kind == "delay" and rule.after:
+                hold_answer = rule.seconds
+                continue
             if rule.kind == "delay":
                 time.sleep(rule.seconds)
                 continue
@@ -255,6 +279,10 @@ class FaultInjectingApp:
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]
+        if hold_answer:
+            answer = list(self._app(environ, start_response))
+            time.sleep(hold_answer)
+            return answer
         return self._app(environ, start_response)
 
 

@@ -110,7 +110,7 @@ class StructuralSchema:
 
     def prune(self, obj: dict[str, Any]) -> None:
         """Drop fields the schema does not know (unless it preserves unknown fields there)."""
-        kept = {key: obj[key] for key in ROOT_FIELDS if key in obj}
+        kept = {key: obj.pop(key) for key in ROOT_FIELDS if key in obj}  # never pruned, as in the API server
         _prune(obj, self.openapi)
         obj.update(kept)
 
