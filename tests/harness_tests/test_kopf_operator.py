@@ -5,29 +5,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import pathlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import kopf
 import pytest
 
-from harness.kube import ApiError, KubeClient, load_yaml_documents
+from harness.kube import ApiError, KubeClient
 
 pytestmark = pytest.mark.e2e
 
 GROUP, VERSION, PLURAL = "harness.example.com", "v1", "widgets"
 API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER = "harness.example.com/test-operator"
-
-
-@pytest.fixture(scope="module")
-def widgets(kube: KubeClient) -> None:
-    kube.apply_crds(load_yaml_documents([pathlib.Path(__file__).with_name("widget-crd.yaml")]))
-
-
-def widget(name: str, namespace: str, size: int = 1) -> dict:
-    return {"apiVersion": API_VERSION, "kind": "Widget", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"size": size, "cidrBlock": "10.0.0.0/16"}}
 
 
 class Calls:
@@ -88,11 +77,12 @@ def has_finalizer(obj: dict) -> bool:
     return FINALIZER in obj["metadata"].get("finalizers", [])
 
 
-async def test_kopf_lifecycle_create_update_delete(kube: KubeClient, namespace: str, widgets: None) -> None:
+async def test_kopf_lifecycle_create_update_delete(kube: KubeClient, namespace: str,
+                                                   widget: Callable[..., dict]) -> None:
     calls = Calls()
     async with running(widget_operator(kube, calls), namespace):
         for name in ("alpha", "beta", "gamma"):
-            kube.create(widget(name, namespace))
+            kube.create(widget(name))
         for name in ("alpha", "beta", "gamma"):
             obj = await kube.wait_for_async(lambda name=name: kube.get(API_VERSION, "Widget", namespace, name),
                                             until=lambda o: has_finalizer(o) and o["status"]["phase"] == "Created",
@@ -119,10 +109,11 @@ async def test_kopf_lifecycle_create_update_delete(kube: KubeClient, namespace: 
             ("Created", "widget beta created", "Widget")]
 
 
-async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, namespace: str, widgets: None) -> None:
+async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, namespace: str,
+                                                         widget: Callable[..., dict]) -> None:
     calls = Calls()
     async with running(widget_operator(kube, calls), namespace):
-        invalid = widget("too-big", namespace, size=11)
+        invalid = widget("too-big", size=11)
         with pytest.raises(ApiError) as rejected:
             kube.create(invalid)
         assert rejected.value.code == 422
@@ -130,7 +121,7 @@ async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, names
             "reason": "FieldValueInvalid", "field": "spec.size",
             "message": "Invalid value: 11: spec.size in body should be less than or equal to 10"}]
 
-        kube.create(widget("just-right", namespace, size=10))
+        kube.create(widget("just-right", size=10))
         await kube.wait_for_async(lambda: kube.get(API_VERSION, "Widget", namespace, "just-right"),
                                   until=lambda o: o.get("status", {}).get("phase") == "Created")
         assert calls.names("create") == ["just-right"]

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 import yaml
@@ -158,6 +158,11 @@ class KubeClient:
 
     def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
                 query: dict[str, str] | None = None) -> Any:
+        with self._open(method, path, body, content_type, query) as response:
+            return json.loads(response.read() or b"null")
+
+    def _open(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
+              query: dict[str, str] | None = None, timeout: float | None = None) -> Any:
         url = self.access.server + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Accept": "application/json", **self.access.headers()}
@@ -165,8 +170,7 @@ class KubeClient:
             headers["Content-Type"] = content_type
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl) as response:
-                return json.loads(response.read() or b"null")
+            return urllib.request.urlopen(request, timeout=timeout or self.timeout, context=self._ssl)
         except urllib.error.HTTPError as error:
             payload = error.read()
             try:
@@ -247,6 +251,25 @@ class KubeClient:
             if error.code == 404:
                 return None
             raise
+
+    def watch(self, api_version: str, kind: str, namespace: str | None = None, resource_version: str | None = None,
+              timeout_seconds: int = 1, label_selector: str | None = None,
+              send_initial_events: bool = False) -> Generator[Obj, None, None]:
+        """The raw watch events (``{"type", "object"}``) until the server ends the stream after
+        ``timeout_seconds``."""
+        query = {"watch": "true", "timeoutSeconds": str(timeout_seconds)}
+        if resource_version is not None:
+            query["resourceVersion"] = resource_version
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if send_initial_events:
+            query |= {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
+                      "allowWatchBookmarks": "true"}
+        with self._open("GET", self.path(api_version, kind, namespace), query=query,
+                        timeout=timeout_seconds + self.timeout) as stream:
+            for line in stream:
+                if line.strip():
+                    yield json.loads(line)
 
     def events(self, namespace: str, involved_name: str | None = None) -> list[Obj]:
         """Core v1 Events in a namespace, oldest first, optionally only about one object."""

@@ -241,8 +241,9 @@ class EmulatorServer:
     """The emulator on 127.0.0.1 and a free port, served from its own thread and event loop, so
     that synchronous test code and an operator in the test's event loop can both call it."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host, self._port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, max_events: int = 100_000) -> None:
+        """``max_events``: how many watch events to keep for resuming watches (older: 410 Gone)."""
+        self._host, self._port, self._max_events = host, port, max_events
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
@@ -269,7 +270,7 @@ class EmulatorServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        self.emulator = KubeEmulator()
+        self.emulator = KubeEmulator(store=Store(max_events=self._max_events))
         async with self.emulator, kmock.Server(self.emulator, host=self._host, port=self._port) as server:
             self.url = f"http://{server.host}:{server.port}"
             self._ready.set()
