@@ -297,7 +297,8 @@ class MotoServer:
     def start(self) -> MotoServer:
         app = FaultInjectingApp(DomainDispatcherApplication(create_backend_app), self.faults, self.calls)
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=_QuietRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="moto-server",
+                                        daemon=True)
         self._thread.start()
         return self
 
