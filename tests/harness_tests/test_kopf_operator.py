@@ -56,14 +56,17 @@ def widget_operator(kube: KubeClient, calls: Calls) -> kopf.OperatorRegistry:
 
 
 @contextlib.asynccontextmanager
-async def running(registry: kopf.OperatorRegistry, namespace: str) -> AsyncIterator[asyncio.Task]:
-    """Run kopf as a task of the test's event loop; stop it by cancelling the task."""
+async def running(registry: kopf.OperatorRegistry, namespace: str | None = None,
+                  **operator_options: object) -> AsyncIterator[asyncio.Task]:
+    """Run kopf as a task of the test's event loop; stop it by cancelling the task. With a
+    namespace, kopf serves only it, without scanning; otherwise ``operator_options`` say where."""
     settings = kopf.OperatorSettings()
-    settings.scanning.disabled = True
+    settings.scanning.disabled = namespace is not None
     settings.persistence.finalizer = FINALIZER
     ready = asyncio.Event()
+    where = {"namespaces": [namespace]} if namespace is not None else operator_options
     task = asyncio.create_task(kopf.operator(registry=registry, settings=settings, standalone=True,
-                                             namespaces=[namespace], ready_flag=ready))
+                                             ready_flag=ready, **where))
     await asyncio.wait_for(ready.wait(), timeout=10)
     try:
         yield task
@@ -126,3 +129,20 @@ async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, names
                                   until=lambda o: o.get("status", {}).get("phase") == "Created")
         assert calls.names("create") == ["just-right"]
         assert kube.find(API_VERSION, "Widget", namespace, "too-big") is None
+
+
+@pytest.mark.parametrize("where", ["clusterwide", "namespace-pattern"])
+async def test_kopf_with_scanning_cluster_wide_or_by_pattern(kube: KubeClient, namespace: str,
+                                                            widget: Callable[..., dict], where: str) -> None:
+    """kopf's namespace and CRD scanning also works against the emulator (for --all-namespaces)."""
+    calls = Calls()
+    options = {"clusterwide": True} if where == "clusterwide" else {"namespaces": [namespace[:-6] + "*"]}
+    async with running(widget_operator(kube, calls), **options):
+        kube.create(widget("scanned"))
+        await kube.wait_for_async(lambda: kube.get(API_VERSION, "Widget", namespace, "scanned"),
+                                  until=lambda o: o.get("status", {}).get("phase") == "Created")
+        kube.delete(API_VERSION, "Widget", namespace, "scanned")
+        await kube.wait_for_async(lambda: kube.find(API_VERSION, "Widget", namespace, "scanned") is None)
+    # A cluster-wide operator also finishes other tests' leftovers (objects still holding the
+    # finalizer in their terminating namespaces), as it would on a real cluster: count ours only.
+    assert calls.names("create").count("scanned") == calls.names("delete").count("scanned") == 1
