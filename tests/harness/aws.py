@@ -326,6 +326,11 @@ class MotoServer:
             return self._session.client(service, region_name=region, endpoint_url=self.endpoint,
                                         config=botocore.config.Config(**config) if config else None)
 
+    def environment(self, region: str = "us-east-1") -> dict[str, str]:
+        """Environment variables that point boto3 in another process at this server."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"], "AWS_DEFAULT_REGION": region}
+
     def warm_up(self) -> None:
         """Make moto load its EC2 backend now (its first EC2 call takes over a second)."""
         self.client("ec2").describe_vpcs()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import pathlib
 from collections.abc import AsyncIterator, Callable
 
 import kopf
@@ -29,13 +30,16 @@ class Calls:
         return [call[0] for call in self.by_handler[handler]]
 
 
-def widget_operator(kube: KubeClient, calls: Calls) -> kopf.OperatorRegistry:
-    """A tiny operator on Widgets, in its own registry (nothing registers at import time)."""
+def widget_operator(kube: KubeClient, calls: Calls, login: Callable[..., object] | None = None
+                    ) -> kopf.OperatorRegistry:
+    """A tiny operator on Widgets, in its own registry (nothing registers at import time). It logs
+    in where ``kube`` points, unless another ``login`` handler is given."""
     registry = kopf.OperatorRegistry()
 
-    @kopf.on.login(registry=registry)
-    def login(**_: object) -> kopf.ConnectionInfo:
+    def login_to_kube(**_: object) -> kopf.ConnectionInfo:
         return kube.access.kopf_connection_info()
+
+    kopf.on.login(registry=registry)(login or login_to_kube)
 
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     def created(name: str, body: kopf.Body, patch: kopf.Patch, **_: object) -> None:
@@ -146,3 +150,17 @@ async def test_kopf_with_scanning_cluster_wide_or_by_pattern(kube: KubeClient, n
     # A cluster-wide operator also finishes other tests' leftovers (objects still holding the
     # finalizer in their terminating namespaces), as it would on a real cluster: count ours only.
     assert calls.names("create").count("scanned") == calls.names("delete").count("scanned") == 1
+
+
+async def test_kopf_logs_in_with_a_kubeconfig_written_for_the_cluster(
+        kube: KubeClient, namespace: str, widget: Callable[..., dict], tmp_path: pathlib.Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """How an operator in a subprocess (``infra-operator run``) reaches the harness's cluster:
+    ``KUBECONFIG`` pointing at ``kube.access.write_kubeconfig(...)``."""
+    monkeypatch.setenv("KUBECONFIG", str(kube.access.write_kubeconfig(tmp_path / "kubeconfig")))
+    calls = Calls()
+    async with running(widget_operator(kube, calls, login=kopf.login_with_kubeconfig), namespace):
+        kube.create(widget("via-kubeconfig"))
+        await kube.wait_for_async(lambda: kube.get(API_VERSION, "Widget", namespace, "via-kubeconfig"),
+                                  until=lambda o: o.get("status", {}).get("phase") == "Created")
+    assert calls.names("create") == ["via-kubeconfig"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -99,3 +100,13 @@ def test_a_version_older_than_the_kept_log_is_410_gone() -> None:
         [event] = kube.watch("v1", "ConfigMap", "ns", resource_version=first["metadata"]["resourceVersion"])
         assert event["type"] == "ERROR" and event["object"]["code"] == 410
         assert event["object"]["reason"] == "Expired"
+
+
+def test_stopping_the_emulator_ends_open_watches() -> None:
+    server = EmulatorServer().start()
+    stream = KubeClient.for_server(server.url).watch("v1", "Namespace", timeout_seconds=3600)
+    assert next(stream)["type"] == "ADDED"
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2
+    assert [e["type"] for e in stream] == ["ADDED", "ADDED"]  # the rest of the snapshot, then the end

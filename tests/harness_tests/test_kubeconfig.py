@@ -170,3 +170,12 @@ def test_context_selection_and_missing_entries(tmp_path: pathlib.Path) -> None:
         ClusterAccess.from_kubeconfig(config, context="other")
     with pytest.raises(ValueError, match="no context named 'absent'"):
         ClusterAccess.from_kubeconfig(config, context="absent")
+
+
+def test_written_kubeconfig_reads_back_the_same_access(mtls_server: FakeApiServer, tmp_path: pathlib.Path) -> None:
+    access = ClusterAccess(server=mtls_server.url, ca_data=b64(mtls_server.ca.cert_pem),
+                           certificate_data=b64(mtls_server.client_pem.cert_pem),
+                           private_key_data=b64(mtls_server.client_pem.key_pem), default_namespace="ops")
+    written = access.write_kubeconfig(tmp_path / "written")
+    assert ClusterAccess.from_kubeconfig(written) == access
+    assert KubeClient.from_kubeconfig(written).request("GET", "/version")["major"] == "1"

@@ -83,6 +83,25 @@ class ClusterAccess:
             default_namespace=ctx.get("namespace"),
         )
 
+    def write_kubeconfig(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write a kubeconfig for this access (e.g. for an operator run as a subprocess, which then
+        logs in with kopf's own kubeconfig login). Paths are written absolute."""
+        cluster = {"server": self.server, "certificate-authority": self.ca_path,
+                   "certificate-authority-data": self.ca_data, "insecure-skip-tls-verify": self.insecure or None}
+        user = {"token": self.token, "client-certificate": self.certificate_path,
+                "client-certificate-data": self.certificate_data, "client-key": self.private_key_path,
+                "client-key-data": self.private_key_data, "username": self.username, "password": self.password}
+        context = {"cluster": "harness", "user": "harness", "namespace": self.default_namespace}
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "harness",
+            "clusters": [{"name": "harness", "cluster": _present(cluster)}],
+            "users": [{"name": "harness", "user": _present(user)}],
+            "contexts": [{"name": "harness", "context": _present(context)}],
+        }
+        path = pathlib.Path(path)
+        path.write_text(yaml.safe_dump(config))
+        return path
+
     def kopf_connection_info(self) -> Any:
         """What a ``@kopf.on.login`` handler returns to reach this cluster::
 
@@ -122,6 +141,10 @@ class ClusterAccess:
             basic = base64.b64encode(f"{self.username}:{self.password or ''}".encode()).decode()
             return {"Authorization": f"Basic {basic}"}
         return {}
+
+
+def _present(fields: Obj) -> Obj:
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _decoded_file(directory: str, name: str, data: str | None) -> str:
