@@ -236,3 +236,21 @@ def test_wait_for_timeout_shows_the_last_observation(kube: KubeClient, namespace
     with pytest.raises(AssertionError) as missing:
         kube.wait_for(lambda: kube.get(API, "Widget", namespace, "absent"), timeout=0.2)
     assert "last error: ApiError" in str(missing.value) and "404" in str(missing.value)
+
+
+def crd(name: str, group: str, schema: dict) -> dict:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": name},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": schema}}]}}
+
+
+@pytest.mark.parametrize(("name", "schema", "field"), [
+    ("gizmos.bad.example.com", {"type": 5}, "spec.versions[0].schema.openAPIV3Schema"),
+    ("wrong.bad.example.com", {"type": "object"}, "metadata.name"),
+])
+def test_unusable_crds_are_rejected(kube: KubeClient, name: str, schema: dict, field: str) -> None:
+    error = rejection(kube, lambda: kube.create(crd(name, "bad.example.com", schema)))
+    assert error.code == 422
+    assert any(cause["field"].startswith(field) for cause in error.details["causes"]), error.details

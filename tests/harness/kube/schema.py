@@ -39,14 +39,6 @@ def _format_checker() -> jsonschema.FormatChecker:
     def check(name: str, raises: type[Exception] | tuple[type[Exception], ...] = ValueError):
         return checker.checks(name, raises=raises)
 
-    @check("int32")
-    def _int32(value: object) -> bool:
-        return not isinstance(value, int) or -(2**31) <= value < 2**31
-
-    @check("int64")
-    def _int64(value: object) -> bool:
-        return not isinstance(value, int) or -(2**63) <= value < 2**63
-
     @check("cidr")
     def _cidr(value: object) -> bool:
         return not isinstance(value, str) or bool(ipaddress.ip_network(value, strict=False))
@@ -106,7 +98,9 @@ class StructuralSchema:
 
     def __init__(self, openapi: dict[str, Any]) -> None:
         self.openapi = openapi
-        self._validator = jsonschema.Draft4Validator(to_json_schema(openapi), format_checker=FORMAT_CHECKER)
+        converted = to_json_schema(openapi)
+        jsonschema.Draft4Validator.check_schema(converted)  # SchemaError for a malformed schema
+        self._validator = jsonschema.Draft4Validator(converted, format_checker=FORMAT_CHECKER)
 
     def prune(self, obj: dict[str, Any]) -> None:
         """Drop fields the schema does not know (unless it preserves unknown fields there)."""
