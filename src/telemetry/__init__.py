@@ -1,0 +1,33 @@
+"""infra-operator's telemetry facade: the metric catalog, setup of the OTel providers and
+exporters, the /metrics endpoint and the recorders the reconcile engine calls.
+
+It knows nothing of kopf, Kubernetes objects or resource kinds; everything else records
+through it:
+
+    from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry, catalog
+
+    telemetry = setup_telemetry(TelemetrySettings.from_env())
+    server = telemetry.serve_metrics("0.0.0.0", 8080)
+    with telemetry.reconcile("VPC", "default", "main", trigger="create") as rec:
+        ...
+        rec.outcome("requeue", "aws_api_failed")
+"""
+
+from . import catalog
+from ._recorders import DriftRecorder, FinalizerRecorder, ReconcileRecorder
+from ._server import MetricsServer
+from ._settings import OtlpSettings, TelemetrySettings
+from ._setup import setup_telemetry
+from ._telemetry import Telemetry
+
+__all__ = [
+    "DriftRecorder",
+    "FinalizerRecorder",
+    "MetricsServer",
+    "OtlpSettings",
+    "ReconcileRecorder",
+    "Telemetry",
+    "TelemetrySettings",
+    "catalog",
+    "setup_telemetry",
+]

@@ -1,0 +1,126 @@
+"""The resource-manager interface a kind module implements (after ACK's AWSResourceManager).
+
+A kind declares how its spec maps to AWS calls and which fields are drift-checked. It never
+decides lifecycle (finalizers, adoption, conditions, retries) and never records telemetry: the
+engine does that for every kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar, Mapping, Protocol
+
+
+class Severity(str, Enum):
+    """Drift severity; values are the metric catalog's `severity` label values."""
+
+    CRITICAL = "critical"  # identity or network-affecting
+    WARNING = "warning"  # configuration
+    INFO = "info"  # cosmetic
+
+
+@dataclass(frozen=True)
+class DriftField:
+    """A key of the comparable state that is drift-checked."""
+
+    name: str
+    severity: Severity
+    # False: AWS cannot change it in place, so a difference needs the resource replaced.
+    updatable: bool = True
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A spec field naming another object of ours (`{name: ...}`), resolved to its AWS id.
+
+    `id_field` is an alternative spec field carrying the AWS id directly (e.g. `vpcId`).
+    """
+
+    field: str
+    kind: str
+    id_field: str | None = None
+    required: bool = True
+
+
+class AWSClients(Protocol):
+    """What a kind gets to talk to AWS: clients of its provider, and the region."""
+
+    region: str
+
+    def client(self, service: str) -> Any: ...
+
+
+Raw = Mapping[str, Any]
+State = dict[str, Any]
+
+
+class Kind:
+    """Base of every kind module's class. Subclasses set the class variables and implement the
+    AWS calls; everything else has a sensible default."""
+
+    kind: ClassVar[str]
+    plural: ClassVar[str]
+    short_names: ClassVar[tuple[str, ...]] = ()
+    # The status field that holds the AWS identifier (e.g. "allocationId").
+    identifier: ClassVar[str]
+    # OpenAPI v3 properties of the kind's own spec fields (the engine adds providerRef,
+    # deletionPolicy, tags and the references' fields) and which of them are required.
+    spec_properties: ClassVar[Mapping[str, Any]] = {}
+    spec_required: ClassVar[tuple[str, ...]] = ()
+    # OpenAPI v3 properties of the kind's own status fields (besides the identifier).
+    status_properties: ClassVar[Mapping[str, Any]] = {}
+    # Extra printer columns: (name, jsonPath, type) besides Ready, the identifier and Age.
+    printer_columns: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    drift_fields: ClassVar[tuple[DriftField, ...]] = ()
+    references: ClassVar[tuple[Reference, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def validate(self, spec: Mapping[str, Any]) -> None:
+        """Checks the schema cannot express; raise TerminalError."""
+
+    def desired(self, spec: Mapping[str, Any], refs: Mapping[str, str]) -> State:
+        """The comparable state the spec asks for (without tags; the engine adds those).
+        `refs` maps each Reference.field to the resolved AWS id."""
+        raise NotImplementedError
+
+    def observe(self, raw: Raw) -> State:
+        """The comparable state of an AWS description (same keys as `desired`, plus "tags")."""
+        raise NotImplementedError
+
+    def identify(self, raw: Raw) -> str:
+        """The AWS identifier of a description."""
+        raise NotImplementedError
+
+    def status(self, raw: Raw) -> State:
+        """Status fields besides the identifier (e.g. the public IP)."""
+        return {}
+
+    def available(self, raw: Raw) -> bool:
+        """False while AWS still provisions the resource (the engine requeues)."""
+        return True
+
+    def read(self, aws: AWSClients, ident: str) -> Raw | None:
+        """Describe by identifier; None when absent (or in a terminal deleted state)."""
+        raise NotImplementedError
+
+    def find_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> Raw | None:
+        """Find a resource tagged as owned by this object (adoption after a crash)."""
+        raise NotImplementedError
+
+    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
+        """Create with `tags` applied atomically where the API allows; `token` is a stable
+        idempotency token for APIs that take a ClientToken."""
+        raise NotImplementedError
+
+    def update(self, aws: AWSClients, ident: str, desired: State, observed: State,
+               changed: frozenset[str]) -> None:
+        """Apply the changed updatable fields (tags excluded: see `set_tags`)."""
+
+    def set_tags(self, aws: AWSClients, ident: str, add: Mapping[str, str],
+                 remove: frozenset[str]) -> None:
+        raise NotImplementedError
+
+    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+        """Delete; an already missing resource must not raise."""
+        raise NotImplementedError

@@ -1,0 +1,27 @@
+"""What one engine run decided; the kopf wiring applies it (status patch, events, retry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    status: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    # Seconds until the engine wants to run again; None when converged.
+    retry_after: float | None = None
+    # The spec cannot be satisfied: do not retry until it changes.
+    permanent: bool = False
+    message: str = ""
+
+    def event(self, type_: str, reason: str, message: str) -> None:
+        self.events.append(Event(type_, reason, message))

@@ -1,0 +1,346 @@
+"""The one generic reconciler: lifecycle, adoption, delta, drift, conditions, outcomes and
+telemetry for every kind. Kinds only describe their AWS calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+from ...telemetry import Telemetry
+from ..provider.errors import classify
+from ..provider.registry import ProviderRegistry
+from . import conditions
+from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
+from .errors import (DependencyNotReady, EngineError, NotFound, ProviderNotReady, RetryableError,
+                     TerminalError)
+from .kind import AWSClients, Kind, Raw, Severity
+from .objects import ClusterView, CustomObject
+from .outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+# Triggers on which a difference between spec and AWS is drift (the spec did not change).
+DRIFT_TRIGGERS = frozenset({"resync", "resume"})
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Timing knobs of the engine (seconds)."""
+
+    # How long a delete waits, polling, for AWS to confirm the resource is gone before requeueing.
+    delete_confirm_timeout: float = 10.0
+    # Backoff schedule for re-reading after a create (eventually consistent describe APIs).
+    read_after_create_backoff: tuple[float, ...] = (0.1, 0.3, 1.0)
+    # Requeue delay while AWS reports a resource as still provisioning.
+    provisioning_delay: float = 5.0
+    # Requeue delay while dependents block a deletion.
+    dependents_delay: float = 5.0
+
+
+class _ClientsView:
+    """A provider's clients as one kind sees them; counts the client cache's hits and misses."""
+
+    def __init__(self, session, resource_type: str, telemetry: Telemetry):
+        self._session = session
+        self._resource_type = resource_type
+        self._telemetry = telemetry
+        self.region = session.config.region
+
+    def client(self, service: str) -> Any:
+        made, hit = self._session.client(service)
+        self._telemetry.cache_lookup(self._resource_type, hit)
+        return made
+
+
+class Reconciler:
+    def __init__(self, telemetry: Telemetry, providers: ProviderRegistry,
+                 settings: EngineSettings = EngineSettings(), sleep: Callable[[float], None] = time.sleep):
+        self.telemetry = telemetry
+        self.providers = providers
+        self.settings = settings
+        self._sleep = sleep
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def reconcile(self, kind: Kind, body: Mapping[str, Any], trigger: str, cluster: ClusterView) -> Outcome:
+        """Create, update, resume or resync one object (trigger: create|update|resume|resync)."""
+        obj = CustomObject.from_body(body)
+        if trigger == "resync" and (not obj.status.get(kind.identifier)
+                                    or obj.status.get("observedGeneration") != obj.generation):
+            # Never created, or a spec change is pending: the handler path owns it and retries it.
+            return Outcome()
+        lock = self._lock(obj.uid)
+        if not lock.acquire(blocking=trigger != "resync"):
+            return Outcome()  # a handler is running for this object; resync next interval
+        try:
+            return self._run(kind, obj, trigger, cluster)
+        finally:
+            lock.release()
+
+    def finalize(self, kind: Kind, body: Mapping[str, Any], cluster: ClusterView) -> Outcome:
+        """Delete (or retain) the AWS resource; an empty retry means the finalizer may go."""
+        obj = CustomObject.from_body(body)
+        tel = self.telemetry
+        tel.resources.set(kind.kind, obj.uid, "deleting", obj.key, obj.created_at)
+        tel.workqueue.enqueue(kind.kind, obj.uid)
+        outcome = Outcome()
+        with self._lock(obj.uid), tel.finalizer(kind.kind, obj.namespace, obj.name) as rec:
+            try:
+                self._delete(kind, obj, outcome, cluster)
+            except Exception as exc:  # every failure becomes a condition, an event and a retry
+                error = _as_engine_error(exc)
+                rec.fail("provider_failed" if isinstance(error, ProviderNotReady) else "finalizer_failed")
+                self._fail(obj, error, outcome, action="delete")
+        if outcome.retry_after is None:
+            self._forget(kind, obj)
+        return outcome
+
+    def forget(self, kind: Kind, body: Mapping[str, Any]) -> None:
+        """The object left the cluster without our finalizer (e.g. it was never ours)."""
+        self._forget(kind, CustomObject.from_body(body))
+
+    def _forget(self, kind: Kind, obj: CustomObject) -> None:
+        self.telemetry.resources.forget(kind.kind, obj.uid)
+        self.telemetry.workqueue.done(kind.kind, obj.uid)
+        with self._locks_guard:
+            self._locks.pop(obj.uid, None)
+
+    # -- reconcile ----------------------------------------------------------------------------
+
+    def _run(self, kind: Kind, obj: CustomObject, trigger: str, cluster: ClusterView) -> Outcome:
+        tel = self.telemetry
+        tel.workqueue.enqueue(kind.kind, obj.uid)
+        if not obj.status.get("conditions"):
+            tel.resources.set(kind.kind, obj.uid, "pending", obj.key, obj.created_at)
+        outcome = Outcome()
+        with tel.reconcile(kind.kind, obj.namespace, obj.name, trigger) as rec:
+            try:
+                self._converge(kind, obj, trigger, outcome, cluster)
+            except Exception as exc:
+                error = _as_engine_error(exc)
+                self._fail(obj, error, outcome, action="reconcile")
+                rec.outcome("error" if outcome.permanent else "requeue", error.error_type)
+            else:
+                if outcome.retry_after is not None:
+                    rec.outcome("requeue")
+        status = ("ready" if outcome.retry_after is None and not outcome.permanent
+                  else "error" if outcome.permanent else "notready")
+        tel.resources.set(kind.kind, obj.uid, status, obj.key, obj.created_at)
+        if outcome.retry_after is None:
+            tel.workqueue.done(kind.kind, obj.uid)
+        return outcome
+
+    def _converge(self, kind: Kind, obj: CustomObject, trigger: str, outcome: Outcome,
+                  cluster: ClusterView) -> None:
+        problems = tag_problems(obj.spec.get("tags") or {})
+        if problems:
+            raise TerminalError("; ".join(problems), reason="InvalidTags")
+        kind.validate(obj.spec)
+        aws = self._clients(kind, obj)
+        refs = self._resolve_references(kind, obj, cluster)
+        desired = kind.desired(obj.spec, refs)
+        desired["tags"] = {**(obj.spec.get("tags") or {}),
+                           **owner_tags(kind.kind, obj.namespace, obj.name, obj.uid)}
+        ident = obj.status.get(kind.identifier)
+        drift_check = trigger in DRIFT_TRIGGERS and bool(ident)
+
+        with self._drift_scope(kind, obj, drift_check) as drift:
+            raw = _read(kind, aws, ident) if ident else None
+            delta = None
+            if raw is not None:
+                delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
+                if drift and not delta.empty:
+                    for severity, fields in delta.by_severity().items():
+                        drift.detected(severity.value, fields)
+            elif ident and drift:
+                drift.detected(Severity.CRITICAL.value, ["existence"])
+
+        if raw is None and ident:
+            self._gone_out_of_band(kind, obj, ident, outcome)
+        if raw is None:
+            raw = kind.find_owned(aws, (OWNER_UID, obj.uid))
+            if raw is not None:
+                outcome.event("Normal", "Adopted",
+                              f"adopted {kind.kind} {kind.identify(raw)} tagged as owned by this object")
+                delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
+        if raw is None:
+            raw = self._create(kind, aws, obj, desired, outcome)
+        elif delta is not None and not delta.empty:
+            raw = self._apply_delta(kind, aws, obj, raw, desired, delta, drift if drift_check else None, outcome)
+
+        ident = kind.identify(raw)
+        outcome.status.update({kind.identifier: ident, **kind.status(raw)})
+        if not kind.available(raw):
+            outcome.retry_after = self.settings.provisioning_delay
+            self._conditions(obj, outcome, ready=(False, "Provisioning", f"{kind.kind} {ident} is provisioning in AWS"),
+                             synced=(True, "Synced", "spec applied to AWS"))
+            return
+        self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"),
+                         synced=(True, "Synced", "spec applied to AWS"))
+
+    def _gone_out_of_band(self, kind: Kind, obj: CustomObject, ident: str, outcome: Outcome) -> None:
+        if obj.spec.get("deletionPolicy", "Delete") == "Retain":
+            raise RetryableError(
+                f"{kind.kind} {ident} was deleted outside the operator; deletionPolicy Retain: not re-creating",
+                reason="DeletedInAWS", error_type="sync_failed", delay=300)
+        outcome.event("Warning", "DeletedInAWS", f"{kind.kind} {ident} was deleted outside the operator; re-creating")
+
+    def _create(self, kind: Kind, aws: AWSClients, obj: CustomObject, desired: dict, outcome: Outcome) -> Raw:
+        created = kind.create(aws, desired, desired["tags"], token=f"{obj.uid}-{obj.generation or 0}")
+        ident = kind.identify(created)
+        outcome.event("Normal", "Created", f"created {kind.kind} {ident}")
+        for delay in self.settings.read_after_create_backoff:
+            raw = _read(kind, aws, ident)
+            if raw is not None:
+                return raw
+            self._sleep(delay)
+        return created
+
+    def _apply_delta(self, kind: Kind, aws: AWSClients, obj: CustomObject, raw: Raw, desired: dict,
+                     delta: Delta, drift, outcome: Outcome) -> Raw:
+        ident = kind.identify(raw)
+        fields = [f.name for f in delta.changed] + (["tags"] if delta.tags_to_set or delta.tags_to_remove else [])
+        try:
+            if delta.needs_replacement:
+                raise TerminalError(
+                    f"{', '.join(delta.needs_replacement)} cannot change in place on {kind.kind} {ident}; "
+                    "delete and re-create the object to replace it", reason="ReplacementRequired")
+            changed = frozenset(f.name for f in delta.changed)
+            if changed:
+                kind.update(aws, ident, desired, kind.observe(raw), changed)
+            if delta.tags_to_set or delta.tags_to_remove:
+                kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
+        except Exception as exc:
+            if drift is not None:
+                drift.heal_failed("drift_healing_failed")
+            raise _as_engine_error(exc) from exc
+        if drift is not None:
+            drift.healed()
+            outcome.event("Normal", "DriftHealed", f"healed drift on {kind.kind} {ident}: {', '.join(fields)}")
+        else:
+            outcome.event("Normal", "Updated", f"updated {kind.kind} {ident}: {', '.join(fields)}")
+        return _read(kind, aws, ident) or raw
+
+    # -- delete -------------------------------------------------------------------------------
+
+    def _delete(self, kind: Kind, obj: CustomObject, outcome: Outcome, cluster: ClusterView) -> None:
+        retain = obj.spec.get("deletionPolicy", "Delete") == "Retain"
+        if not retain:
+            blocking = cluster.dependents(kind.kind, obj.namespace, obj.name)
+            if blocking:
+                outcome.retry_after = self.settings.dependents_delay
+                self._conditions(obj, outcome, ready=(False, "DependentsExist",
+                                 f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"))
+                return
+        aws = self._clients(kind, obj)
+        ident = obj.status.get(kind.identifier)
+        raw = _read(kind, aws, ident) if ident else None
+        if raw is None:
+            raw = kind.find_owned(aws, (OWNER_UID, obj.uid))
+        if raw is None:
+            return
+        ident = kind.identify(raw)
+        if retain:
+            owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))
+            kind.set_tags(aws, ident, {}, owned)
+            outcome.event("Normal", "Retained", f"left {kind.kind} {ident} in AWS and removed the ownership tags")
+            return
+        kind.delete(aws, ident, raw)
+        deadline = time.monotonic() + self.settings.delete_confirm_timeout
+        pause = 0.2
+        while _read(kind, aws, ident) is not None:
+            if time.monotonic() >= deadline:
+                raise RetryableError(f"{kind.kind} {ident} is still being deleted in AWS",
+                                     reason="DeletionInProgress", error_type="finalizer_failed", delay=5)
+            self._sleep(pause)
+            pause = min(pause * 2, 2.0)
+        outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _clients(self, kind: Kind, obj: CustomObject) -> AWSClients:
+        return _ClientsView(self.providers.get(obj.provider_key), kind.kind, self.telemetry)
+
+    def _resolve_references(self, kind: Kind, obj: CustomObject, cluster: ClusterView) -> dict[str, str]:
+        resolved: dict[str, str] = {}
+        for ref in kind.references:
+            named = (obj.spec.get(ref.field) or {}).get("name")
+            direct = obj.spec.get(ref.id_field) if ref.id_field else None
+            if named:
+                found = cluster.find(ref.kind, obj.namespace, named)
+                if found is None:
+                    raise DependencyNotReady(f"{ref.kind} {named} (spec.{ref.field}) does not exist", delay=10)
+                if not found.ready or not found.ident:
+                    raise DependencyNotReady(f"{ref.kind} {named} (spec.{ref.field}) is not Ready", delay=5)
+                resolved[ref.field] = found.ident
+            elif direct:
+                resolved[ref.field] = direct
+            elif ref.required:
+                either = f"spec.{ref.field}.name" + (f" or spec.{ref.id_field}" if ref.id_field else "")
+                raise TerminalError(f"{either} is required", reason="MissingReference")
+        return resolved
+
+    @contextmanager
+    def _drift_scope(self, kind: Kind, obj: CustomObject, enabled: bool) -> Iterator[Any]:
+        if not enabled:
+            yield None
+            return
+        with self.telemetry.drift_check(kind.kind, obj.namespace, obj.name) as drift:
+            yield drift
+
+    def _fail(self, obj: CustomObject, error: EngineError, outcome: Outcome, action: str) -> None:
+        if isinstance(error, TerminalError):
+            outcome.permanent = True
+        else:
+            outcome.retry_after = getattr(error, "delay", 10.0)
+        outcome.message = error.message
+        self._conditions(obj, outcome, ready=(False, error.reason, error.message),
+                         synced=(False, error.reason, error.message))
+        outcome.event("Warning", error.reason, f"{action} failed: {error.message}")
+        if isinstance(error, (DependencyNotReady, ProviderNotReady)) or not isinstance(error, EngineError):
+            log.info("%s %s: %s", action, obj.key, error.message)
+        else:
+            log.warning("%s %s failed: %s", action, obj.key, error.message)
+
+    def _conditions(self, obj: CustomObject, outcome: Outcome, *, ready: tuple[bool, str, str],
+                    synced: tuple[bool, str, str] | None = None) -> None:
+        updates = {conditions.READY: ready}
+        if synced:
+            updates[conditions.SYNCED] = synced
+        outcome.status["conditions"] = conditions.merge_conditions(
+            obj.status.get("conditions"), updates, conditions.now_rfc3339(), obj.generation)
+        outcome.status["observedGeneration"] = obj.generation
+
+    def _lock(self, uid: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(uid, threading.Lock())
+
+
+def _read(kind: Kind, aws: AWSClients, ident: str) -> Raw | None:
+    try:
+        return kind.read(aws, ident)
+    except NotFound:
+        return None
+    except Exception as exc:
+        error = classify(exc)
+        if isinstance(error, NotFound):
+            return None
+        if error is None:
+            raise
+        error.error_type = "get_failed"
+        raise error from exc
+
+
+def _as_engine_error(exc: BaseException) -> EngineError:
+    error = classify(exc)
+    if error is not None:
+        return error
+    log.exception("unexpected error (retrying)")
+    return RetryableError(f"internal error: {type(exc).__name__}: {exc}", reason="InternalError",
+                          error_type="sync_failed", delay=30)

@@ -1,0 +1,116 @@
+"""CustomResourceDefinitions built from the kinds' declarations (crds/ is generated from here)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from .kind import Kind
+
+GROUP = "aws.infra-operator.dev"
+VERSION = "v1alpha1"
+CATEGORY = "aws"
+
+NAME_REF = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 253,
+                            "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"}},
+}
+TAGS = {
+    "type": "object",
+    "description": "AWS tags. Keys under aws: and infra-operator.dev/ are reserved.",
+    "maxProperties": 40,
+    "additionalProperties": {"type": "string", "maxLength": 256},
+    # The API server checks keys with propertyNames only via CEL; the engine re-checks (validate_tags).
+    "x-kubernetes-validations": [{
+        "rule": "self.all(k, size(k) <= 128 && !k.startsWith('aws:') && !k.startsWith('infra-operator.dev/'))",
+        "message": "tag keys must be at most 128 characters and must not start with aws: or infra-operator.dev/",
+    }],
+}
+CONDITIONS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["type", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+            "reason": {"type": "string"},
+            "message": {"type": "string"},
+            "lastTransitionTime": {"type": "string", "format": "date-time"},
+            "observedGeneration": {"type": "integer"},
+        },
+    },
+}
+READY_COLUMN = {"name": "Ready", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'}
+REASON_COLUMN = {"name": "Reason", "type": "string", "priority": 1,
+                 "jsonPath": '.status.conditions[?(@.type=="Ready")].reason'}
+AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+
+def crd(*, kind: str, plural: str, short_names: Iterable[str], description: str,
+        spec: Mapping[str, Any], status: Mapping[str, Any],
+        columns: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural,
+                      "singular": kind.lower(), "shortNames": list(short_names), "categories": [CATEGORY]},
+            "versions": [{
+                "name": VERSION,
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": [READY_COLUMN, *columns, REASON_COLUMN, AGE_COLUMN],
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "description": description,
+                    "required": ["spec"],
+                    "properties": {
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "metadata": {"type": "object"},
+                        "spec": spec,
+                        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                                   "properties": {"conditions": CONDITIONS,
+                                                  "observedGeneration": {"type": "integer"}, **status}},
+                    },
+                }},
+            }],
+        },
+    }
+
+
+def kind_crd(kind: Kind) -> dict[str, Any]:
+    """The CRD of an AWS resource kind: the engine's common fields plus the kind's own."""
+    properties: dict[str, Any] = {
+        "providerRef": {**NAME_REF, "description": "The AWSProvider (same namespace) to use."},
+        "deletionPolicy": {"type": "string", "enum": ["Delete", "Retain"], "default": "Delete",
+                           "description": "Delete: remove the AWS resource with the object. "
+                                          "Retain: leave it and remove the ownership tags."},
+        "tags": TAGS,
+    }
+    for ref in kind.references:
+        properties[ref.field] = {**NAME_REF, "description": f"A {ref.kind} object (same namespace)."}
+        if ref.id_field:
+            properties[ref.field]["description"] += f" Alternative to spec.{ref.id_field}."
+    properties.update(kind.spec_properties)
+    spec: dict[str, Any] = {"type": "object", "required": ["providerRef", *kind.spec_required],
+                            "properties": properties}
+    alternatives = [ref for ref in kind.references if ref.id_field and ref.required]
+    if alternatives:
+        spec["x-kubernetes-validations"] = [{
+            "rule": f"has(self.{ref.field}) != has(self.{ref.id_field})",
+            "message": f"exactly one of {ref.field} and {ref.id_field} is required",
+        } for ref in alternatives]
+    identifier = {"name": kind.identifier[0].upper() + kind.identifier[1:], "type": "string",
+                  "jsonPath": f".status.{kind.identifier}"}
+    extra = [{"name": n, "type": t, "jsonPath": p} for n, p, t in kind.printer_columns]
+    return crd(kind=kind.kind, plural=kind.plural, short_names=kind.short_names,
+               description=kind.description, spec=spec,
+               status={kind.identifier: {"type": "string"}, **kind.status_properties},
+               columns=[identifier, *extra])

@@ -1,0 +1,68 @@
+"""The one place where botocore exceptions become engine errors."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+
+from ..engine.errors import EngineError, NotFound, ProviderNotReady, RetryableError, TerminalError
+
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "RequestThrottled", "SlowDown",
+})
+_TRANSIENT_CODES = frozenset({
+    "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable", "RequestTimeout",
+    "RequestTimeoutException", "IncorrectState", "DependencyViolation",
+})
+_ACCESS_CODES = frozenset({
+    "AuthFailure", "UnauthorizedOperation", "AccessDenied", "AccessDeniedException",
+    "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+})
+
+
+def error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code") or "Unknown"
+
+
+def is_not_found(exc: BaseException) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    code = error_code(exc)
+    return (code.endswith(".NotFound") or code.endswith("NotFound") or code in {
+        "NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "InvalidAllocationID.NotFound",
+    })
+
+
+def classify(exc: BaseException) -> EngineError | None:
+    """Map an AWS failure to control flow. Messages carry the AWS code and message, which name
+    resources and parameters but never credentials. None: not an AWS failure."""
+    if isinstance(exc, EngineError):
+        return exc
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return ProviderNotReady(f"no usable AWS credentials: {exc}", delay=30)
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = exc.response.get("Error", {}).get("Message") or str(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        text = f"{exc.operation_name}: {code}: {message}"
+        if is_not_found(exc):
+            return NotFound(text)
+        if code in THROTTLING_CODES:
+            return RetryableError(text, reason="AWSThrottled", delay=15)
+        if code in _TRANSIENT_CODES or status >= 500:
+            return RetryableError(text, reason="AWSUnavailable", delay=10)
+        if code in _ACCESS_CODES:
+            return RetryableError(text, reason="AWSAccessDenied", delay=60)
+        if code.endswith("LimitExceeded"):
+            return RetryableError(text, reason="AWSLimitExceeded", delay=120)
+        return TerminalError(text, reason="AWSRejected", error_type="aws_api_failed")
+    if isinstance(exc, (BotoConnectionError, BotoCoreError)):
+        return RetryableError(f"AWS endpoint unreachable: {type(exc).__name__}", reason="AWSUnreachable", delay=10)
+    return None

@@ -1,0 +1,59 @@
+"""Live provider sessions, keyed by the AWSProvider's namespace/name."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..engine.errors import ProviderNotReady
+from .session import ProviderConfig, ProviderSession
+
+
+@dataclass
+class _Entry:
+    session: ProviderSession
+    ready: bool = False
+    reason: str = "provider not checked yet"
+
+
+class ProviderRegistry:
+    def __init__(self, *, instrument: Callable[[Any], None] = lambda events: None,
+                 on_rotation: Callable[[str], None] = lambda provider: None):
+        self._instrument = instrument
+        self._on_rotation = on_rotation
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def apply(self, config: ProviderConfig) -> tuple[ProviderSession, bool]:
+        """The session for `config`, rebuilt when the config (credentials included) changed.
+        Returns (session, rotated): rotated when credentials of a known provider changed."""
+        with self._lock:
+            entry = self._entries.get(config.name)
+            if entry and entry.session.config == config:
+                return entry.session, False
+        session = ProviderSession(config, instrument=self._instrument, on_rotation=self._on_rotation)
+        rotated = bool(entry and (entry.session.config.credentials != config.credentials
+                                  or entry.session.config.assume_role != config.assume_role))
+        with self._lock:
+            self._entries[config.name] = _Entry(session)
+        return session, rotated
+
+    def mark(self, name: str, ready: bool, reason: str = "") -> None:
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry:
+                entry.ready, entry.reason = ready, reason
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._entries.pop(name, None)
+
+    def get(self, name: str) -> ProviderSession:
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is None:
+            raise ProviderNotReady(f"AWSProvider {name} is not known (missing, or not reconciled yet)", delay=5)
+        if not entry.ready:
+            raise ProviderNotReady(f"AWSProvider {name} is not ready: {entry.reason}", delay=15)
+        return entry.session

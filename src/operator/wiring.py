@@ -1,0 +1,191 @@
+"""The only module that speaks kopf: registers handlers for every kind from the registry and
+applies the engine's outcomes (status patch, events, retries). Nothing registers at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable, Iterable, Mapping
+
+import kopf
+
+from ..telemetry import Telemetry
+from .engine import providers as provider_kind
+from .engine.conditions import is_ready
+from .engine.kind import Kind
+from .engine.objects import ObjectSummary
+from .engine.outcome import Outcome
+from .engine.reconciler import Reconciler
+from .engine.schema import GROUP, VERSION
+from .kinds import all_kinds
+from .kube import SecretReader
+from .provider.registry import ProviderRegistry
+from .settings import OperatorConfig
+
+log = logging.getLogger(__name__)
+
+FINALIZER = f"{GROUP}/finalizer"
+PROGRESS_PREFIX = "infra-operator.dev"
+
+
+class IndexedCluster:
+    """ClusterView over kopf's in-memory indexes (passed to handlers as keyword arguments)."""
+
+    def __init__(self, plurals: Mapping[str, str], indices: Mapping[str, Any]):
+        self._plurals = plurals
+        self._indices = indices
+
+    def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
+        index = self._indices.get(_summary_index(self._plurals[kind]))
+        store = index.get((namespace, name)) if index is not None else None
+        return next(iter(store), None) if store else None
+
+    def dependents(self, kind: str, namespace: str, name: str) -> list[str]:
+        found: list[str] = []
+        for plural in self._plurals.values():
+            index = self._indices.get(_references_index(plural))
+            if index is not None and (namespace, kind, name) in index:
+                found.extend(index[(namespace, kind, name)])
+        return found
+
+
+def _summary_index(plural: str) -> str:
+    return f"summaries_{plural}"
+
+
+def _references_index(plural: str) -> str:
+    return f"references_{plural}"
+
+
+def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool = True) -> None:
+    if outcome.status:
+        patch.setdefault("status", {}).update(outcome.status)
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+    if not raise_retry:
+        return
+    if outcome.permanent:
+        raise kopf.PermanentError(outcome.message)
+    if outcome.retry_after is not None:
+        raise kopf.TemporaryError(outcome.message or "waiting", delay=outcome.retry_after)
+
+
+def build_registry(config: OperatorConfig, reconciler: Reconciler,
+                   provider: provider_kind.ProviderReconciler, secrets: SecretReader,
+                   kinds: Iterable[Kind] = ()) -> kopf.OperatorRegistry:
+    kinds = tuple(kinds) or all_kinds()
+    registry = kopf.OperatorRegistry()
+    plurals = {provider_kind.KIND: provider_kind.PLURAL, **{k.kind: k.plural for k in kinds}}
+    resource = dict(group=GROUP, version=VERSION, registry=registry)
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        if config.kube.server:
+            info = kopf.ConnectionInfo(server=config.kube.server, insecure=True, default_namespace="default")
+        else:
+            info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+        if info is not None:
+            secrets.connect(info)
+        return info
+
+    def register_summary(plural: str, identifier: str | None) -> None:
+        @kopf.index(plural=plural, id=_summary_index(plural), **resource)
+        def summary(namespace: str, name: str, status: Mapping[str, Any], **_: Any) -> dict:
+            return {(namespace, name): ObjectSummary(is_ready(status),
+                                                     status.get(identifier) if identifier else None)}
+
+    register_summary(provider_kind.PLURAL, None)
+
+    @kopf.on.create(plural=provider_kind.PLURAL, id="reconcile", **resource)
+    @kopf.on.update(plural=provider_kind.PLURAL, id="reconcile", **resource)
+    @kopf.on.resume(plural=provider_kind.PLURAL, id="reconcile", **resource)
+    def provider_reconcile(body: Any, patch: Any, reason: str, **_: Any) -> None:
+        _apply(provider.reconcile(body, reason), body, patch)
+
+    @kopf.timer(plural=provider_kind.PLURAL, id="check", interval=config.provider_check_interval,
+                initial_delay=config.provider_check_interval, **resource)
+    def provider_check(body: Any, patch: Any, **_: Any) -> None:
+        _apply(provider.reconcile(body, "resync"), body, patch, raise_retry=False)
+
+    @kopf.on.delete(plural=provider_kind.PLURAL, id="finalize", **resource)
+    def provider_finalize(body: Any, patch: Any, **indices: Any) -> None:
+        _apply(provider.finalize(body, IndexedCluster(plurals, indices)), body, patch)
+
+    for kind in kinds:
+        register_kind(registry, resource, kind, reconciler, plurals, config)
+        register_summary(kind.plural, kind.identifier)
+    return registry
+
+
+def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,
+                  plurals: Mapping[str, str], config: OperatorConfig) -> None:
+    plural = kind.plural
+
+    @kopf.index(plural=plural, id=_references_index(plural), **resource)
+    def references(namespace: str, name: str, spec: Mapping[str, Any], **_: Any) -> dict:
+        """Which objects of ours this one points at (so deletion can wait for dependents)."""
+        found = {(namespace, provider_kind.KIND, (spec.get("providerRef") or {}).get("name")): f"{kind.kind}/{name}"}
+        for ref in kind.references:
+            target = (spec.get(ref.field) or {}).get("name")
+            if target:
+                found[(namespace, ref.kind, target)] = f"{kind.kind}/{name}"
+        return found
+
+    @kopf.on.create(plural=plural, id="reconcile", **resource)
+    @kopf.on.update(plural=plural, id="reconcile", **resource)
+    @kopf.on.resume(plural=plural, id="reconcile", **resource)
+    def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
+        _apply(reconciler.reconcile(kind, body, reason, IndexedCluster(plurals, indices)), body, patch)
+
+    @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
+                initial_delay=config.resync_interval, **resource)
+    def resync(body: Any, patch: Any, **indices: Any) -> None:
+        _apply(reconciler.reconcile(kind, body, "resync", IndexedCluster(plurals, indices)), body, patch,
+               raise_retry=False)
+
+    @kopf.on.delete(plural=plural, id="finalize", **resource)
+    def finalize(body: Any, patch: Any, **indices: Any) -> None:
+        _apply(reconciler.finalize(kind, body, IndexedCluster(plurals, indices)), body, patch)
+
+
+def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.SmartProgressStorage(prefix=PROGRESS_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PROGRESS_PREFIX, key="last-handled-configuration")
+    settings.posting.reporting_component = "infra-operator"
+    settings.execution.max_workers = config.workers
+    settings.scanning.disabled = True  # our CRDs are known; no cluster-wide CRD watch needed
+    settings.peering.standalone = config.kube.peering is None
+    if config.kube.peering:
+        settings.peering.name = config.kube.peering
+    settings.peering.clusterwide = config.kube.clusterwide
+    # Watches are re-established quickly: a dropped stream must not delay reconciles.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    return settings
+
+
+async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
+                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
+                       kinds: Iterable[Kind] = ()) -> None:
+    """Run the operator until stop_flag is set or the task is cancelled."""
+    providers = ProviderRegistry(instrument=telemetry.instrument_aws,
+                                 on_rotation=telemetry.providers.credential_rotated)
+    secrets = SecretReader()
+    reconciler = Reconciler(telemetry, providers, config.engine)
+    provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
+    registry = build_registry(config, reconciler, provider, secrets, kinds)
+    liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
+    await kopf.operator(
+        registry=registry,
+        settings=kopf_settings(config),
+        standalone=config.kube.peering is None,
+        peering_name=config.kube.peering,
+        clusterwide=config.kube.clusterwide,
+        namespaces=config.kube.namespaces,
+        liveness_endpoint=liveness,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )

@@ -1,0 +1,176 @@
+"""The Telemetry facade: the one object the rest of the operator records through."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import metrics, trace
+from prometheus_client import CollectorRegistry
+
+from . import _exposition, catalog
+from ._aws import AwsApiHooks, EventEmitter
+from ._logging import TraceContextFilter
+from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
+from ._server import MetricsServer
+from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
+
+
+class Providers:
+    """AWSProvider readiness and credential rotations (`telemetry.providers`)."""
+
+    def __init__(self, registry: ProviderRegistry, rotations: Callable[..., None]) -> None:
+        self._registry = registry
+        self._rotations = rotations
+
+    def set_ready(self, provider_name: str, region: str, ready: bool) -> None:
+        """provider_ready{provider_name, region} becomes 1 (ready) or 0."""
+        self._registry.set_ready(provider_name, region, ready)
+
+    def forget(self, provider_name: str) -> None:
+        """The provider is gone: its provider_ready series disappears."""
+        self._registry.forget(provider_name)
+
+    def credential_rotated(self, provider_name: str) -> None:
+        self._rotations(1, provider_name)
+
+
+class WorkQueue:
+    """Queued work per resource type (`telemetry.workqueue`)."""
+
+    def __init__(self, pending: PendingKeys, adds: Callable[..., None]) -> None:
+        self._pending = pending
+        self._adds = adds
+
+    def enqueue(self, resource_type: str, key: Hashable) -> None:
+        """workqueue_adds_total +1; the key counts in workqueue_depth until `done`."""
+        self._adds(1, resource_type)
+        self._pending.add(resource_type, key)
+
+    def done(self, resource_type: str, key: Hashable) -> None:
+        self._pending.discard(resource_type, key)
+
+
+class Telemetry:
+    """Metrics and traces of the operator. Build it with `setup_telemetry(settings)`, or
+    `Telemetry.noop()` where nothing should be recorded (unit tests)."""
+
+    def __init__(
+        self,
+        meter: metrics.Meter,
+        tracer: trace.Tracer,
+        registry: CollectorRegistry,
+        close: Callable[[], None] = lambda: None,
+        flush: Callable[[float], bool] = lambda _timeout: True,
+    ) -> None:
+        """Low level; `setup_telemetry` and `noop` are the ways in. `registry` is what
+        /metrics renders; `close` shuts the providers down, `flush(timeout_seconds)` pushes
+        pending data out."""
+        self._tracer = tracer
+        self._registry = registry
+        self._close = close
+        self._flush = flush
+        self._render_lock = threading.Lock()
+        self._servers: list[MetricsServer] = []
+        self._shut_down = False
+        self.resources = ResourceRegistry()
+        self._provider_registry = ProviderRegistry()
+        self._pending = PendingKeys()
+        self._instruments = Instruments(
+            meter,
+            {
+                catalog.RESOURCES: self.resources.counts,
+                catalog.RESOURCE_CREATION_TIMESTAMP: self.resources.creation_timestamps,
+                catalog.PROVIDER_READY: self._provider_registry.readiness,
+                catalog.WORKQUEUE_DEPTH: self._pending.depths,
+            },
+        )
+        self.providers = Providers(self._provider_registry, self._instruments[catalog.PROVIDER_CREDENTIAL_ROTATIONS])
+        self.workqueue = WorkQueue(self._pending, self._instruments[catalog.WORKQUEUE_ADDS])
+        self._cache_hits = self._instruments[catalog.CACHE_HITS]
+        self._cache_misses = self._instruments[catalog.CACHE_MISSES]
+        self._aws_hooks = AwsApiHooks(self._instruments)
+
+    @classmethod
+    def noop(cls) -> Telemetry:
+        """Records nothing and exports nothing; label values are still checked."""
+        return cls(metrics.NoOpMeter("infra_operator"), trace.NoOpTracer(), CollectorRegistry(auto_describe=False))
+
+    # Recorders -------------------------------------------------------------------------------
+
+    def reconcile(self, resource_type: str, namespace: str, name: str, trigger: str) -> ReconcileRecorder:
+        """Context manager around one reconcile: span `reconcile {resource_type}`; on exit
+        reconcile_total{resource_type,result}, reconcile_duration_seconds and, when an
+        error_type is set, reconcile_errors_total. Default result success; an exception
+        escaping the block means error/sync_failed (unless an error_type was set) and is
+        re-raised. Cancellation (BaseException) records no outcome."""
+        return ReconcileRecorder(self._tracer, self._instruments, resource_type, namespace, name, trigger)
+
+    def finalizer(self, resource_type: str, namespace: str, name: str) -> FinalizerRecorder:
+        """Context manager around one finalizer run: span `finalize {resource_type}`,
+        finalizer_duration_seconds; `rec.fail(error_type)` or an escaping exception
+        (finalizer_failed) add finalizer_errors_total."""
+        return FinalizerRecorder(self._tracer, self._instruments, resource_type, namespace, name)
+
+    def drift_check(self, resource_type: str, namespace: str, name: str) -> DriftRecorder:
+        """Context manager around one drift check: span `drift {resource_type}`,
+        drift_detection_duration_seconds; `rec.detected(severity, fields)`, `rec.healed()`,
+        `rec.heal_failed(error_type)`."""
+        return DriftRecorder(self._tracer, self._instruments, resource_type, namespace, name)
+
+    def cache_lookup(self, resource_type: str, hit: bool) -> None:
+        (self._cache_hits if hit else self._cache_misses)(1, resource_type)
+
+    def instrument_aws(self, events: EventEmitter) -> None:
+        """Record the aws_api_* metrics for every call made through clients using `events`:
+        a boto3 Session's `events` (before its clients are created: clients copy the
+        session's emitter) or one client's `meta.events`. Registering twice is harmless."""
+        self._aws_hooks.register(events)
+
+    @contextmanager
+    def span(self, name: str, **attributes: Any) -> Iterator[trace.Span]:
+        """A child span of the current one (None-valued attributes are left out); an
+        escaping exception is recorded on it."""
+        with self._tracer.start_as_current_span(
+            name, attributes={key: value for key, value in attributes.items() if value is not None}
+        ) as span:
+            yield span
+
+    def log_filter(self) -> logging.Filter:
+        """A filter adding `trace_id`/`span_id` to log records (attach to the handler)."""
+        return TraceContextFilter()
+
+    # Export ----------------------------------------------------------------------------------
+
+    def render_metrics(self, openmetrics: bool = False) -> bytes:
+        """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0."""
+        return self._render(_exposition.OPENMETRICS_ACCEPT if openmetrics else None)[0]
+
+    def _render(self, accept_header: str | None) -> tuple[bytes, str]:
+        # The OTel Prometheus collector hands collected data over through a shared queue, so
+        # two concurrent scrapes could each get half of it: one collection at a time.
+        with self._render_lock:
+            return _exposition.render(self._registry.collect(), accept_header)
+
+    def serve_metrics(self, host: str = "0.0.0.0", port: int = 8080) -> MetricsServer:
+        """Start serving GET /metrics on host:port (port 0 picks a free one) in a background
+        thread. `shutdown()` stops it too."""
+        server = MetricsServer(self._render, host, port)
+        self._servers.append(server)
+        return server
+
+    def force_flush(self, timeout_seconds: float = 10.0) -> bool:
+        """Export pending spans and metrics now (OTLP); True when everything went out."""
+        return self._flush(timeout_seconds)
+
+    def shutdown(self) -> None:
+        """Stop the /metrics servers, flush and shut down the providers. Idempotent."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        for server in self._servers:
+            server.close()
+        self._close()

@@ -1,0 +1,48 @@
+from infra_operator.operator.engine.delta import (OWNER_UID, compute_delta, owner_tags, tag_problems,
+                                                  tags_from_aws)
+from infra_operator.operator.engine.kind import DriftField, Severity
+
+FIELDS = (DriftField("cidr", Severity.CRITICAL, updatable=False), DriftField("dns", Severity.WARNING),
+          DriftField("rules", Severity.CRITICAL))
+
+
+def test_no_delta_when_equal_and_unset_fields_are_not_compared():
+    desired = {"cidr": "10.0.0.0/16", "dns": None, "tags": {"a": "1"}}
+    observed = {"cidr": "10.0.0.0/16", "dns": True, "tags": {"a": "1"}}
+    assert compute_delta(desired, observed, FIELDS).empty
+
+
+def test_changed_fields_grouped_by_severity_and_replacement_flagged():
+    delta = compute_delta({"cidr": "10.1.0.0/16", "dns": True, "tags": {}},
+                          {"cidr": "10.0.0.0/16", "dns": False, "tags": {"x": "y"}}, FIELDS)
+    assert [f.name for f in delta.changed] == ["cidr", "dns"]
+    assert delta.needs_replacement == ("cidr",)
+    assert delta.by_severity() == {Severity.CRITICAL: ["cidr"], Severity.WARNING: ["dns"],
+                                   Severity.INFO: ["tags"]}
+    assert delta.tags_to_remove == {"x"}
+
+
+def test_lists_compare_without_order():
+    rule_a, rule_b = {"port": 22, "cidr": "0.0.0.0/0"}, {"port": 443, "cidr": "10.0.0.0/8"}
+    assert compute_delta({"rules": [rule_a, rule_b]}, {"rules": [rule_b, rule_a]}, FIELDS).empty
+    assert not compute_delta({"rules": [rule_a]}, {"rules": [rule_b, rule_a]}, FIELDS).empty
+
+
+def test_tags_set_and_removed():
+    delta = compute_delta({"tags": {"a": "1", "b": "2"}}, {"tags": {"a": "0", "c": "3"}}, ())
+    assert delta.tags_to_set == {"a": "1", "b": "2"}
+    assert delta.tags_to_remove == {"c"}
+
+
+def test_aws_reserved_tags_are_invisible():
+    assert tags_from_aws([{"Key": "aws:cloudformation:stack", "Value": "x"}, {"Key": "k", "Value": "v"}]) == {"k": "v"}
+
+
+def test_owner_tags_identify_the_object():
+    tags = owner_tags("ElasticIP", "ns", "name", "uid-1")
+    assert tags[OWNER_UID] == "uid-1" and tags["infra-operator.dev/owner"] == "ns/name"
+
+
+def test_tag_problems():
+    assert tag_problems({"ok": "v"}) == []
+    assert len(tag_problems({"aws:x": "v", "k" * 129: "v", "infra-operator.dev/owner": "x", "big": "v" * 257})) == 4

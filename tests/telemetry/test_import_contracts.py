@@ -1,0 +1,39 @@
+"""The import contracts in .importlinter hold (lint-imports, as CI runs it)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    if executable is None:
+        pytest.fail("lint-imports missing: import-linter is part of the test extra")
+    return subprocess.run([executable, "--no-cache", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_import_contracts_are_kept() -> None:
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "telemetry stands alone" in result.stdout
+    assert " 0 broken" in result.stdout
+
+
+def test_the_contracts_see_the_telemetry_imports(tmp_path: Path) -> None:
+    # Guards against a vacuous pass: the same analysis must catch an import telemetry does make.
+    config = tmp_path / "importlinter.ini"
+    config.write_text(
+        "[importlinter]\nroot_package = infra_operator\ninclude_external_packages = True\n\n"
+        "[importlinter:contract:probe]\nname = probe\ntype = forbidden\n"
+        "source_modules =\n    infra_operator.telemetry\nforbidden_modules =\n    opentelemetry\n"
+    )
+    result = lint_imports("--config", str(config))
+    assert result.returncode == 1
+    assert "probe BROKEN" in result.stdout
