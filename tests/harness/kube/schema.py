@@ -104,9 +104,13 @@ class StructuralSchema:
 
     def prune(self, obj: dict[str, Any]) -> None:
         """Drop fields the schema does not know (unless it preserves unknown fields there)."""
-        kept = {key: obj[key] for key in ROOT_FIELDS if key in obj}
-        _prune(obj, self.openapi)
-        obj.update(kept)
+        # The root's apiVersion, kind and metadata are the API server's, whatever the schema says
+        # (generated CRDs declare `metadata: {type: object}`, which would otherwise prune it empty).
+        content = {key: value for key, value in obj.items() if key not in ROOT_FIELDS}
+        _prune(content, self.openapi)
+        for key in list(obj):
+            if key not in ROOT_FIELDS and key not in content:
+                del obj[key]
 
     def default(self, obj: dict[str, Any]) -> None:
         """Fill absent fields that have a ``default`` in the schema."""
