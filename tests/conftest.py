@@ -40,7 +40,7 @@ def _clear_aws_faults(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def kube() -> Iterator[KubeClient]:
     """A KubeClient on the cluster of ``KUBECONFIG`` if set, otherwise on a fresh API emulator;
-    the CRDs of ``crds/`` are installed (created or replaced) either way."""
+    the CRDs of ``crds/*.yaml`` are installed (created or replaced) either way."""
     emulator = None
     if os.environ.get("KUBECONFIG"):
         client = KubeClient.from_kubeconfig(os.environ["KUBECONFIG"].split(os.pathsep)[0])
@@ -48,7 +48,8 @@ def kube() -> Iterator[KubeClient]:
         emulator = EmulatorServer().start()
         client = KubeClient.for_server(emulator.url, emulator=emulator)
     try:
-        client.apply_crds(load_yaml_documents(sorted(CRD_DIR.glob("aws.infra-operator.dev_*.yaml"))))
+        documents = load_yaml_documents(sorted(CRD_DIR.glob("*.yaml")))
+        client.apply_crds(doc for doc in documents if doc.get("kind") == "CustomResourceDefinition")
         yield client
     finally:
         if emulator is not None:

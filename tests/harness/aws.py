@@ -325,7 +325,8 @@ class MotoServer:
     def start(self) -> MotoServer:
         app = FaultInjectingApp(DomainDispatcherApplication(create_backend_app), self.faults, self.calls)
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=_QuietRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="moto-server",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -352,6 +353,11 @@ class MotoServer:
         with self._session_lock:  # boto3 sessions are not thread-safe; one session caches the models
             return self._session.client(service, region_name=region, endpoint_url=self.endpoint,
                                         config=botocore.config.Config(**config) if config else None)
+
+    def environment(self, region: str = "us-east-1") -> dict[str, str]:
+        """Environment variables that point boto3 in another process at this server."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"], "AWS_DEFAULT_REGION": region}
 
     def warm_up(self) -> None:
         """Make moto load its EC2 backend now (its first EC2 call takes over a second)."""

@@ -1,6 +1,9 @@
 """The moto server and its fault injection, seen through botocore's own retry logic."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -150,3 +153,11 @@ def test_invalid_rules_are_refused(aws: MotoServer) -> None:
         aws.faults.throttle(ratio=1.5)
     with pytest.raises(ValueError):
         aws.faults.server_error(status=400)
+
+
+def test_environment_points_another_process_at_the_server(aws: MotoServer) -> None:
+    script = "import boto3; print(boto3.client('ec2').describe_regions()['Regions'][0]['Endpoint'])"
+    env = {**os.environ, **aws.environment(region="eu-west-1")}
+    output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert output.stdout.strip()
+    assert aws.calls.count("ec2", "DescribeRegions") == 1

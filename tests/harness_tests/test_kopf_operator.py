@@ -6,28 +6,18 @@ import asyncio
 import collections
 import contextlib
 import pathlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import kopf
 import pytest
 
-from harness.kube import ApiError, KubeClient, load_yaml_documents
+from harness.kube import ApiError, KubeClient
 
 pytestmark = pytest.mark.e2e
 
 GROUP, VERSION, PLURAL = "harness.example.com", "v1", "widgets"
 API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER = "harness.example.com/test-operator"
-
-
-@pytest.fixture(scope="module")
-def widgets(kube: KubeClient) -> None:
-    kube.apply_crds(load_yaml_documents([pathlib.Path(__file__).with_name("widget-crd.yaml")]))
-
-
-def widget(name: str, namespace: str, size: int = 1) -> dict:
-    return {"apiVersion": API_VERSION, "kind": "Widget", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"size": size, "cidrBlock": "10.0.0.0/16"}}
 
 
 class Calls:
@@ -40,13 +30,16 @@ class Calls:
         return [call[0] for call in self.by_handler[handler]]
 
 
-def widget_operator(kube: KubeClient, calls: Calls) -> kopf.OperatorRegistry:
-    """A tiny operator on Widgets, in its own registry (nothing registers at import time)."""
+def widget_operator(kube: KubeClient, calls: Calls, login: Callable[..., object] | None = None
+                    ) -> kopf.OperatorRegistry:
+    """A tiny operator on Widgets, in its own registry (nothing registers at import time). It logs
+    in where ``kube`` points, unless another ``login`` handler is given."""
     registry = kopf.OperatorRegistry()
 
-    @kopf.on.login(registry=registry)
-    def login(**_: object) -> kopf.ConnectionInfo:
+    def login_to_kube(**_: object) -> kopf.ConnectionInfo:
         return kube.access.kopf_connection_info()
+
+    kopf.on.login(registry=registry)(login or login_to_kube)
 
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     def created(name: str, body: kopf.Body, patch: kopf.Patch, **_: object) -> None:
@@ -67,14 +60,17 @@ def widget_operator(kube: KubeClient, calls: Calls) -> kopf.OperatorRegistry:
 
 
 @contextlib.asynccontextmanager
-async def running(registry: kopf.OperatorRegistry, namespace: str) -> AsyncIterator[asyncio.Task]:
-    """Run kopf as a task of the test's event loop; stop it by cancelling the task."""
+async def running(registry: kopf.OperatorRegistry, namespace: str | None = None,
+                  **operator_options: object) -> AsyncIterator[asyncio.Task]:
+    """Run kopf as a task of the test's event loop; stop it by cancelling the task. With a
+    namespace, kopf serves only it, without scanning; otherwise ``operator_options`` say where."""
     settings = kopf.OperatorSettings()
-    settings.scanning.disabled = True
+    settings.scanning.disabled = namespace is not None
     settings.persistence.finalizer = FINALIZER
     ready = asyncio.Event()
+    where = {"namespaces": [namespace]} if namespace is not None else operator_options
     task = asyncio.create_task(kopf.operator(registry=registry, settings=settings, standalone=True,
-                                             namespaces=[namespace], ready_flag=ready))
+                                             ready_flag=ready, **where))
     await asyncio.wait_for(ready.wait(), timeout=10)
     try:
         yield task
@@ -88,11 +84,12 @@ def has_finalizer(obj: dict) -> bool:
     return FINALIZER in obj["metadata"].get("finalizers", [])
 
 
-async def test_kopf_lifecycle_create_update_delete(kube: KubeClient, namespace: str, widgets: None) -> None:
+async def test_kopf_lifecycle_create_update_delete(kube: KubeClient, namespace: str,
+                                                   widget: Callable[..., dict]) -> None:
     calls = Calls()
     async with running(widget_operator(kube, calls), namespace):
         for name in ("alpha", "beta", "gamma"):
-            kube.create(widget(name, namespace))
+            kube.create(widget(name))
         for name in ("alpha", "beta", "gamma"):
             obj = await kube.wait_for_async(lambda name=name: kube.get(API_VERSION, "Widget", namespace, name),
                                             until=lambda o: has_finalizer(o) and o["status"]["phase"] == "Created",
@@ -119,10 +116,11 @@ async def test_kopf_lifecycle_create_update_delete(kube: KubeClient, namespace: 
             ("Created", "widget beta created", "Widget")]
 
 
-async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, namespace: str, widgets: None) -> None:
+async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, namespace: str,
+                                                         widget: Callable[..., dict]) -> None:
     calls = Calls()
     async with running(widget_operator(kube, calls), namespace):
-        invalid = widget("too-big", namespace, size=11)
+        invalid = widget("too-big", size=11)
         with pytest.raises(ApiError) as rejected:
             kube.create(invalid)
         assert rejected.value.code == 422
@@ -130,8 +128,39 @@ async def test_kopf_never_sees_a_spec_the_schema_rejects(kube: KubeClient, names
             "reason": "FieldValueInvalid", "field": "spec.size",
             "message": "Invalid value: 11: spec.size in body should be less than or equal to 10"}]
 
-        kube.create(widget("just-right", namespace, size=10))
+        kube.create(widget("just-right", size=10))
         await kube.wait_for_async(lambda: kube.get(API_VERSION, "Widget", namespace, "just-right"),
                                   until=lambda o: o.get("status", {}).get("phase") == "Created")
         assert calls.names("create") == ["just-right"]
         assert kube.find(API_VERSION, "Widget", namespace, "too-big") is None
+
+
+@pytest.mark.parametrize("where", ["clusterwide", "namespace-pattern"])
+async def test_kopf_with_scanning_cluster_wide_or_by_pattern(kube: KubeClient, namespace: str,
+                                                            widget: Callable[..., dict], where: str) -> None:
+    """kopf's namespace and CRD scanning also works against the emulator (for --all-namespaces)."""
+    calls = Calls()
+    options = {"clusterwide": True} if where == "clusterwide" else {"namespaces": [namespace[:-6] + "*"]}
+    async with running(widget_operator(kube, calls), **options):
+        kube.create(widget("scanned"))
+        await kube.wait_for_async(lambda: kube.get(API_VERSION, "Widget", namespace, "scanned"),
+                                  until=lambda o: o.get("status", {}).get("phase") == "Created")
+        kube.delete(API_VERSION, "Widget", namespace, "scanned")
+        await kube.wait_for_async(lambda: kube.find(API_VERSION, "Widget", namespace, "scanned") is None)
+    # A cluster-wide operator also finishes other tests' leftovers (objects still holding the
+    # finalizer in their terminating namespaces), as it would on a real cluster: count ours only.
+    assert calls.names("create").count("scanned") == calls.names("delete").count("scanned") == 1
+
+
+async def test_kopf_logs_in_with_a_kubeconfig_written_for_the_cluster(
+        kube: KubeClient, namespace: str, widget: Callable[..., dict], tmp_path: pathlib.Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """How an operator in a subprocess (``infra-operator run``) reaches the harness's cluster:
+    ``KUBECONFIG`` pointing at ``kube.access.write_kubeconfig(...)``."""
+    monkeypatch.setenv("KUBECONFIG", str(kube.access.write_kubeconfig(tmp_path / "kubeconfig")))
+    calls = Calls()
+    async with running(widget_operator(kube, calls, login=kopf.login_with_kubeconfig), namespace):
+        kube.create(widget("via-kubeconfig"))
+        await kube.wait_for_async(lambda: kube.get(API_VERSION, "Widget", namespace, "via-kubeconfig"),
+                                  until=lambda o: o.get("status", {}).get("phase") == "Created")
+    assert calls.names("create") == ["via-kubeconfig"]

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 import yaml
@@ -83,6 +83,25 @@ class ClusterAccess:
             default_namespace=ctx.get("namespace"),
         )
 
+    def write_kubeconfig(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write a kubeconfig for this access (e.g. for an operator run as a subprocess, which then
+        logs in with kopf's own kubeconfig login). Paths are written absolute."""
+        cluster = {"server": self.server, "certificate-authority": self.ca_path,
+                   "certificate-authority-data": self.ca_data, "insecure-skip-tls-verify": self.insecure or None}
+        user = {"token": self.token, "client-certificate": self.certificate_path,
+                "client-certificate-data": self.certificate_data, "client-key": self.private_key_path,
+                "client-key-data": self.private_key_data, "username": self.username, "password": self.password}
+        context = {"cluster": "harness", "user": "harness", "namespace": self.default_namespace}
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "harness",
+            "clusters": [{"name": "harness", "cluster": _present(cluster)}],
+            "users": [{"name": "harness", "user": _present(user)}],
+            "contexts": [{"name": "harness", "context": _present(context)}],
+        }
+        path = pathlib.Path(path)
+        path.write_text(yaml.safe_dump(config))
+        return path
+
     def kopf_connection_info(self) -> Any:
         """What a ``@kopf.on.login`` handler returns to reach this cluster::
 
@@ -124,6 +143,10 @@ class ClusterAccess:
         return {}
 
 
+def _present(fields: Obj) -> Obj:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def _decoded_file(directory: str, name: str, data: str | None) -> str:
     file = pathlib.Path(directory) / name
     file.write_bytes(base64.b64decode(data or ""))
@@ -158,6 +181,11 @@ class KubeClient:
 
     def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
                 query: dict[str, str] | None = None) -> Any:
+        with self._open(method, path, body, content_type, query) as response:
+            return json.loads(response.read() or b"null")
+
+    def _open(self, method: str, path: str, body: Any = None, content_type: str = "application/json",
+              query: dict[str, str] | None = None, timeout: float | None = None) -> Any:
         url = self.access.server + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Accept": "application/json", **self.access.headers()}
@@ -165,8 +193,7 @@ class KubeClient:
             headers["Content-Type"] = content_type
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl) as response:
-                return json.loads(response.read() or b"null")
+            return urllib.request.urlopen(request, timeout=timeout or self.timeout, context=self._ssl)
         except urllib.error.HTTPError as error:
             payload = error.read()
             try:
@@ -247,6 +274,25 @@ class KubeClient:
             if error.code == 404:
                 return None
             raise
+
+    def watch(self, api_version: str, kind: str, namespace: str | None = None, resource_version: str | None = None,
+              timeout_seconds: int = 1, label_selector: str | None = None,
+              send_initial_events: bool = False) -> Generator[Obj, None, None]:
+        """The raw watch events (``{"type", "object"}``) until the server ends the stream after
+        ``timeout_seconds``."""
+        query = {"watch": "true", "timeoutSeconds": str(timeout_seconds)}
+        if resource_version is not None:
+            query["resourceVersion"] = resource_version
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if send_initial_events:
+            query |= {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",
+                      "allowWatchBookmarks": "true"}
+        with self._open("GET", self.path(api_version, kind, namespace), query=query,
+                        timeout=timeout_seconds + self.timeout) as stream:
+            for line in stream:
+                if line.strip():
+                    yield json.loads(line)
 
     def events(self, namespace: str, involved_name: str | None = None) -> list[Obj]:
         """Core v1 Events in a namespace, oldest first, optionally only about one object."""

@@ -11,8 +11,8 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp.web
 import attrs
@@ -21,13 +21,11 @@ import kmock
 from harness.kube import errors
 from harness.kube.patching import json_patch, merge_patch
 from harness.kube.selectors import field_selector, label_selector
-from harness.kube.store import Kind, Obj, Store, WatchEvent, served_resources
+from harness.kube.store import CRD_KEY, Kind, Obj, Store, WatchEvent, served_resources
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # How often an idle watch checks whether its client went away.
 _IDLE_CHECK_SECONDS = 1.0
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +64,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
 
     store: Store = attrs.field(factory=Store)
     _written: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
+    _closing: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -75,6 +74,12 @@ class KubeEmulator(kmock.KubernetesScaffold):
     def _wake_watchers(self) -> None:
         self._written.set()
         self._written = asyncio.Event()
+
+    def end_watches(self) -> None:
+        """End every open watch stream (as the API server does when it shuts down), so that the
+        HTTP server does not wait for watchers that never hang up."""
+        self._closing = True
+        self._wake_watchers()
 
     def _sync_discovery(self) -> None:
         """Publish what the store serves in kmock's discovery endpoints."""
@@ -145,7 +150,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
 
     def _write(self, kind: Kind, write: Callable[[], Obj]) -> Obj:
         result = write()
-        if kind.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
+        if kind.key == CRD_KEY:
             self._sync_discovery()
         return result
 
@@ -181,7 +186,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
         try:
             for event in events:
                 await _send(response, event)
-            while deadline is None or loop.time() < deadline:
+            while not self._closing and (deadline is None or loop.time() < deadline):
                 written = self._written
                 start, reachable = store.events_since(last_seen)
                 if not reachable:
@@ -241,8 +246,9 @@ class EmulatorServer:
     """The emulator on 127.0.0.1 and a free port, served from its own thread and event loop, so
     that synchronous test code and an operator in the test's event loop can both call it."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host, self._port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, max_events: int = 100_000) -> None:
+        """``max_events``: how many watch events to keep for resuming watches (older: 410 Gone)."""
+        self._host, self._port, self._max_events = host, port, max_events
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
@@ -269,16 +275,12 @@ class EmulatorServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        self.emulator = KubeEmulator()
+        self.emulator = KubeEmulator(store=Store(max_events=self._max_events))
         async with self.emulator, kmock.Server(self.emulator, host=self._host, port=self._port) as server:
             self.url = f"http://{server.host}:{server.port}"
             self._ready.set()
             await self._stopping.wait()
-
-    def call(self, function: Callable[[], Awaitable[T]]) -> T:
-        """Run a coroutine function on the emulator's loop (to touch the store from a test)."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(function(), self._loop).result()
+            self.emulator.end_watches()
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:

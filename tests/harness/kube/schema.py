@@ -39,14 +39,6 @@ def _format_checker() -> jsonschema.FormatChecker:
     def check(name: str, raises: type[Exception] | tuple[type[Exception], ...] = ValueError):
         return checker.checks(name, raises=raises)
 
-    @check("int32")
-    def _int32(value: object) -> bool:
-        return not isinstance(value, int) or -(2**31) <= value < 2**31
-
-    @check("int64")
-    def _int64(value: object) -> bool:
-        return not isinstance(value, int) or -(2**63) <= value < 2**63
-
     @check("cidr")
     def _cidr(value: object) -> bool:
         return not isinstance(value, str) or bool(ipaddress.ip_network(value, strict=False))
@@ -106,13 +98,19 @@ class StructuralSchema:
 
     def __init__(self, openapi: dict[str, Any]) -> None:
         self.openapi = openapi
-        self._validator = jsonschema.Draft4Validator(to_json_schema(openapi), format_checker=FORMAT_CHECKER)
+        converted = to_json_schema(openapi)
+        jsonschema.Draft4Validator.check_schema(converted)  # SchemaError for a malformed schema
+        self._validator = jsonschema.Draft4Validator(converted, format_checker=FORMAT_CHECKER)
 
     def prune(self, obj: dict[str, Any]) -> None:
         """Drop fields the schema does not know (unless it preserves unknown fields there)."""
-        kept = {key: obj.pop(key) for key in ROOT_FIELDS if key in obj}  # never pruned, as in the API server
-        _prune(obj, self.openapi)
-        obj.update(kept)
+        # The root's apiVersion, kind and metadata are the API server's, whatever the schema says
+        # (generated CRDs declare `metadata: {type: object}`, which would otherwise prune it empty).
+        content = {key: value for key, value in obj.items() if key not in ROOT_FIELDS}
+        _prune(content, self.openapi)
+        for key in list(obj):
+            if key not in ROOT_FIELDS and key not in content:
+                del obj[key]
 
     def default(self, obj: dict[str, Any]) -> None:
         """Fill absent fields that have a ``default`` in the schema."""
