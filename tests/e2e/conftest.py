@@ -1,4 +1,5 @@
-"""End-to-end fixtures: one in-process operator per session serving the API emulation (or the
+"""End-to-end fixtures: one in-process operator for this package's tests (package scope: its
+telemetry owns the process-wide botocore instrumentation only while they run), serving the API emulation (or the
 KUBECONFIG cluster) cluster-wide, talking to the session's moto server over HTTP. Each test works
 in a namespace of its own."""
 
@@ -16,14 +17,14 @@ from .runner import InProcessOperator, test_config
 from .resources import Cluster
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def telemetry() -> Iterator[Telemetry]:
     live = setup_telemetry(TelemetrySettings.from_env(environ={}))
     yield live
     live.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def metrics_url(telemetry: Telemetry) -> Iterator[str]:
     server = telemetry.serve_metrics("127.0.0.1", 0)
     yield server.url
@@ -35,7 +36,7 @@ def kube_server(kube) -> str | None:
     return kube.access.server if kube.emulator is not None else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator(kube, aws, telemetry: Telemetry) -> Iterator[InProcessOperator]:
     running = InProcessOperator(test_config(kube_server(kube)), telemetry).start()
     yield running
