@@ -5,38 +5,33 @@
 
 It receives OTLP over gRPC and HTTP on free loopback ports and forwards everything over OTLP
 (gRPC by default, or HTTP/protobuf) to `forward_to`. It runs in the foreground (no --daemon), so
-stopping is terminating our own child process; its log goes to `workdir/rotel.log` and is quoted
-when it fails to start.
+stopping is terminating our own child process (rotel flushes its batches on SIGTERM); its log
+goes to `workdir/rotel.log` and is quoted when it fails to start.
 """
 
 from __future__ import annotations
 
 import pathlib
 import socket
-import subprocess
 import time
 
 import rotel
+from local_process import LocalProcess, free_port
 
 BINARY = pathlib.Path(rotel.__file__).parent / "rotel-agent"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class RotelAgent(LocalProcess):
+    name = "rotel-agent"
 
-
-class RotelAgent:
     def __init__(self, forward_to: str, workdir: pathlib.Path, protocol: str = "grpc",
                  batch_timeout: str = "100ms") -> None:
+        super().__init__(workdir / "rotel.log")
         self.forward_to = forward_to
         self.workdir = workdir
         self.protocol = protocol
         self.batch_timeout = batch_timeout
         self.grpc_port = self.http_port = 0
-        self.log = workdir / "rotel.log"
-        self._process: subprocess.Popen | None = None
 
     @property
     def grpc_endpoint(self) -> str:
@@ -48,7 +43,8 @@ class RotelAgent:
         """Base URL for OTLP HTTP exporters (append /v1/metrics, /v1/traces)."""
         return f"http://127.0.0.1:{self.http_port}"
 
-    def command(self) -> list[str]:
+    def start_command(self) -> list[str]:
+        self.grpc_port, self.http_port = free_port(), free_port()
         return [
             str(BINARY), "start",
             "--otlp-grpc-endpoint", f"127.0.0.1:{self.grpc_port}",
@@ -61,36 +57,15 @@ class RotelAgent:
             "--log-file", str(self.log),
         ]
 
-    def __enter__(self) -> RotelAgent:
-        self.grpc_port, self.http_port = free_port(), free_port()
-        with self.log.open("ab") as log:
-            self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            for port in (self.grpc_port, self.http_port):
-                self._wait_listening(port)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()  # rotel flushes its batches on SIGTERM
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
-    def _wait_listening(self, port: int, timeout: float = 10) -> None:
+    def wait_ready(self, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"rotel-agent exited ({self._process.returncode}): {self.log.read_text()[-2000:]}")
+        waiting = [self.grpc_port, self.http_port]
+        while waiting:
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"rotel-agent not listening on {waiting} after {timeout}s: {self.log_tail()}")
             with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return
+                if sock.connect_ex(("127.0.0.1", waiting[0])) == 0:
+                    waiting.pop(0)
+                    continue
             time.sleep(0.05)
-        raise TimeoutError(f"rotel-agent not listening on {port} after {timeout}s: {self.log.read_text()[-2000:]}")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -21,71 +19,45 @@ import urllib.request
 from collections.abc import Sequence
 
 import yaml
+from local_process import LocalProcess, free_port
 
 JOB = "infra-operator"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def binary() -> str | None:
     return shutil.which("prometheus")
 
 
-class PrometheusServer:
+class PrometheusServer(LocalProcess):
+    name = "prometheus"
+
     def __init__(self, targets: Sequence[str], data_dir: pathlib.Path, job: str = JOB,
                  scrape_interval: str = "1s") -> None:
+        super().__init__(data_dir / "prometheus.log")
         self.targets = list(targets)
         self.data_dir = data_dir
         self.job = job
         self.scrape_interval = scrape_interval
         self.port = 0
-        self._process: subprocess.Popen | None = None
-        self._log = data_dir / "prometheus.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> PrometheusServer:
+    def start_command(self) -> list[str]:
         config = self.data_dir / "prometheus.yml"
         config.write_text(yaml.safe_dump({
             "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": self.scrape_interval},
             "scrape_configs": [{"job_name": self.job, "static_configs": [{"targets": self.targets}]}],
         }))
         self.port = free_port()
-        with self._log.open("wb") as log:
-            self._process = subprocess.Popen(
-                [binary() or "prometheus", f"--config.file={config}",
-                 f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
+        return [binary() or "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"]
 
-    def __exit__(self, *exc_info) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
-
-    def _wait_ready(self, timeout: float = 20) -> None:
+    def wait_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {self._log.read_text()[-2000:]}")
+            self.check_alive()
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
                     if response.status == 200:
@@ -93,7 +65,7 @@ class PrometheusServer:
             except (urllib.error.URLError, ConnectionError):
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"prometheus not ready after {timeout}s: {self._log.read_text()[-2000:]}")
+        raise TimeoutError(f"prometheus not ready after {timeout}s: {self.log_tail()}")
 
     def query(self, expr: str) -> list[dict]:
         """The `result` of an instant query."""
