@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from matplotlib.dates import DateFormatter
+from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
@@ -165,6 +165,7 @@ def _draw_timeseries(ax, panel: Mapping, series: Sequence[Series]) -> None:
             if step["value"] is not None and low <= step["value"] <= high:
                 ax.axhline(step["value"], color=COLORS.get(step["color"]), linestyle="--", linewidth=0.8)
     ax.yaxis.set_major_formatter(lambda value, _: format_value(value, unit))
+    ax.xaxis.set_major_locator(AutoDateLocator(maxticks=max(3, panel["gridPos"]["w"] // 2)))
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S", tz=dt.timezone.utc))
     ax.grid(color=BORDER, linewidth=0.5)
     ax.legend(loc="upper left", fontsize=6, ncol=2, labelcolor=TEXT, facecolor=PANEL, edgecolor=BORDER,
