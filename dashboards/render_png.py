@@ -165,7 +165,9 @@ def _draw_timeseries(ax, panel: Mapping, series: Sequence[Series]) -> None:
             if step["value"] is not None and low <= step["value"] <= high:
                 ax.axhline(step["value"], color=COLORS.get(step["color"]), linestyle="--", linewidth=0.8)
     ax.yaxis.set_major_formatter(lambda value, _: format_value(value, unit))
-    ax.xaxis.set_major_locator(AutoDateLocator(maxticks=max(3, panel["gridPos"]["w"] // 2)))
+    span = max(item.times[-1] for item in series) - min(item.times[0] for item in series)
+    if span.total_seconds() >= 2:  # matplotlib's date locator has no interval for shorter spans
+        ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=max(3, panel["gridPos"]["w"] // 2)))
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S", tz=dt.timezone.utc))
     ax.grid(color=BORDER, linewidth=0.5)
     ax.legend(loc="upper left", fontsize=6, ncol=2, labelcolor=TEXT, facecolor=PANEL, edgecolor=BORDER,
