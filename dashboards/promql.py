@@ -1,0 +1,83 @@
+"""PromQL builders over the metric catalog: every expression the dashboard uses comes from here.
+
+Each builder takes a `MetricSpec` of `infra_operator.telemetry.catalog` and checks that the
+function fits its Prometheus type (rate over counters, quantiles over histograms, aggregation of
+gauges) and that every grouping label exists on it, so a retyped metric or a dropped label breaks
+generation instead of leaving an empty panel. The dashboard filters follow the catalog's labels:
+a metric carrying `resource_type` or `service` is filtered by the template variable of that name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from infra_operator.telemetry.catalog import BY_NAME, MetricSpec
+
+# Grafana picks a window of at least four scrape intervals for this variable.
+RATE_WINDOW = "$__rate_interval"
+# Labels that have a dashboard template variable of the same name (multi-value, regex-matched).
+FILTER_LABELS = ("resource_type", "service")
+
+
+def _require(spec: MetricSpec, prometheus_type: str) -> None:
+    if BY_NAME.get(spec.name) != spec:
+        raise KeyError(f"{spec.name} is not in the metric catalog")
+    if spec.prometheus_type != prometheus_type:
+        raise ValueError(f"{spec.name} is a {spec.prometheus_type}, not a {prometheus_type}")
+
+
+def _grouping(spec: MetricSpec, by: Sequence[str], extra: Sequence[str] = (),
+              aggregation: str = "sum") -> str:
+    unknown = [label for label in by if label not in spec.labels]
+    if unknown:
+        raise ValueError(f"{spec.name} has no label(s) {unknown}")
+    labels = [*extra, *by]
+    return f"{aggregation} by ({', '.join(labels)}) " if labels else f"{aggregation} "
+
+
+def selector(spec: MetricSpec, suffix: str = "") -> str:
+    """The series selector of `spec`, filtered by the dashboard variables its labels allow."""
+    matchers = [f'{label}=~"${label}"' for label in FILTER_LABELS if label in spec.labels]
+    braces = "{" + ", ".join(matchers) + "}" if matchers else ""
+    return f"{spec.name}{suffix}{braces}"
+
+
+def rate(spec: MetricSpec, by: Sequence[str] = ()) -> str:
+    """Per-second rate of a counter, summed by `by`."""
+    _require(spec, "counter")
+    return f"{_grouping(spec, by)}(rate({selector(spec)}[{RATE_WINDOW}]))"
+
+
+def increase(spec: MetricSpec, window: str, by: Sequence[str] = ()) -> str:
+    """Increase of a counter over `window`, summed by `by`."""
+    _require(spec, "counter")
+    return f"{_grouping(spec, by)}(increase({selector(spec)}[{window}]))"
+
+
+def quantile(q: float, spec: MetricSpec, by: Sequence[str] = ()) -> str:
+    """The q-quantile of a histogram over the rate window, per `by`."""
+    _require(spec, "histogram")
+    buckets = f"rate({selector(spec, '_bucket')}[{RATE_WINDOW}])"
+    return f"histogram_quantile({q}, {_grouping(spec, by, extra=('le',))}({buckets}))"
+
+
+def gauge(spec: MetricSpec, by: Sequence[str] = (), aggregation: str = "sum") -> str:
+    """A gauge aggregated by `by` (sum for counts, max/min for per-object values)."""
+    _require(spec, "gauge")
+    return f"{_grouping(spec, by, aggregation=aggregation)}({selector(spec)})"
+
+
+def label_values(spec: MetricSpec, label: str) -> str:
+    """A Grafana variable query listing the values of `label` on the metric."""
+    if label not in spec.labels:
+        raise ValueError(f"{spec.name} has no label {label}")
+    return f"label_values({spec.name}, {label})"
+
+
+def or_zero(expr: str, like: str) -> str:
+    """`expr`, or 0 for each series of `like` that `expr` lacks.
+
+    A counter has no series before its first increment (no error yet means no error series), so
+    a ratio over it would show "No data" instead of 0. Both sides must share their grouping.
+    """
+    return f"({expr} or 0 * {like})"
