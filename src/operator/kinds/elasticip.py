@@ -35,7 +35,7 @@ class ElasticIP(EC2Kind):
     id_key = "AllocationId"
     tag_resource_type = "elastic-ip"
 
-    def desired(self, spec: Mapping[str, Any], refs: Mapping[str, str]) -> State:
+    def desired(self, spec: Mapping[str, Any]) -> State:
         return {
             "domain": spec.get("domain", "vpc"),
             "publicIpv4Pool": spec.get("publicIpv4Pool"),
