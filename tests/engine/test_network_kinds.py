@@ -199,3 +199,134 @@ def test_adoption_after_a_lost_status_write(aws, cluster, case):
     found = getattr(ec2, k.describe_call)(Filters=owner)[k.describe_list_key]
     assert [r[k.id_key] for r in found if tags(r).get(f"{OWNED}owner-uid") == cluster.uid(*key)] == [ident]
     delete_all(cluster, list(cluster.bodies))
+
+
+def test_dependency_not_ready_waits_without_any_aws_call(cluster, calls):
+    cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": "10.3.1.0/24"})
+    missing = cluster.reconcile("Subnet", "s")
+    assert ready_reason(missing) == "DependencyNotReady" and missing.retry_after == 10
+    assert "VPC v (spec.vpcRef) does not exist" in missing.message
+    cluster.apply("VPC", "v", {"cidrBlock": "10.3.0.0/16"})
+    unready = cluster.reconcile("Subnet", "s")
+    assert ready_reason(unready) == "DependencyNotReady" and unready.retry_after == 5
+    assert "is not Ready" in unready.message
+    assert calls.total() == 0
+    runs = converge(cluster, [("VPC", "v"), ("Subnet", "s")])
+    assert [ready_reason(o) for _, o in runs] == ["Available", "Available"]
+    assert cluster.status("Subnet", "s")["vpcId"] == cluster.status("VPC", "v")["vpcId"]
+    delete_all(cluster, [("Subnet", "s"), ("VPC", "v")])
+
+
+def test_deleting_a_vpc_waits_for_its_dependents(aws, cluster, calls):
+    cluster.apply("VPC", "v", {"cidrBlock": "10.4.0.0/16"})
+    cluster.apply("SecurityGroup", "g", {"vpcRef": {"name": "v"}, "groupName": "g"})
+    converge(cluster, [("VPC", "v"), ("SecurityGroup", "g")])
+    vpc_id = cluster.status("VPC", "v")["vpcId"]
+    calls.calls.clear()
+    waiting = cluster.delete("VPC", "v")
+    assert ready_reason(waiting) == "DependentsExist" and "SecurityGroup/g" in waiting.message
+    assert waiting.retry_after and calls.total() == 0 and describe(aws.client("ec2"), "VPC", vpc_id)
+    delete_all(cluster, [("SecurityGroup", "g"), ("VPC", "v")])
+    assert describe(aws.client("ec2"), "VPC", vpc_id) is None
+
+
+def _address(ec2, allocation_id):
+    try:
+        return ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "InvalidAllocationID.NotFound"
+        return []
+
+
+def test_nat_gateway_releases_the_address_it_allocated(aws, cluster):
+    ec2 = aws.client("ec2")
+    cluster.apply("VPC", "v", {"cidrBlock": "10.5.0.0/16"})
+    cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": "10.5.1.0/24"})
+    cluster.apply("NATGateway", "n", {"subnetRef": {"name": "s"}})
+    # A previous attempt allocated the address, then the operator died: it is reused, not doubled.
+    leftover = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
+        {"Key": f"{OWNED}owner-uid", "Value": cluster.uid("NATGateway", "n")}]}])["AllocationId"]
+    converge(cluster, [("VPC", "v"), ("Subnet", "s"), ("NATGateway", "n")])
+    nat = cluster.status("NATGateway", "n")
+    assert nat["allocationId"] == leftover and nat["publicIp"] and nat["state"] == "available"
+    gone = cluster.delete("NATGateway", "n")
+    assert reasons(gone) == ["Deleted", "Released"] and _address(ec2, leftover) == []
+    delete_all(cluster, [("Subnet", "s"), ("VPC", "v")])
+
+
+def test_nat_gateway_keeps_an_elastic_ip_it_was_given(aws, cluster):
+    ec2 = aws.client("ec2")
+    cluster.apply("VPC", "v", {"cidrBlock": "10.6.0.0/16"})
+    cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": "10.6.1.0/24"})
+    cluster.apply("ElasticIP", "e", {})
+    cluster.apply("NATGateway", "n", {"subnetRef": {"name": "s"}, "elasticIPRef": {"name": "e"}})
+    converge(cluster, [("NATGateway", "n"), ("ElasticIP", "e"), ("Subnet", "s"), ("VPC", "v")])
+    allocation = cluster.status("ElasticIP", "e")["allocationId"]
+    assert cluster.status("NATGateway", "n")["allocationId"] == allocation
+    assert ready_reason(cluster.delete("ElasticIP", "e")) == "DependentsExist"
+    assert reasons(cluster.delete("NATGateway", "n")) == ["Deleted"] and _address(ec2, allocation)
+    delete_all(cluster, [("ElasticIP", "e"), ("Subnet", "s"), ("VPC", "v")])
+    assert _address(ec2, allocation) == []
+
+
+def test_internet_gateway_detaches_when_the_spec_names_no_vpc(aws, cluster):
+    cluster.apply("VPC", "v", {"cidrBlock": "10.7.0.0/16"})
+    cluster.apply("InternetGateway", "i", {"vpcRef": {"name": "v"}})
+    converge(cluster, [("VPC", "v"), ("InternetGateway", "i")])
+    cluster.apply("InternetGateway", "i", {})
+    assert reasons(cluster.reconcile("InternetGateway", "i", "update")) == ["Updated"]
+    raw = describe(aws.client("ec2"), "InternetGateway", cluster.status("InternetGateway", "i")["internetGatewayId"])
+    assert raw["Attachments"] == []
+    delete_all(cluster, [("InternetGateway", "i"), ("VPC", "v")])
+
+
+def test_security_group_rules_compare_as_sets(cluster):
+    rule = {"protocol": "tcp", "fromPort": 80, "toPort": 81, "cidrBlocks": ["10.0.0.0/8", "192.168.0.0/16"]}
+    split = [{**rule, "cidrBlocks": ["192.168.0.0/16"]}, {**rule, "protocol": "6", "cidrBlocks": ["10.0.0.0/8"]}]
+    cluster.apply("VPC", "v", {"cidrBlock": "10.8.0.0/16"})
+    cluster.apply("SecurityGroup", "g", {"vpcRef": {"name": "v"}, "groupName": "g", "ingress": [rule],
+                                         "egress": [{"protocol": "all", "cidrBlocks": ["0.0.0.0/0"]}]})
+    converge(cluster, [("VPC", "v"), ("SecurityGroup", "g")])
+    cluster.apply("SecurityGroup", "g", {"vpcRef": {"name": "v"}, "groupName": "g", "ingress": split,
+                                         "egress": [{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}]})
+    same = cluster.reconcile("SecurityGroup", "g", "update")
+    assert reasons(same) == [] and ready_reason(same) == "Available"
+    delete_all(cluster, [("SecurityGroup", "g"), ("VPC", "v")])
+
+
+def test_immutable_change_asks_for_replacement(aws, cluster):
+    cluster.apply("VPC", "v", {"cidrBlock": "10.9.0.0/16"})
+    converge(cluster, [("VPC", "v")])
+    cluster.apply("VPC", "v", {"cidrBlock": "10.19.0.0/16"})
+    refused = cluster.reconcile("VPC", "v", "update")
+    assert refused.permanent and ready_reason(refused) == "ReplacementRequired" and "cidrBlock" in refused.message
+    raw = describe(aws.client("ec2"), "VPC", cluster.status("VPC", "v")["vpcId"])
+    assert raw["CidrBlock"] == "10.9.0.0/16"
+    delete_all(cluster, [("VPC", "v")])
+
+
+@pytest.mark.parametrize("kind, spec, reason", [
+    ("VPC", {"cidrBlock": "10.0.0.0/8"}, "InvalidCidr"),
+    ("Subnet", {"vpcRef": {"name": "v"}, "cidrBlock": "10.99.1.0/24"}, "CidrOutsideVpc"),
+    ("Subnet", {"vpcRef": {"name": "v"}, "vpcId": "vpc-12345678", "cidrBlock": "10.10.1.0/24"}, "ConflictingReference"),
+    ("InternetGateway", {"vpcRef": {"name": "v"}}, None),
+    ("NATGateway", {"subnetId": "subnet-12345678", "connectivityType": "private", "allocationId": "eipalloc-12345678"},
+     "InvalidSpec"),
+    ("RouteTable", {"vpcRef": {"name": "v"}, "routes": [{"destinationCidrBlock": "0.0.0.0/0"}]}, "InvalidRoute"),
+    ("RouteTable", {"vpcRef": {"name": "v"}, "associations": [{}]}, "MissingReference"),
+    ("SecurityGroup", {"vpcRef": {"name": "v"}, "groupName": "g", "ingress": [{"protocol": "tcp", "cidrBlocks": ["10.0.0.0/8"]}]},
+     "InvalidRule"),
+])
+def test_invalid_specs_stop_before_any_aws_call(cluster, calls, kind, spec, reason):
+    cluster.apply("VPC", "v", {"cidrBlock": "10.10.0.0/16"})
+    converge(cluster, [("VPC", "v")])
+    calls.calls.clear()
+    cluster.apply(kind, "bad", spec)
+    outcome = cluster.reconcile(kind, "bad")
+    if reason is None:  # the control case: the same VPC reference is fine
+        assert ready_reason(outcome) == "Available"
+        delete_all(cluster, [(kind, "bad")])
+    else:
+        assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
+        del cluster.bodies[(kind, "bad")]
+    delete_all(cluster, [("VPC", "v")])

@@ -183,7 +183,8 @@ class Reconciler:
         outcome.status.update({kind.identifier: ident, **kind.status(raw)})
         if not kind.available(raw):
             outcome.retry_after = self.settings.provisioning_delay
-            self._conditions(obj, outcome, ready=(False, "Provisioning", f"{kind.kind} {ident} is provisioning in AWS"),
+            outcome.message = f"{kind.kind} {ident} is provisioning in AWS"
+            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message),
                              synced=(True, "Synced", "spec applied to AWS"))
             return
         self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"),
@@ -240,8 +241,8 @@ class Reconciler:
             blocking = cluster.dependents(kind.kind, obj.namespace, obj.name)
             if blocking:
                 outcome.retry_after = self.settings.dependents_delay
-                self._conditions(obj, outcome, ready=(False, "DependentsExist",
-                                 f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"))
+                outcome.message = f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"
+                self._conditions(obj, outcome, ready=(False, "DependentsExist", outcome.message))
                 return
         aws = self._clients(kind, obj)
         owner = (OWNER_UID, obj.uid)
