@@ -147,36 +147,29 @@ def ready_reason(outcome_or_status) -> str:
     return next(c["reason"] for c in status["conditions"] if c["type"] == "Ready")
 
 
-def converge(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
-    """Reconcile every object whose retry is pending (as kopf would after each delay, but without
-    waiting) until all are Ready; returns every run's outcome. `shuffle` reorders each round."""
+def _drive(step, keys, rounds: int, shuffle, goal: str) -> list[tuple[tuple[str, str], Outcome]]:
+    """Run `step` on every object whose retry is pending (as kopf would after each delay, but
+    without waiting) until none is; returns every run's outcome. `shuffle` reorders each round."""
     pending, runs = list(keys), []
     for _ in range(rounds):
         if shuffle:
             shuffle(pending)
         for key in list(pending):
-            outcome = cluster.reconcile(*key)
+            outcome = step(*key)
             runs.append((key, outcome))
             assert not outcome.permanent, f"{key}: {outcome.message}"
             if outcome.retry_after is None:
                 pending.remove(key)
         if not pending:
             return runs
-    raise AssertionError(f"not Ready after {rounds} rounds: {pending}")
+    raise AssertionError(f"not {goal} after {rounds} rounds: {pending}")
+
+
+def converge(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
+    """Reconcile until every object is Ready."""
+    return _drive(cluster.reconcile, keys, rounds, shuffle, "Ready")
 
 
 def delete_all(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
-    """Run finalizers until every object has left the cluster; returns every run's outcome."""
-    pending, runs = list(keys), []
-    for _ in range(rounds):
-        if shuffle:
-            shuffle(pending)
-        for key in list(pending):
-            outcome = cluster.delete(*key)
-            runs.append((key, outcome))
-            assert not outcome.permanent, f"{key}: {outcome.message}"
-            if outcome.retry_after is None:
-                pending.remove(key)
-        if not pending:
-            return runs
-    raise AssertionError(f"not deleted after {rounds} rounds: {pending}")
+    """Run finalizers until every object has left the cluster."""
+    return _drive(cluster.delete, keys, rounds, shuffle, "deleted")

@@ -19,7 +19,7 @@ def describe(ec2, kind: str, ident: str) -> dict[str, Any] | None:
     """The AWS description of one resource, straight from boto3 (None when gone)."""
     k = KINDS[kind]
     try:
-        found = getattr(ec2, k.describe_call)(**{k.describe_ids_param: [ident]})[k.describe_list_key]
+        found = getattr(ec2, k.resource.describe)(**{k.resource.ids_param: [ident]})[k.resource.list_key]
     except ClientError as exc:
         assert exc.response["Error"]["Code"].endswith(".NotFound")
         return None
@@ -196,8 +196,8 @@ def test_adoption_after_a_lost_status_write(aws, cluster, case):
     assert reasons(again) == ["Adopted"] and again.status[KINDS[case.kind].identifier] == ident
     owner = [{"Name": "tag:infra-operator.dev/owner-uid", "Values": [cluster.uid(*key)]}]
     k = KINDS[case.kind]
-    found = getattr(ec2, k.describe_call)(Filters=owner)[k.describe_list_key]
-    assert [r[k.id_key] for r in found if tags(r).get(f"{OWNED}owner-uid") == cluster.uid(*key)] == [ident]
+    found = getattr(ec2, k.resource.describe)(Filters=owner)[k.resource.list_key]
+    assert [r[k.resource.id_key] for r in found if tags(r).get(f"{OWNED}owner-uid") == cluster.uid(*key)] == [ident]
     delete_all(cluster, list(cluster.bodies))
 
 

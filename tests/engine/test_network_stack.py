@@ -36,9 +36,9 @@ def owned_leftovers(ec2, uids: set[str]) -> list[str]:
     stay visible for a while in AWS, as in moto, and do not count)."""
     found = []
     for kind in KINDS.values():
-        listed = getattr(ec2, kind.describe_call)(
-            Filters=[{"Name": f"tag:{OWNER_UID}", "Values": sorted(uids)}])[kind.describe_list_key]
-        found += [raw[kind.id_key] for raw in listed if raw.get("State") != "deleted"
+        listed = getattr(ec2, kind.resource.describe)(
+            Filters=[{"Name": f"tag:{OWNER_UID}", "Values": sorted(uids)}])[kind.resource.list_key]
+        found += [raw[kind.resource.id_key] for raw in listed if raw.get("State") != "deleted"
                   and {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}.get(OWNER_UID) in uids]
     return found
 

@@ -73,7 +73,8 @@ class Kind:
     # deletionPolicy, tags and the references' fields) and which of them are required.
     spec_properties: ClassVar[Mapping[str, Any]] = {}
     spec_required: ClassVar[tuple[str, ...]] = ()
-    # OpenAPI v3 properties of the kind's own status fields (besides the identifier).
+    # OpenAPI v3 properties of the kind's own status fields besides the identifier and those
+    # shown in printer columns (which are declared with the column's type).
     status_properties: ClassVar[Mapping[str, Any]] = {}
     # Extra printer columns: (name, jsonPath, type) besides Ready, the identifier and Age.
     printer_columns: ClassVar[tuple[tuple[str, str, str], ...]] = ()

@@ -106,9 +106,11 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
     identifier = {"name": kind.identifier[0].upper() + kind.identifier[1:], "type": "string",
                   "jsonPath": f".status.{kind.identifier}"}
     extra = [{"name": n, "type": t, "jsonPath": p} for n, p, t in kind.printer_columns]
+    # A printer column showing a status field declares that field too.
+    shown = {p.removeprefix(".status."): {"type": t} for _, p, t in kind.printer_columns if p.startswith(".status.")}
     return crd(kind=kind.kind, plural=kind.plural, short_names=kind.short_names,
                description=kind.description, spec=spec,
-               status={kind.identifier: {"type": "string"}, **kind.status_properties},
+               status={kind.identifier: {"type": "string"}, **shown, **kind.status_properties},
                columns=[identifier, *extra])
 
 

@@ -4,16 +4,21 @@ attribute calls. A kind sets the describe call's names; this base does the calls
 from __future__ import annotations
 
 import ipaddress
+import re
+from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from ..engine.delta import tags_from_aws
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, Kind, Raw
+from ..engine.kind import AWSClients, Kind, Raw, Reference
 
 # EC2 ids: a prefix, a dash, 8 or 17 hex digits.
 ID_PATTERN = "^{}-[0-9a-f]{{8}}([0-9a-f]{{9}})?$"
 CIDR_PATTERN = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"
 IPV6_CIDR_PATTERN = r"^[0-9a-fA-F:]+/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$"
+# The VPC most network kinds live in: a VPC object or a VPC id.
+VPC_REF = Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc"))
+SUBNET_REF = Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet"))
 
 
 def aws_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -48,26 +53,39 @@ def check_prefix(field: str, cidr: str, shortest: int = 16, longest: int = 28) -
     return network
 
 
+@dataclass(frozen=True)
+class EC2Resource:
+    """How the EC2 API names one resource type: its describe call, the list in the answer, the
+    ids parameter, the id key and the TagSpecifications resource type."""
+
+    describe: str
+    list_key: str
+    ids_param: str
+    id_key: str
+    tag_type: str
+
+    @classmethod
+    def named(cls, noun: str, tag_type: str) -> "EC2Resource":
+        """The regular names, e.g. "RouteTable": describe_route_tables, RouteTables, RouteTableIds, RouteTableId."""
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", noun).lower()
+        return cls(f"describe_{snake}s", f"{noun}s", f"{noun}Ids", f"{noun}Id", tag_type)
+
+
 class EC2Kind(Kind):
-    # e.g. "describe_addresses", "Addresses", "AllocationIds", "AllocationId", "elastic-ip"
-    describe_call: ClassVar[str]
-    describe_list_key: ClassVar[str]
-    describe_ids_param: ClassVar[str]
-    id_key: ClassVar[str]
-    tag_resource_type: ClassVar[str]
+    resource: ClassVar[EC2Resource]
 
     def identify(self, raw: Raw) -> str:
-        return raw[self.id_key]
+        return raw[self.resource.id_key]
 
     def observed_tags(self, raw: Raw) -> dict[str, str]:
         return tags_from_aws(raw.get("Tags"))
 
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        found = getattr(aws.client("ec2"), self.describe_call)(**{self.describe_ids_param: [ident]})
-        return self._first_present(aws, found[self.describe_list_key])
+        found = getattr(aws.client("ec2"), self.resource.describe)(**{self.resource.ids_param: [ident]})
+        return self._first_present(aws, found[self.resource.list_key])
 
     def find_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> Raw | None:
-        return self._first_present(aws, describe_owned(aws, self.describe_call, self.describe_list_key, owner_uid_tag))
+        return self._first_present(aws, describe_owned(aws, self.resource.describe, self.resource.list_key, owner_uid_tag))
 
     def _first_present(self, aws: AWSClients, found: list[Raw]) -> Raw | None:
         present = [raw for raw in found if self.present(raw)]
@@ -82,7 +100,7 @@ class EC2Kind(Kind):
         return raw
 
     def tag_specifications(self, tags: Mapping[str, str], resource_type: str | None = None) -> list[dict[str, Any]]:
-        return [{"ResourceType": resource_type or self.tag_resource_type, "Tags": aws_tags(tags)}]
+        return [{"ResourceType": resource_type or self.resource.tag_type, "Tags": aws_tags(tags)}]
 
     def set_tags(self, aws: AWSClients, ident: str, add: Mapping[str, str], remove: frozenset[str]) -> None:
         ec2 = aws.client("ec2")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
-from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import ID_PATTERN, EC2Kind
+from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
+from ._ec2 import VPC_REF, EC2Kind, EC2Resource
 
 DETACHED = ""
 
@@ -16,15 +17,10 @@ class InternetGateway(EC2Kind):
     short_names = ("igw",)
     description = "An internet gateway, attached to the VPC the spec names (detached when it names none)."
     identifier = "internetGatewayId"
-    references = (Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc"), required=False),)
-    status_properties = {"vpcId": {"type": "string"}}
+    references = (replace(VPC_REF, required=False),)
     printer_columns = (("VPC", ".status.vpcId", "string"),)
     drift_fields = (DriftField("vpcId", Severity.CRITICAL),)
-    describe_call = "describe_internet_gateways"
-    describe_list_key = "InternetGateways"
-    describe_ids_param = "InternetGatewayIds"
-    id_key = "InternetGatewayId"
-    tag_resource_type = "internet-gateway"
+    resource = EC2Resource.named("InternetGateway", "internet-gateway")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         return {"vpcId": spec.get("vpcId") or DETACHED}

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import OWNER_UID
 from ..engine.errors import RetryableError, TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import ID_PATTERN, EC2Kind, describe_owned
+from ._ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, describe_owned
 
 PRIVATE_HAS_NO_ADDRESS = "a private NAT gateway takes no Elastic IP"
 
@@ -21,7 +21,7 @@ class NATGateway(EC2Kind):
                    "or an address of its own (released with the gateway) when neither is set.")
     identifier = "natGatewayId"
     references = (
-        Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet")),
+        SUBNET_REF,
         Reference("elasticIPRef", "ElasticIP", "allocationId", ID_PATTERN.format("eipalloc"), required=False),
     )
     spec_properties = {
@@ -30,8 +30,7 @@ class NATGateway(EC2Kind):
     }
     spec_validations = ({"rule": "self.connectivityType != 'private' || !(has(self.elasticIPRef) || has(self.allocationId))",
                          "message": PRIVATE_HAS_NO_ADDRESS},)
-    status_properties = {"subnetId": {"type": "string"}, "allocationId": {"type": "string"},
-                         "publicIp": {"type": "string"}, "state": {"type": "string"}}
+    status_properties = {"allocationId": {"type": "string"}}
     printer_columns = (("Subnet", ".status.subnetId", "string"), ("Public IP", ".status.publicIp", "string"),
                        ("State", ".status.state", "string"))
     drift_fields = (
@@ -39,11 +38,7 @@ class NATGateway(EC2Kind):
         DriftField("connectivityType", Severity.CRITICAL, updatable=False),
         DriftField("allocationId", Severity.CRITICAL, updatable=False),
     )
-    describe_call = "describe_nat_gateways"
-    describe_list_key = "NatGateways"
-    describe_ids_param = "NatGatewayIds"
-    id_key = "NatGatewayId"
-    tag_resource_type = "natgateway"
+    resource = EC2Resource.named("NatGateway", "natgateway")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         if spec.get("connectivityType") == "private" and (spec.get("elasticIPRef") or spec.get("allocationId")):

@@ -4,12 +4,13 @@ subnet. The local route and propagated routes belong to AWS and are left alone."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 from ..engine.delta import list_changes
 from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import CIDR_PATTERN, ID_PATTERN, EC2Kind
+from ._ec2 import CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource
 
 TARGETS = ("gatewayId", "natGatewayId")  # state keys, also the AWS parameter names (capitalised)
 
@@ -35,12 +36,12 @@ class RouteTable(EC2Kind):
     description = "A VPC route table with its routes and subnet associations (unlisted ones are removed)."
     identifier = "routeTableId"
     references = (
-        Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc")),
+        VPC_REF,
         Reference("gatewayRef", "InternetGateway", "gatewayId", ID_PATTERN.format("(igw|vgw)"),
                   required=False, within="routes"),
         Reference("natGatewayRef", "NATGateway", "natGatewayId", ID_PATTERN.format("nat"),
                   required=False, within="routes"),
-        Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet"), within="associations"),
+        replace(SUBNET_REF, within="associations"),
     )
     spec_properties = {
         "routes": {"type": "array", "maxItems": 50, "description": "Routes besides the VPC's local route.",
@@ -53,18 +54,13 @@ class RouteTable(EC2Kind):
         "associations": {"type": "array", "maxItems": 200, "description": "Subnets using this route table.",
                          "items": {"type": "object"}},
     }
-    status_properties = {"vpcId": {"type": "string"}}
     printer_columns = (("VPC", ".status.vpcId", "string"),)
     drift_fields = (
         DriftField("vpcId", Severity.CRITICAL, updatable=False),
         DriftField("routes", Severity.CRITICAL),
         DriftField("associations", Severity.CRITICAL),
     )
-    describe_call = "describe_route_tables"
-    describe_list_key = "RouteTables"
-    describe_ids_param = "RouteTableIds"
-    id_key = "RouteTableId"
-    tag_resource_type = "route-table"
+    resource = EC2Resource.named("RouteTable", "route-table")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         for index, route in enumerate(spec.get("routes") or ()):

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 from ..engine.delta import list_changes
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, EC2Kind
+from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
+from ._ec2 import CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource
 
 PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",
              "icmpv6": "icmpv6", "58": "icmpv6", "all": "-1", "-1": "-1"}
@@ -89,7 +89,7 @@ class SecurityGroup(EC2Kind):
     short_names = ("sg",)
     description = "A VPC security group with its ingress and egress rules (unlisted rules are removed)."
     identifier = "groupId"
-    references = (Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc")),)
+    references = (VPC_REF,)
     spec_properties = {
         "groupName": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[a-zA-Z0-9 ._:/()#,@\[\]+=&;{}!$*-]+$",
                       "description": "Group name, unique in the VPC; cannot change after creation."},
@@ -100,7 +100,6 @@ class SecurityGroup(EC2Kind):
                                                  "(AWS's default allow-all rule is removed unless listed)."},
     }
     spec_required = ("groupName",)
-    status_properties = {"vpcId": {"type": "string"}}
     printer_columns = (("VPC", ".status.vpcId", "string"),)
     drift_fields = (
         DriftField("vpcId", Severity.CRITICAL, updatable=False),
@@ -109,11 +108,7 @@ class SecurityGroup(EC2Kind):
         DriftField("ingress", Severity.CRITICAL),
         DriftField("egress", Severity.CRITICAL),
     )
-    describe_call = "describe_security_groups"
-    describe_list_key = "SecurityGroups"
-    describe_ids_param = "GroupIds"
-    id_key = "GroupId"
-    tag_resource_type = "security-group"
+    resource = EC2Resource("describe_security_groups", "SecurityGroups", "GroupIds", "GroupId", "security-group")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         for direction in RULES:

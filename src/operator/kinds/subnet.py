@@ -6,8 +6,8 @@ import ipaddress
 from typing import Any, Mapping
 
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import CIDR_PATTERN, ID_PATTERN, EC2Kind, check_prefix, modify_attributes
+from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
+from ._ec2 import CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource, check_prefix, modify_attributes
 
 PUBLIC_IP = "mapPublicIpOnLaunch"
 
@@ -18,7 +18,7 @@ class Subnet(EC2Kind):
     short_names = ("subnet",)
     description = "An IPv4 subnet of a VPC in one availability zone."
     identifier = "subnetId"
-    references = (Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc")),)
+    references = (VPC_REF,)
     spec_properties = {
         "cidrBlock": {"type": "string", "pattern": CIDR_PATTERN,
                       "description": "IPv4 CIDR block inside the VPC's, /16 to /28; cannot change after creation."},
@@ -28,8 +28,6 @@ class Subnet(EC2Kind):
                     "description": "Whether instances launched here get a public IPv4 address."},
     }
     spec_required = ("cidrBlock",)
-    status_properties = {"vpcId": {"type": "string"}, "availabilityZone": {"type": "string"},
-                         "cidrBlock": {"type": "string"}}
     printer_columns = (("VPC", ".status.vpcId", "string"), ("CIDR", ".status.cidrBlock", "string"),
                        ("AZ", ".status.availabilityZone", "string"))
     drift_fields = (
@@ -38,11 +36,7 @@ class Subnet(EC2Kind):
         DriftField("availabilityZone", Severity.CRITICAL, updatable=False),
         DriftField(PUBLIC_IP, Severity.WARNING),
     )
-    describe_call = "describe_subnets"
-    describe_list_key = "Subnets"
-    describe_ids_param = "SubnetIds"
-    id_key = "SubnetId"
-    tag_resource_type = "subnet"
+    resource = EC2Resource.named("Subnet", "subnet")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         network = check_prefix("cidrBlock", spec["cidrBlock"])

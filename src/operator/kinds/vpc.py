@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
-from ._ec2 import CIDR_PATTERN, EC2Kind, check_prefix, modify_attributes
+from ._ec2 import CIDR_PATTERN, EC2Kind, EC2Resource, check_prefix, modify_attributes
 
 DNS = ("enableDnsSupport", "enableDnsHostnames")
 HOSTNAMES_NEED_SUPPORT = "enableDnsHostnames needs enableDnsSupport"
@@ -31,7 +31,6 @@ class VPC(EC2Kind):
     spec_required = ("cidrBlock",)
     spec_validations = ({"rule": "!self.enableDnsHostnames || self.enableDnsSupport",
                          "message": HOSTNAMES_NEED_SUPPORT},)
-    status_properties = {"cidrBlock": {"type": "string"}}
     printer_columns = (("CIDR", ".status.cidrBlock", "string"),)
     drift_fields = (
         DriftField("cidrBlock", Severity.CRITICAL, updatable=False),
@@ -39,11 +38,7 @@ class VPC(EC2Kind):
         DriftField("enableDnsSupport", Severity.WARNING),
         DriftField("enableDnsHostnames", Severity.WARNING),
     )
-    describe_call = "describe_vpcs"
-    describe_list_key = "Vpcs"
-    describe_ids_param = "VpcIds"
-    id_key = "VpcId"
-    tag_resource_type = "vpc"
+    resource = EC2Resource.named("Vpc", "vpc")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         check_prefix("cidrBlock", spec["cidrBlock"])
