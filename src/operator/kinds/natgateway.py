@@ -99,4 +99,5 @@ class NATGateway(EC2Kind):
         aws.client("ec2").release_address(AllocationId=ident)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
-        aws.client("ec2").delete_nat_gateway(NatGatewayId=ident)
+        if raw.get("State") != "deleting":  # an earlier finalizer run already asked
+            aws.client("ec2").delete_nat_gateway(NatGatewayId=ident)
