@@ -3,7 +3,9 @@ and the committed crds/ matching the kinds' declarations. Pure: no AWS, no clust
 
 import pathlib
 
+import jsonschema
 import pytest
+import yaml
 
 from infra_operator.operator import crds
 from infra_operator.operator.engine.delta import list_changes
@@ -85,3 +87,17 @@ def test_list_changes_by_key_and_by_whole_item():
 def test_committed_crds_match_the_kinds():
     for crd in crds.all_crds():
         assert (ROOT / "crds" / crds.file_name(crd)).read_text() == crds.render(crd), crds.file_name(crd)
+
+
+def test_samples_satisfy_their_crd_schemas():
+    schemas = {crd["spec"]["names"]["kind"]: crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+               for crd in crds.all_crds()}
+    checked = 0
+    for sample in sorted((ROOT / "samples").glob("*.yaml")):
+        for doc in yaml.safe_load_all(sample.read_text()):
+            if doc and doc["kind"] in schemas:
+                jsonschema.validate(doc, schemas[doc["kind"]])
+                checked += 1
+    assert checked >= 10
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"spec": {"providerRef": {"name": "aws"}, "cidrBlock": "10.0.0.0/33"}}, schemas["VPC"])
