@@ -17,10 +17,10 @@ from . import conditions
 from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .errors import (DependencyNotReady, EngineError, NotFound, ProviderNotReady, RetryableError,
                      TerminalError)
-from .references import resolve
 from .kind import AWSClients, Kind, Raw, Severity
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
+from .references import resolve
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,13 @@ class Reconciler:
                 outcome.event("Normal", "Adopted",
                               f"adopted {kind.kind} {kind.identify(raw)} tagged as owned by this object")
                 delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
+        healing = drift if drift_check else None
         if raw is None:
             # Create the resource, then converge what the create call could not set like any update.
             raw = self._create(kind, aws, obj, desired, outcome)
-            delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
+            delta, healing = compute_delta(desired, kind.observe(raw), kind.drift_fields), None
         if delta is not None and not delta.empty:
-            raw = self._apply_delta(kind, aws, obj, raw, desired, delta, drift if drift_check else None, outcome)
+            raw = self._apply_delta(kind, aws, obj, raw, desired, delta, healing, outcome)
 
         ident = kind.identify(raw)
         outcome.status.update({kind.identifier: ident, **kind.status(raw)})

@@ -85,7 +85,8 @@ class EC2Kind(Kind):
         return self._first_present(aws, found[self.resource.list_key])
 
     def find_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> Raw | None:
-        return self._first_present(aws, describe_owned(aws, self.resource.describe, self.resource.list_key, owner_uid_tag))
+        owned = describe_owned(aws, self.resource.describe, self.resource.list_key, owner_uid_tag)
+        return self._first_present(aws, owned)
 
     def _first_present(self, aws: AWSClients, found: list[Raw]) -> Raw | None:
         present = [raw for raw in found if self.present(raw)]

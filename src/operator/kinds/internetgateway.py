@@ -36,7 +36,8 @@ class InternetGateway(EC2Kind):
         return next((a["VpcId"] for a in raw.get("Attachments") or () if a.get("State") != "detached"), None)
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
-        return aws.client("ec2").create_internet_gateway(TagSpecifications=self.tag_specifications(tags))["InternetGateway"]
+        ec2 = aws.client("ec2")
+        return ec2.create_internet_gateway(TagSpecifications=self.tag_specifications(tags))["InternetGateway"]
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
         self._detach(aws, ident, raw)

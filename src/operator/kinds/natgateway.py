@@ -28,7 +28,8 @@ class NATGateway(EC2Kind):
         "connectivityType": {"type": "string", "enum": ["public", "private"], "default": "public",
                              "description": "public (internet via an Elastic IP) or private; cannot change."},
     }
-    spec_validations = ({"rule": "self.connectivityType != 'private' || !(has(self.elasticIPRef) || has(self.allocationId))",
+    spec_validations = ({"rule": "self.connectivityType != 'private' "
+                                 "|| !(has(self.elasticIPRef) || has(self.allocationId))",
                          "message": PRIVATE_HAS_NO_ADDRESS},)
     status_properties = {"allocationId": {"type": "string"}}
     printer_columns = (("Subnet", ".status.subnetId", "string"), ("Public IP", ".status.publicIp", "string"),
@@ -69,8 +70,9 @@ class NATGateway(EC2Kind):
     def available(self, raw: Raw) -> bool:
         state = raw.get("State")
         if state == "failed":
-            raise TerminalError(f"NAT gateway {raw['NatGatewayId']} failed: {raw.get('FailureMessage', 'no reason given')}; "
-                                "delete the object to remove it", reason="ProvisioningFailed")
+            raise TerminalError(f"NAT gateway {raw['NatGatewayId']} failed: "
+                                f"{raw.get('FailureMessage', 'no reason given')}; delete the object to remove it",
+                                reason="ProvisioningFailed")
         if state == "deleting":
             raise RetryableError(f"NAT gateway {raw['NatGatewayId']} is being deleted outside the operator",
                                  reason="DeletingInAWS", delay=30)

@@ -91,7 +91,8 @@ class SecurityGroup(EC2Kind):
     identifier = "groupId"
     references = (VPC_REF,)
     spec_properties = {
-        "groupName": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[a-zA-Z0-9 ._:/()#,@\[\]+=&;{}!$*-]+$",
+        "groupName": {"type": "string", "minLength": 1, "maxLength": 255,
+                      "pattern": r"^[a-zA-Z0-9 ._:/()#,@\[\]+=&;{}!$*-]+$",
                       "description": "Group name, unique in the VPC; cannot change after creation."},
         "description": {"type": "string", "minLength": 1, "maxLength": 255, "default": "Managed by infra-operator",
                         "description": "Group description; cannot change after creation."},
@@ -115,9 +116,12 @@ class SecurityGroup(EC2Kind):
             for index, rule in enumerate(spec.get(direction) or ()):
                 where = f"spec.{direction}[{index}]"
                 if _protocol(rule["protocol"]) != "-1" and rule.get("fromPort") is None:
-                    raise TerminalError(f"{where}: fromPort is required for protocol {rule['protocol']}", reason="InvalidRule")
-                if not any(rule.get(field) for field, _, _ in SOURCES):
-                    raise TerminalError(f"{where}: a rule needs at least one source or destination", reason="InvalidRule")
+                    problem = f"fromPort is required for protocol {rule['protocol']}"
+                elif not any(rule.get(field) for field, _, _ in SOURCES):
+                    problem = "a rule needs at least one source or destination"
+                else:
+                    continue
+                raise TerminalError(f"{where}: {problem}", reason="InvalidRule")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         return {"vpcId": spec["vpcId"], "groupName": spec["groupName"],

@@ -23,7 +23,7 @@ class Subnet(EC2Kind):
         "cidrBlock": {"type": "string", "pattern": CIDR_PATTERN,
                       "description": "IPv4 CIDR block inside the VPC's, /16 to /28; cannot change after creation."},
         "availabilityZone": {"type": "string", "pattern": "^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$",
-                             "description": "Availability zone (AWS picks one when unset); cannot change after creation."},
+                             "description": "Availability zone (AWS picks one when unset); cannot change."},
         PUBLIC_IP: {"type": "boolean", "default": False,
                     "description": "Whether instances launched here get a public IPv4 address."},
     }
