@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import kopf
 
 from ..telemetry import Telemetry
 from .engine import providers as provider_kind
-from .engine.conditions import is_ready
 from .engine.kind import Kind
 from .engine.objects import ObjectSummary
 from .engine.outcome import Outcome
 from .engine.reconciler import Reconciler
+from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
 from .kube import SecretReader
@@ -91,8 +91,7 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     def register_summary(plural: str, identifier: str | None) -> None:
         @kopf.index(plural=plural, id=_summary_index(plural), **resource)
         def summary(namespace: str, name: str, status: Mapping[str, Any], **_: Any) -> dict:
-            return {(namespace, name): ObjectSummary(is_ready(status),
-                                                     status.get(identifier) if identifier else None)}
+            return {(namespace, name): ObjectSummary.of(status, identifier)}
 
     register_summary(provider_kind.PLURAL, None)
 
@@ -124,12 +123,8 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.index(plural=plural, id=_references_index(plural), **resource)
     def references(namespace: str, name: str, spec: Mapping[str, Any], **_: Any) -> dict:
         """Which objects of ours this one points at (so deletion can wait for dependents)."""
-        found = {(namespace, provider_kind.KIND, (spec.get("providerRef") or {}).get("name")): f"{kind.kind}/{name}"}
-        for ref in kind.references:
-            target = (spec.get(ref.field) or {}).get("name")
-            if target:
-                found[(namespace, ref.kind, target)] = f"{kind.kind}/{name}"
-        return found
+        targets = {(provider_kind.KIND, (spec.get("providerRef") or {}).get("name")), *referenced(kind, spec)}
+        return {(namespace, target_kind, target): f"{kind.kind}/{name}" for target_kind, target in targets}
 
     @kopf.on.create(plural=plural, id="reconcile", **resource)
     @kopf.on.update(plural=plural, id="reconcile", **resource)

@@ -1,6 +1,25 @@
+import logging
+import socket
+import uuid
+from collections import Counter
+from typing import Any
+
+import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-import boto3, socket
+
+from infra_operator.operator.engine.objects import ObjectSummary
+from infra_operator.operator.engine.outcome import Outcome
+from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
+from infra_operator.operator.engine.references import referenced
+from infra_operator.operator.kinds import all_kinds
+from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
+from infra_operator.telemetry import Telemetry
+
+NAMESPACE = "ns"
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+KINDS = {kind.kind: kind for kind in all_kinds()}
 
 
 class _Aws:
@@ -20,3 +39,137 @@ def aws():
     a = _Aws()
     yield a
     a.server.stop()
+
+
+class Cluster:
+    """Our custom objects as the operator's kopf indexes would show them to the engine
+    (ClusterView), and the engine's outcomes written back into their status, as the wiring does."""
+
+    def __init__(self, engine: Reconciler):
+        self.engine = engine
+        self.bodies: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # ClusterView
+    def find(self, kind, namespace, name):
+        body = self.bodies.get((kind, name))
+        return ObjectSummary.of(body["status"], KINDS[kind].identifier) if body else None
+
+    def dependents(self, kind, namespace, name):
+        return [f"{k}/{n}" for (k, n), body in self.bodies.items()
+                if (kind, name) in referenced(KINDS[k], body["spec"])]
+
+    # Objects
+    def apply(self, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create the object, or change its spec (a new generation)."""
+        existing = self.bodies.get((kind, name))
+        if existing:
+            existing["spec"] = {"providerRef": {"name": "aws"}, **spec}
+            existing["metadata"]["generation"] += 1
+            return existing
+        body = {"kind": kind,
+                "metadata": {"namespace": NAMESPACE, "name": name, "uid": str(uuid.uuid4()), "generation": 1,
+                             "creationTimestamp": "2026-11-27T00:00:00Z"},
+                "spec": {"providerRef": {"name": "aws"}, **spec}, "status": {}}
+        self.bodies[(kind, name)] = body
+        return body
+
+    def reconcile(self, kind: str, name: str, trigger: str = "create") -> Outcome:
+        body = self.bodies[(kind, name)]
+        outcome = self.engine.reconcile(KINDS[kind], body, trigger, self)
+        body["status"].update(outcome.status)
+        return outcome
+
+    def delete(self, kind: str, name: str) -> Outcome:
+        """Run the finalizer; the object leaves the cluster once it asks for no retry."""
+        body = self.bodies[(kind, name)]
+        outcome = self.engine.finalize(KINDS[kind], body, self)
+        body["status"].update(outcome.status)
+        if outcome.retry_after is None:
+            del self.bodies[(kind, name)]
+        return outcome
+
+    def status(self, kind: str, name: str) -> dict[str, Any]:
+        return self.bodies[(kind, name)]["status"]
+
+    def uid(self, kind: str, name: str) -> str:
+        return self.bodies[(kind, name)]["metadata"]["uid"]
+
+
+class CallLog:
+    """AWS operations the engine made, counted by a botocore `before-call` hook."""
+
+    def __init__(self):
+        self.calls: Counter[str] = Counter()
+
+    def register(self, events) -> None:
+        events.register("before-call", self._count)
+
+    def _count(self, model, **_):
+        self.calls[model.name] += 1
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None) -> Reconciler:
+    def instrument(events):
+        telemetry.instrument_aws(events)
+        if calls is not None:
+            calls.register(events)
+    providers = ProviderRegistry(instrument=instrument)
+    providers.apply(ProviderConfig(f"{NAMESPACE}/aws", "us-east-1", aws.endpoint, StaticCredentials("testing", "testing")))
+    providers.mark(f"{NAMESPACE}/aws", True)
+    return Reconciler(telemetry, providers, EngineSettings(read_after_create_backoff=(0.05,), delete_confirm_timeout=2.0),
+                      sleep=lambda s: None)
+
+
+@pytest.fixture
+def calls():
+    return CallLog()
+
+
+@pytest.fixture
+def engine(aws, calls):
+    return make_engine(aws, Telemetry.noop(), calls)
+
+
+@pytest.fixture
+def cluster(engine):
+    return Cluster(engine)
+
+
+def reasons(outcome: Outcome) -> list[str]:
+    return [event.reason for event in outcome.events]
+
+
+def ready_reason(outcome_or_status) -> str:
+    status = outcome_or_status.status if isinstance(outcome_or_status, Outcome) else outcome_or_status
+    return next(c["reason"] for c in status["conditions"] if c["type"] == "Ready")
+
+
+def _drive(step, keys, rounds: int, shuffle, goal: str) -> list[tuple[tuple[str, str], Outcome]]:
+    """Run `step` on every object whose retry is pending (as kopf would after each delay, but
+    without waiting) until none is; returns every run's outcome. `shuffle` reorders each round."""
+    pending, runs = list(keys), []
+    for _ in range(rounds):
+        if shuffle:
+            shuffle(pending)
+        for key in list(pending):
+            outcome = step(*key)
+            runs.append((key, outcome))
+            assert not outcome.permanent, f"{key}: {outcome.message}"
+            if outcome.retry_after is None:
+                pending.remove(key)
+        if not pending:
+            return runs
+    raise AssertionError(f"not {goal} after {rounds} rounds: {pending}")
+
+
+def converge(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
+    """Reconcile until every object is Ready."""
+    return _drive(cluster.reconcile, keys, rounds, shuffle, "Ready")
+
+
+def delete_all(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
+    """Run finalizers until every object has left the cluster."""
+    return _drive(cluster.delete, keys, rounds, shuffle, "deleted")

@@ -1,34 +1,6 @@
 """The engine against a moto server over HTTP, without kopf: create, adopt, drift, delete."""
 
-import pytest
-
-from infra_operator.operator.engine.objects import ObjectSummary
-from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
 from infra_operator.operator.kinds.elasticip import ElasticIP
-from infra_operator.operator.provider.registry import ProviderRegistry
-from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
-from infra_operator.telemetry import Telemetry
-
-
-class DictCluster:
-    def __init__(self):
-        self.objects: dict[tuple[str, str, str], ObjectSummary] = {}
-        self.refs: dict[tuple[str, str, str], list[str]] = {}
-
-    def find(self, kind, namespace, name):
-        return self.objects.get((kind, namespace, name))
-
-    def dependents(self, kind, namespace, name):
-        return self.refs.get((namespace, kind, name), [])
-
-
-@pytest.fixture
-def engine(aws):
-    providers = ProviderRegistry()
-    providers.apply(ProviderConfig("ns/aws", "us-east-1", aws.endpoint, StaticCredentials("testing", "testing")))
-    providers.mark("ns/aws", True)
-    return Reconciler(Telemetry.noop(), providers, EngineSettings(read_after_create_backoff=(0.05,)),
-                      sleep=lambda s: None)
 
 
 def body(uid, status=None, spec=None, generation=1):
@@ -44,8 +16,8 @@ def owned(aws, uid):
         Filters=[{"Name": "tag:infra-operator.dev/owner-uid", "Values": [uid]}])["Addresses"]
 
 
-def test_create_then_adopt_instead_of_duplicating(aws, engine):
-    kind, cluster = ElasticIP(), DictCluster()
+def test_create_then_adopt_instead_of_duplicating(aws, engine, cluster):
+    kind = ElasticIP()
     first = engine.reconcile(kind, body("u1"), "create", cluster)
     assert first.retry_after is None and not first.permanent
     alloc = first.status["allocationId"]
@@ -56,8 +28,8 @@ def test_create_then_adopt_instead_of_duplicating(aws, engine):
     assert len(owned(aws, "u1")) == 1
 
 
-def test_drift_on_tags_is_healed_and_release_out_of_band_recreates(aws, engine):
-    kind, cluster = ElasticIP(), DictCluster()
+def test_drift_on_tags_is_healed_and_release_out_of_band_recreates(aws, engine, cluster):
+    kind = ElasticIP()
     created = engine.reconcile(kind, body("u2"), "create", cluster)
     alloc = created.status["allocationId"]
     ec2 = aws.client("ec2")
@@ -72,8 +44,8 @@ def test_drift_on_tags_is_healed_and_release_out_of_band_recreates(aws, engine):
     assert [e.reason for e in recreated.events] == ["DeletedInAWS", "Created"]
 
 
-def test_delete_and_retain(aws, engine):
-    kind, cluster = ElasticIP(), DictCluster()
+def test_delete_and_retain(aws, engine, cluster):
+    kind = ElasticIP()
     st = engine.reconcile(kind, body("u3"), "create", cluster).status
     done = engine.finalize(kind, body("u3", st), cluster)
     assert done.retry_after is None and owned(aws, "u3") == []
@@ -83,8 +55,8 @@ def test_delete_and_retain(aws, engine):
     assert not any(t["Key"].startswith("infra-operator.dev/") for t in address.get("Tags", []))
 
 
-def test_provider_not_ready_and_invalid_tags(aws, engine):
-    kind, cluster = ElasticIP(), DictCluster()
+def test_provider_not_ready_and_invalid_tags(aws, engine, cluster):
+    kind = ElasticIP()
     missing = engine.reconcile(kind, body("u5", spec={"providerRef": {"name": "nope"}}), "create", cluster)
     assert missing.retry_after and missing.status["conditions"][0]["reason"] == "ProviderNotReady"
     bad = engine.reconcile(kind, body("u6", spec={"tags": {"aws:x": "1"}}), "create", cluster)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Hashable, Mapping
 
 from .kind import DriftField, Severity
 
@@ -64,7 +64,7 @@ def compute_delta(desired: Mapping[str, Any], observed: Mapping[str, Any],
     not compared: AWS chose it and the spec does not care."""
     changed = tuple(
         f for f in fields
-        if desired.get(f.name) is not None and _normalise(desired.get(f.name)) != _normalise(observed.get(f.name))
+        if desired.get(f.name) is not None and frozen(desired.get(f.name)) != frozen(observed.get(f.name))
     )
     want = desired.get("tags") or {}
     have = observed.get("tags") or {}
@@ -75,12 +75,36 @@ def compute_delta(desired: Mapping[str, Any], observed: Mapping[str, Any],
     )
 
 
-def _normalise(value: Any) -> Any:
-    """Order-insensitive comparison for lists (rules, routes, associations come back unordered)."""
-    if isinstance(value, list):
-        return sorted((_normalise(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items() if v is not None}
+@dataclass(frozen=True)
+class ListChanges:
+    """How an observed list must change to become the desired one (see `list_changes`)."""
+
+    added: tuple[Any, ...] = ()
+    removed: tuple[Any, ...] = ()
+    replaced: tuple[tuple[Any, Any], ...] = ()  # (observed, desired) pairs sharing a key
+
+
+def list_changes(desired: list[Any] | None, observed: list[Any] | None,
+                 key: Callable[[Any], Hashable] | None = None) -> ListChanges:
+    """Items to add, remove and replace, matched by `key` (default: the whole item, so an item
+    is only ever added or removed). Order never matters; None-valued keys of dicts are ignored."""
+    key = key or frozen
+    want = {key(item): item for item in desired or ()}
+    have = {key(item): item for item in observed or ()}
+    return ListChanges(
+        added=tuple(item for k, item in want.items() if k not in have),
+        removed=tuple(item for k, item in have.items() if k not in want),
+        replaced=tuple((have[k], item) for k, item in want.items()
+                       if k in have and frozen(have[k]) != frozen(item)),
+    )
+
+
+def frozen(value: Any) -> Hashable:
+    """A hashable, order-insensitive form of a state value (dict keys with None values dropped)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, frozen(v)) for k, v in value.items() if v is not None))
+    if isinstance(value, (list, tuple)):
+        return tuple(sorted((frozen(v) for v in value), key=repr))
     return value
 
 

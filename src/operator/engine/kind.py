@@ -34,13 +34,18 @@ class DriftField:
 class Reference:
     """A spec field naming another object of ours (`{name: ...}`), resolved to its AWS id.
 
-    `id_field` is an alternative spec field carrying the AWS id directly (e.g. `vpcId`).
+    `id_field` is the spec field that carries the AWS id (e.g. `vpcId`): the user may set it
+    instead of the reference, and the engine fills it in from the referenced object's status,
+    so a kind only ever reads `id_field`. `id_pattern` validates it in the CRD. `within` names a
+    list field of the spec whose items each carry the reference (e.g. a route's `natGatewayRef`).
     """
 
     field: str
     kind: str
-    id_field: str | None = None
+    id_field: str
+    id_pattern: str | None = None
     required: bool = True
+    within: str | None = None
 
 
 class AWSClients(Protocol):
@@ -68,20 +73,26 @@ class Kind:
     # deletionPolicy, tags and the references' fields) and which of them are required.
     spec_properties: ClassVar[Mapping[str, Any]] = {}
     spec_required: ClassVar[tuple[str, ...]] = ()
-    # OpenAPI v3 properties of the kind's own status fields (besides the identifier).
+    # OpenAPI v3 properties of the kind's own status fields besides the identifier and those
+    # shown in printer columns (which are declared with the column's type).
     status_properties: ClassVar[Mapping[str, Any]] = {}
     # Extra printer columns: (name, jsonPath, type) besides Ready, the identifier and Age.
     printer_columns: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     drift_fields: ClassVar[tuple[DriftField, ...]] = ()
     references: ClassVar[tuple[Reference, ...]] = ()
+    # CEL rules on the whole spec ({"rule": ..., "message": ...}); `validate` re-checks them,
+    # since not every API server enforces CEL.
+    spec_validations: ClassVar[tuple[Mapping[str, str], ...]] = ()
     description: ClassVar[str] = ""
 
-    def validate(self, spec: Mapping[str, Any]) -> None:
-        """Checks the schema cannot express; raise TerminalError."""
+    def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
+        """Checks the schema cannot express; raise TerminalError. `related` holds the status of
+        each object a top-level reference names, by Reference.field, when it exists (so a
+        subnet can check its CIDR against its VPC's); ids of references may still be missing."""
 
-    def desired(self, spec: Mapping[str, Any], refs: Mapping[str, str]) -> State:
-        """The comparable state the spec asks for (without tags; the engine adds those).
-        `refs` maps each Reference.field to the resolved AWS id."""
+    def desired(self, spec: Mapping[str, Any]) -> State:
+        """The comparable state the spec asks for (without tags; the engine adds those). Every
+        Reference's `id_field` is filled in from the referenced object."""
         raise NotImplementedError
 
     def observe(self, raw: Raw) -> State:
@@ -113,9 +124,10 @@ class Kind:
         idempotency token for APIs that take a ClientToken."""
         raise NotImplementedError
 
-    def update(self, aws: AWSClients, ident: str, desired: State, observed: State,
+    def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw,
                changed: frozenset[str]) -> None:
-        """Apply the changed updatable fields (tags excluded: see `set_tags`)."""
+        """Apply the changed updatable fields (tags excluded: see `set_tags`); `raw` is the
+        current description (`observe(raw)` is what was compared)."""
 
     def set_tags(self, aws: AWSClients, ident: str, add: Mapping[str, str],
                  remove: frozenset[str]) -> None:
@@ -123,4 +135,14 @@ class Kind:
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
         """Delete; an already missing resource must not raise."""
+        raise NotImplementedError
+
+    def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
+        """AWS ids of resources the kind created alongside the main one, tagged as owned by the
+        object (e.g. a NAT gateway's automatically allocated address). The engine releases them
+        once the main resource is confirmed gone, and removes their ownership tags on Retain."""
+        return []
+
+    def release_held(self, aws: AWSClients, ident: str) -> None:
+        """Delete one resource from `held`; an already missing one must not raise."""
         raise NotImplementedError

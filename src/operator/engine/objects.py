@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
+
+from .conditions import is_ready
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,14 @@ class ObjectSummary:
 
     ready: bool
     ident: str | None
+    # Its status without conditions (what a dependent may check, e.g. a VPC's CIDR block).
+    status: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, status: Mapping[str, Any] | None, identifier: str | None) -> "ObjectSummary":
+        status = status or {}
+        return cls(is_ready(status), status.get(identifier) if identifier else None,
+                   {k: v for k, v in status.items() if k != "conditions"})
 
 
 class ClusterView(Protocol):

@@ -20,6 +20,7 @@ from .errors import (DependencyNotReady, EngineError, NotFound, ProviderNotReady
 from .kind import AWSClients, Kind, Raw, Severity
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
+from .references import resolve
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,12 @@ class Reconciler:
         problems = tag_problems(obj.spec.get("tags") or {})
         if problems:
             raise TerminalError("; ".join(problems), reason="InvalidTags")
-        kind.validate(obj.spec)
+        resolution = resolve(kind, obj.spec, obj.namespace, cluster)
+        kind.validate(resolution.spec, resolution.related)
+        if resolution.waiting is not None:
+            raise resolution.waiting
         aws = self._clients(kind, obj)
-        refs = self._resolve_references(kind, obj, cluster)
-        desired = kind.desired(obj.spec, refs)
+        desired = kind.desired(resolution.spec)
         desired["tags"] = {**(obj.spec.get("tags") or {}),
                            **owner_tags(kind.kind, obj.namespace, obj.name, obj.uid)}
         ident = obj.status.get(kind.identifier)
@@ -169,16 +172,20 @@ class Reconciler:
                 outcome.event("Normal", "Adopted",
                               f"adopted {kind.kind} {kind.identify(raw)} tagged as owned by this object")
                 delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
+        healing = drift if drift_check else None
         if raw is None:
+            # Create the resource, then converge what the create call could not set like any update.
             raw = self._create(kind, aws, obj, desired, outcome)
-        elif delta is not None and not delta.empty:
-            raw = self._apply_delta(kind, aws, obj, raw, desired, delta, drift if drift_check else None, outcome)
+            delta, healing = compute_delta(desired, kind.observe(raw), kind.drift_fields), None
+        if delta is not None and not delta.empty:
+            raw = self._apply_delta(kind, aws, obj, raw, desired, delta, healing, outcome)
 
         ident = kind.identify(raw)
         outcome.status.update({kind.identifier: ident, **kind.status(raw)})
         if not kind.available(raw):
             outcome.retry_after = self.settings.provisioning_delay
-            self._conditions(obj, outcome, ready=(False, "Provisioning", f"{kind.kind} {ident} is provisioning in AWS"),
+            outcome.message = f"{kind.kind} {ident} is provisioning in AWS"
+            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message),
                              synced=(True, "Synced", "spec applied to AWS"))
             return
         self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"),
@@ -213,7 +220,7 @@ class Reconciler:
                     "delete and re-create the object to replace it", reason="ReplacementRequired")
             changed = frozenset(f.name for f in delta.changed)
             if changed:
-                kind.update(aws, ident, desired, kind.observe(raw), changed)
+                kind.update(aws, ident, desired, raw, changed)
             if delta.tags_to_set or delta.tags_to_remove:
                 kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
         except Exception as exc:
@@ -235,23 +242,35 @@ class Reconciler:
             blocking = cluster.dependents(kind.kind, obj.namespace, obj.name)
             if blocking:
                 outcome.retry_after = self.settings.dependents_delay
-                self._conditions(obj, outcome, ready=(False, "DependentsExist",
-                                 f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"))
+                outcome.message = f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"
+                self._conditions(obj, outcome, ready=(False, "DependentsExist", outcome.message))
                 return
         aws = self._clients(kind, obj)
+        owner = (OWNER_UID, obj.uid)
         ident = obj.status.get(kind.identifier)
         raw = _read(kind, aws, ident) if ident else None
         if raw is None:
-            raw = kind.find_owned(aws, (OWNER_UID, obj.uid))
-        if raw is None:
-            return
-        ident = kind.identify(raw)
+            raw = kind.find_owned(aws, owner)
         if retain:
             owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))
-            kind.set_tags(aws, ident, {}, owned)
-            outcome.event("Normal", "Retained", f"left {kind.kind} {ident} in AWS and removed the ownership tags")
+            kept = ([kind.identify(raw)] if raw is not None else []) + kind.held(aws, owner)
+            for each in kept:
+                kind.set_tags(aws, each, {}, owned)
+            if kept:
+                outcome.event("Normal", "Retained",
+                              f"left {kind.kind} {', '.join(kept)} in AWS and removed the ownership tags")
             return
-        kind.delete(aws, ident, raw)
+        if raw is not None:
+            ident = kind.identify(raw)
+            _absent_ok(kind.delete, aws, ident, raw)
+            self._await_gone(kind, aws, ident)
+            outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
+        # Only once the main resource is gone (on this run or an earlier one) can what it held go.
+        for each in kind.held(aws, owner):
+            _absent_ok(kind.release_held, aws, each)
+            outcome.event("Normal", "Released", f"released {each}, held by the deleted {kind.kind}")
+
+    def _await_gone(self, kind: Kind, aws: AWSClients, ident: str) -> None:
         deadline = time.monotonic() + self.settings.delete_confirm_timeout
         pause = 0.2
         while _read(kind, aws, ident) is not None:
@@ -260,31 +279,11 @@ class Reconciler:
                                      reason="DeletionInProgress", error_type="finalizer_failed", delay=5)
             self._sleep(pause)
             pause = min(pause * 2, 2.0)
-        outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _clients(self, kind: Kind, obj: CustomObject) -> AWSClients:
         return _ClientsView(self.providers.get(obj.provider_key), kind.kind, self.telemetry)
-
-    def _resolve_references(self, kind: Kind, obj: CustomObject, cluster: ClusterView) -> dict[str, str]:
-        resolved: dict[str, str] = {}
-        for ref in kind.references:
-            named = (obj.spec.get(ref.field) or {}).get("name")
-            direct = obj.spec.get(ref.id_field) if ref.id_field else None
-            if named:
-                found = cluster.find(ref.kind, obj.namespace, named)
-                if found is None:
-                    raise DependencyNotReady(f"{ref.kind} {named} (spec.{ref.field}) does not exist", delay=10)
-                if not found.ready or not found.ident:
-                    raise DependencyNotReady(f"{ref.kind} {named} (spec.{ref.field}) is not Ready", delay=5)
-                resolved[ref.field] = found.ident
-            elif direct:
-                resolved[ref.field] = direct
-            elif ref.required:
-                either = f"spec.{ref.field}.name" + (f" or spec.{ref.id_field}" if ref.id_field else "")
-                raise TerminalError(f"{either} is required", reason="MissingReference")
-        return resolved
 
     @contextmanager
     def _drift_scope(self, kind: Kind, obj: CustomObject, enabled: bool) -> Iterator[Any]:
@@ -335,6 +334,15 @@ def _read(kind: Kind, aws: AWSClients, ident: str) -> Raw | None:
             raise
         error.error_type = "get_failed"
         raise error from exc
+
+
+def _absent_ok(delete: Callable[..., None], *args: Any) -> None:
+    """A delete call whose target is already gone has done its job."""
+    try:
+        delete(*args)
+    except Exception as exc:
+        if not isinstance(classify(exc), NotFound):
+            raise
 
 
 def _as_engine_error(exc: BaseException) -> EngineError:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterable, Mapping
 
-from .kind import Kind
+from .kind import Kind, Reference
 
 GROUP = "aws.infra-operator.dev"
 VERSION = "v1alpha1"
@@ -93,24 +94,38 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
                            "description": "Delete: remove the AWS resource with the object. "
                                           "Retain: leave it and remove the ownership tags."},
         "tags": TAGS,
+        **copy.deepcopy(dict(kind.spec_properties)),
     }
-    for ref in kind.references:
-        properties[ref.field] = {**NAME_REF, "description": f"A {ref.kind} object (same namespace)."}
-        if ref.id_field:
-            properties[ref.field]["description"] += f" Alternative to spec.{ref.id_field}."
-    properties.update(kind.spec_properties)
     spec: dict[str, Any] = {"type": "object", "required": ["providerRef", *kind.spec_required],
                             "properties": properties}
-    alternatives = [ref for ref in kind.references if ref.id_field and ref.required]
-    if alternatives:
-        spec["x-kubernetes-validations"] = [{
-            "rule": f"has(self.{ref.field}) != has(self.{ref.id_field})",
-            "message": f"exactly one of {ref.field} and {ref.id_field} is required",
-        } for ref in alternatives]
+    for rule in kind.spec_validations:
+        spec.setdefault("x-kubernetes-validations", []).append(dict(rule))
+    for ref in kind.references:
+        holder = spec if ref.within is None else properties[ref.within]["items"]
+        _add_reference(holder, ref)
     identifier = {"name": kind.identifier[0].upper() + kind.identifier[1:], "type": "string",
                   "jsonPath": f".status.{kind.identifier}"}
     extra = [{"name": n, "type": t, "jsonPath": p} for n, p, t in kind.printer_columns]
+    # A printer column showing a status field declares that field too.
+    shown = {p.removeprefix(".status."): {"type": t} for _, p, t in kind.printer_columns if p.startswith(".status.")}
     return crd(kind=kind.kind, plural=kind.plural, short_names=kind.short_names,
                description=kind.description, spec=spec,
-               status={kind.identifier: {"type": "string"}, **kind.status_properties},
+               status={kind.identifier: {"type": "string"}, **shown, **kind.status_properties},
                columns=[identifier, *extra])
+
+
+def _add_reference(holder: dict[str, Any], ref: Reference) -> None:
+    """The reference and its id alternative as properties of `holder` (the spec or a list
+    item), with a CEL rule: exactly one of them when required, at most one otherwise."""
+    properties = holder.setdefault("properties", {})
+    properties[ref.field] = {**NAME_REF, "description": f"A {ref.kind} object (same namespace); "
+                                                        f"alternative to {ref.id_field}."}
+    properties[ref.id_field] = {"type": "string", "description": f"The AWS id of the {ref.kind}; "
+                                                                 f"alternative to {ref.field}."}
+    if ref.id_pattern:
+        properties[ref.id_field]["pattern"] = ref.id_pattern
+    both = f"has(self.{ref.field}) && has(self.{ref.id_field})"
+    holder.setdefault("x-kubernetes-validations", []).append(
+        {"rule": f"has(self.{ref.field}) != has(self.{ref.id_field})",
+         "message": f"exactly one of {ref.field} and {ref.id_field} is required"} if ref.required else
+        {"rule": f"!({both})", "message": f"set {ref.field} or {ref.id_field}, not both"})

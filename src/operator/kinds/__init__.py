@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .elasticip import ElasticIP
+from .internetgateway import InternetGateway
+from .natgateway import NATGateway
+from .routetable import RouteTable
+from .securitygroup import SecurityGroup
+from .subnet import Subnet
+from .vpc import VPC
 
 
 def all_kinds() -> tuple[Kind, ...]:
-    return (ElasticIP(),)
+    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable())

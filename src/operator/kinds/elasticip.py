@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
-from ._ec2 import EC2Kind
+from ._ec2 import EC2Kind, EC2Resource
 
 
 class ElasticIP(EC2Kind):
@@ -22,20 +22,15 @@ class ElasticIP(EC2Kind):
         "networkBorderGroup": {"type": "string", "minLength": 1, "maxLength": 64,
                                "description": "Network border group (Local Zones); defaults to the region."},
     }
-    status_properties = {"publicIp": {"type": "string"}}
     printer_columns = (("Public IP", ".status.publicIp", "string"),)
     drift_fields = (
         DriftField("domain", Severity.CRITICAL, updatable=False),
         DriftField("publicIpv4Pool", Severity.CRITICAL, updatable=False),
         DriftField("networkBorderGroup", Severity.CRITICAL, updatable=False),
     )
-    describe_call = "describe_addresses"
-    describe_list_key = "Addresses"
-    describe_ids_param = "AllocationIds"
-    id_key = "AllocationId"
-    tag_resource_type = "elastic-ip"
+    resource = EC2Resource("describe_addresses", "Addresses", "AllocationIds", "AllocationId", "elastic-ip")
 
-    def desired(self, spec: Mapping[str, Any], refs: Mapping[str, str]) -> State:
+    def desired(self, spec: Mapping[str, Any]) -> State:
         return {
             "domain": spec.get("domain", "vpc"),
             "publicIpv4Pool": spec.get("publicIpv4Pool"),

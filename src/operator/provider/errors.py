@@ -19,6 +19,9 @@ THROTTLING_CODES = frozenset({
 _TRANSIENT_CODES = frozenset({
     "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable", "RequestTimeout",
     "RequestTimeoutException", "IncorrectState", "DependencyViolation",
+    # Held by another resource of ours that is about to let go (e.g. a subnet moving between
+    # route tables): retry rather than give up.
+    "Resource.AlreadyAssociated",
 })
 _ACCESS_CODES = frozenset({
     "AuthFailure", "UnauthorizedOperation", "AccessDenied", "AccessDeniedException",

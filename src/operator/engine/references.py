@@ -1,0 +1,76 @@
+"""References between our objects: which objects a spec names, and the spec with every
+reference resolved to the AWS id in the named object's status (pure; reads the ClusterView)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from .errors import DependencyNotReady, TerminalError
+from .kind import Kind, Reference
+from .objects import ClusterView
+
+# Seconds before retrying while a referenced object does not exist yet / is not Ready yet.
+MISSING_DELAY = 10.0
+NOT_READY_DELAY = 5.0
+
+
+@dataclass
+class Resolution:
+    # The spec with each reference's id_field filled in where the named object is Ready.
+    spec: dict[str, Any]
+    # Status of each existing object named by a top-level reference, by Reference.field.
+    related: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Set when a named object is missing or not Ready: the dependent must wait (no AWS call).
+    waiting: DependencyNotReady | None = None
+
+
+def _holders(ref: Reference, spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(path, mapping) pairs holding the reference: the spec itself, or each item of `within`."""
+    if ref.within is None:
+        yield "spec", spec
+        return
+    for index, item in enumerate(spec.get(ref.within) or ()):
+        if isinstance(item, Mapping):
+            yield f"spec.{ref.within}[{index}]", item
+
+
+def referenced(kind: Kind, spec: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(kind, name) of every object of ours the spec names."""
+    return {(ref.kind, holder[ref.field]["name"])
+            for ref in kind.references for _, holder in _holders(ref, spec)
+            if (holder.get(ref.field) or {}).get("name")}
+
+
+def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: ClusterView) -> Resolution:
+    """Fill in each reference's id_field. A reference with neither name nor id where one is
+    required, or with both, is a spec error; a missing or unready object makes the result wait."""
+    resolution = Resolution(copy.deepcopy(dict(spec)))
+    problems: list[str] = []
+    delays: list[float] = []
+    for ref in kind.references:
+        for path, holder in _holders(ref, resolution.spec):
+            named = (holder.get(ref.field) or {}).get("name")
+            if named and holder.get(ref.id_field):
+                raise TerminalError(f"{path}: set {ref.field} or {ref.id_field}, not both",
+                                    reason="ConflictingReference")
+            if not named:
+                if ref.required and not holder.get(ref.id_field):
+                    raise TerminalError(f"{path}: {ref.field}.name or {ref.id_field} is required",
+                                        reason="MissingReference")
+                continue
+            found = cluster.find(ref.kind, namespace, named)
+            if found is not None and ref.within is None:
+                resolution.related[ref.field] = found.status
+            if found is None:
+                problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
+                delays.append(MISSING_DELAY)
+            elif not found.ready or not found.ident:
+                problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
+                delays.append(NOT_READY_DELAY)
+            else:
+                holder[ref.id_field] = found.ident
+    if problems:
+        resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays))
+    return resolution

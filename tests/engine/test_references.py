@@ -1,0 +1,103 @@
+"""References between objects (also inside list items), their CRD schema, keyed list changes,
+and the committed crds/ matching the kinds' declarations. Pure: no AWS, no cluster."""
+
+import pathlib
+
+import jsonschema
+import pytest
+import yaml
+
+from infra_operator.operator import crds
+from infra_operator.operator.engine.delta import list_changes
+from infra_operator.operator.engine.errors import TerminalError
+from infra_operator.operator.engine.objects import ObjectSummary
+from infra_operator.operator.engine.references import referenced, resolve
+from infra_operator.operator.engine.schema import kind_crd
+from infra_operator.operator.kinds.routetable import RouteTable
+
+ROOT = pathlib.Path(__file__).parents[2]
+SPEC = {"vpcRef": {"name": "v"},
+        "routes": [{"destinationCidrBlock": "0.0.0.0/0", "natGatewayRef": {"name": "n"}},
+                   {"destinationCidrBlock": "10.9.0.0/16", "gatewayId": "igw-12345678"}],
+        "associations": [{"subnetRef": {"name": "a"}}, {"subnetId": "subnet-12345678"}]}
+
+
+class Objects:
+    def __init__(self, **summaries):
+        self.summaries = summaries
+
+    def find(self, kind, namespace, name):
+        return self.summaries.get(f"{kind}/{name}")
+
+    def dependents(self, kind, namespace, name):
+        return []
+
+
+def test_referenced_names_top_level_and_list_item_references():
+    assert referenced(RouteTable(), SPEC) == {("VPC", "v"), ("NATGateway", "n"), ("Subnet", "a")}
+
+
+def test_resolve_fills_ids_everywhere_and_keeps_the_input():
+    ready = Objects(**{"VPC/v": ObjectSummary(True, "vpc-1", {"cidrBlock": "10.0.0.0/16"}),
+                       "NATGateway/n": ObjectSummary(True, "nat-1"), "Subnet/a": ObjectSummary(True, "subnet-1")})
+    resolved = resolve(RouteTable(), SPEC, "ns", ready)
+    assert resolved.waiting is None and resolved.related == {"vpcRef": {"cidrBlock": "10.0.0.0/16"}}
+    assert resolved.spec["vpcId"] == "vpc-1"
+    assert [r.get("natGatewayId") or r.get("gatewayId") for r in resolved.spec["routes"]] == ["nat-1", "igw-12345678"]
+    assert [a["subnetId"] for a in resolved.spec["associations"]] == ["subnet-1", "subnet-12345678"]
+    assert "subnetId" not in SPEC["associations"][0]
+
+
+def test_resolve_waits_for_every_missing_or_unready_object():
+    partial = Objects(**{"VPC/v": ObjectSummary(False, None)})
+    waiting = resolve(RouteTable(), SPEC, "ns", partial).waiting
+    assert waiting.reason == "DependencyNotReady" and waiting.delay == 5
+    assert "VPC v (spec.vpcRef) is not Ready" in waiting.message
+    assert "NATGateway n (spec.routes[0].natGatewayRef) does not exist" in waiting.message
+    assert "Subnet a (spec.associations[0].subnetRef) does not exist" in waiting.message
+
+
+def test_resolve_rejects_missing_and_conflicting_references():
+    with pytest.raises(TerminalError, match=r"spec.associations\[0\]: subnetRef.name or subnetId is required"):
+        resolve(RouteTable(), {"vpcId": "vpc-12345678", "associations": [{}]}, "ns", Objects())
+    with pytest.raises(TerminalError, match="set vpcRef or vpcId, not both"):
+        resolve(RouteTable(), {"vpcId": "vpc-12345678", "vpcRef": {"name": "v"}}, "ns", Objects())
+
+
+def test_list_item_references_are_declared_on_the_items():
+    spec = kind_crd(RouteTable())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    route = spec["properties"]["routes"]["items"]
+    assert {"gatewayRef", "gatewayId", "natGatewayRef", "natGatewayId"} <= set(route["properties"])
+    assert "!(has(self.natGatewayRef) && has(self.natGatewayId))" in [v["rule"] for v in route["x-kubernetes-validations"]]
+    association = spec["properties"]["associations"]["items"]
+    assert association["x-kubernetes-validations"][0]["rule"] == "has(self.subnetRef) != has(self.subnetId)"
+    assert spec["x-kubernetes-validations"][0]["rule"] == "has(self.vpcRef) != has(self.vpcId)"
+    assert "routes" not in spec["required"] and "subnetRef" not in spec["properties"]
+
+
+def test_list_changes_by_key_and_by_whole_item():
+    by_destination = list_changes([{"d": "a", "t": 1}, {"d": "b", "t": 2}], [{"d": "b", "t": 3}, {"d": "c", "t": 4}],
+                                  key=lambda r: r["d"])
+    assert by_destination.added == ({"d": "a", "t": 1},) and by_destination.removed == ({"d": "c", "t": 4},)
+    assert by_destination.replaced == (({"d": "b", "t": 3}, {"d": "b", "t": 2}),)
+    whole = list_changes([{"p": 1, "x": None}, {"p": 2}], [{"p": 2}, {"p": 1}])
+    assert whole.added == whole.removed == whole.replaced == ()
+
+
+def test_committed_crds_match_the_kinds():
+    for crd in crds.all_crds():
+        assert (ROOT / "crds" / crds.file_name(crd)).read_text() == crds.render(crd), crds.file_name(crd)
+
+
+def test_samples_satisfy_their_crd_schemas():
+    schemas = {crd["spec"]["names"]["kind"]: crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+               for crd in crds.all_crds()}
+    checked = 0
+    for sample in sorted((ROOT / "samples").glob("*.yaml")):
+        for doc in yaml.safe_load_all(sample.read_text()):
+            if doc and doc["kind"] in schemas:
+                jsonschema.validate(doc, schemas[doc["kind"]])
+                checked += 1
+    assert checked >= 10
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"spec": {"providerRef": {"name": "aws"}, "cidrBlock": "10.0.0.0/33"}}, schemas["VPC"])
