@@ -1,12 +1,10 @@
-import logging
-import socket
+"""Engine tests drive the reconciler directly (no kopf) against the session's moto server."""
+
 import uuid
 from collections import Counter
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.outcome import Outcome
@@ -18,27 +16,7 @@ from infra_operator.operator.provider.session import ProviderConfig, StaticCrede
 from infra_operator.telemetry import Telemetry
 
 NAMESPACE = "ns"
-logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
 KINDS = {kind.kind: kind for kind in all_kinds()}
-
-
-class _Aws:
-    def __init__(self):
-        s = socket.socket(); s.bind(("127.0.0.1", 0)); self.port = s.getsockname()[1]; s.close()
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-
-    def client(self, service, region="us-east-1"):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-@pytest.fixture(scope="session")
-def aws():
-    a = _Aws()
-    yield a
-    a.server.stop()
 
 
 class Cluster:
