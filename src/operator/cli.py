@@ -33,6 +33,7 @@ class _JSONFormatter(logging.Formatter):
 def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Telemetry) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(telemetry.log_filter())
+    handler.addFilter(telemetry.export_error_filter())
     if log_format == "json":
         handler.setFormatter(_JSONFormatter())
     else:

@@ -70,11 +70,16 @@ _EXEMPLAR_FILTERS: dict[str, Callable[[], ExemplarFilter]] = {
 
 
 def catalog_views() -> list[View]:
-    """One View per histogram of the catalog, pinning its buckets for every reader."""
+    """One View per histogram of the catalog (pinning its buckets) and per metric with a series
+    limit of its own; Views apply to every reader."""
     return [
-        View(instrument_name=spec.name, aggregation=ExplicitBucketHistogramAggregation(boundaries=spec.buckets))
+        View(
+            instrument_name=spec.name,
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=spec.buckets) if spec.buckets else None,
+            aggregation_cardinality_limit=spec.series_limit,
+        )
         for spec in catalog.CATALOG
-        if spec.buckets is not None
+        if spec.buckets is not None or spec.series_limit is not None
     ]
 
 

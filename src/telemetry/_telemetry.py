@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from . import _exposition, catalog
 from ._aws import AwsApiHooks, EventEmitter
-from ._logging import TraceContextFilter
+from ._logging import ExportErrorLimiter, TraceContextFilter
 from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
 from ._server import MetricsServer
 from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
@@ -142,6 +142,13 @@ class Telemetry:
     def log_filter(self) -> logging.Filter:
         """A filter adding `trace_id`/`span_id` to log records (attach to the handler)."""
         return TraceContextFilter()
+
+    def export_error_filter(self, burst: int = 2, window_seconds: float = 60.0) -> logging.Filter:
+        """A filter letting `burst` records of each of OpenTelemetry's own log messages through
+        per window (attach to the handler): an unreachable collector makes the exporters log
+        every failed export and retry. The first one of a later window says how many were
+        dropped."""
+        return ExportErrorLimiter(burst, window_seconds)
 
     # Export ----------------------------------------------------------------------------------
 
