@@ -65,6 +65,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
     store: Store = attrs.field(factory=Store)
     _written: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
     _closing: bool = attrs.field(default=False, init=False)
+    # Bumped by drop_watches: a watch ends when it changes.
+    _watch_epoch: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -79,6 +81,12 @@ class KubeEmulator(kmock.KubernetesScaffold):
         """End every open watch stream (as the API server does when it shuts down), so that the
         HTTP server does not wait for watchers that never hang up."""
         self._closing = True
+        self._wake_watchers()
+
+    def drop_watches(self) -> None:
+        """End the watch streams open now, as an API server restart or a load balancer does;
+        clients reconnect and resume from the last resourceVersion they saw."""
+        self._watch_epoch += 1
         self._wake_watchers()
 
     def _sync_discovery(self) -> None:
@@ -179,6 +187,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
+        epoch = self._watch_epoch
 
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
@@ -186,7 +195,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
         try:
             for event in events:
                 await _send(response, event)
-            while not self._closing and (deadline is None or loop.time() < deadline):
+            while (not self._closing and epoch == self._watch_epoch
+                   and (deadline is None or loop.time() < deadline)):
                 written = self._written
                 start, reachable = store.events_since(last_seen)
                 if not reachable:
@@ -281,6 +291,12 @@ class EmulatorServer:
             self._ready.set()
             await self._stopping.wait()
             self.emulator.end_watches()
+
+    def drop_watches(self) -> None:
+        """End every open watch stream (see KubeEmulator.drop_watches); new ones work."""
+        if self._loop is None or self.emulator is None:
+            raise RuntimeError("the emulator is not running")
+        self._loop.call_soon_threadsafe(self.emulator.drop_watches)
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:
