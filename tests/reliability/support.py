@@ -1,0 +1,49 @@
+"""What the reliability scenarios share: operators run as child processes on one namespace,
+and what AWS holds that is tagged as ours."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from e2e.conftest import kube_server
+from e2e.runner import SubprocessOperator
+from e2e.test_elasticip import value
+
+OWNER_UID = "infra-operator.dev/owner-uid"
+OWNER = "infra-operator.dev/owner"
+
+
+@contextmanager
+def operator_process(kube, namespace: str, *args: str, env: dict[str, str] | None = None
+                     ) -> Iterator[SubprocessOperator]:
+    """`infra-operator run --namespace NAMESPACE ...` until the block ends (then SIGKILLed:
+    every scenario checks its own shutdown, if any)."""
+    process = SubprocessOperator(kube_server(kube), "--namespace", namespace, *args, env=env).start()
+    try:
+        process.wait_metrics()
+        yield process
+    finally:
+        process.kill()
+
+
+def wait_provider_ready(kube, process: SubprocessOperator, provider: str, timeout: float = 20) -> None:
+    """Until the operator process reports the AWSProvider (namespace/name) ready on /metrics."""
+    kube.wait_for(lambda: process.process.poll() is None and value(process.metrics_url, "infra_operator_provider_ready",
+                                                                 provider_name=provider, region="us-east-1"),
+                  timeout=timeout, interval=0.05, what=f"{provider} ready on /metrics")
+
+
+def owned_in_aws(aws, namespace: str) -> dict[str, list[str]]:
+    """AWS ids of the addresses and VPCs tagged as owned by objects of `namespace`, by owner uid."""
+    ec2 = aws.client("ec2")
+    ours = [{"Name": "tag-key", "Values": [OWNER_UID]}]
+    found: dict[str, list[str]] = collections.defaultdict(list)
+    for items, id_key in ((ec2.describe_addresses(Filters=ours)["Addresses"], "AllocationId"),
+                          (ec2.describe_vpcs(Filters=ours)["Vpcs"], "VpcId")):
+        for item in items:
+            tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+            if tags.get(OWNER, "").startswith(f"{namespace}/"):
+                found[tags[OWNER_UID]].append(item[id_key])
+    return dict(found)
