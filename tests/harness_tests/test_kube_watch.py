@@ -126,3 +126,4 @@ def test_dropped_watches_end_and_new_ones_resume() -> None:
         resumed = first(kube.watch("v1", "ConfigMap", "ns", resource_version=made["metadata"]["resourceVersion"],
                                    timeout_seconds=3600), 1)
         assert summary(resumed) == [("ADDED", "b")]
+        assert server.watches_opened == 2

@@ -67,6 +67,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
     _closing: bool = attrs.field(default=False, init=False)
     # Bumped by drop_watches: a watch ends when it changes.
     _watch_epoch: int = attrs.field(default=0, init=False)
+    # How many watch requests were answered (a client that lost its stream opens another).
+    watches_opened: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -166,6 +168,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
                      namespace: str | None) -> aiohttp.web.StreamResponse:
         """Stream watch events: a snapshot of ADDED events when no resourceVersion is given,
         otherwise exactly the logged events after it (410 Gone when the log no longer reaches)."""
+        self.watches_opened += 1
         query = request.query
         selectors = (label_selector(query.get("labelSelector")), field_selector(query.get("fieldSelector")))
         store = self.store
@@ -291,6 +294,11 @@ class EmulatorServer:
             self._ready.set()
             await self._stopping.wait()
             self.emulator.end_watches()
+
+    @property
+    def watches_opened(self) -> int:
+        """Watch requests answered so far."""
+        return self.emulator.watches_opened if self.emulator is not None else 0
 
     def drop_watches(self) -> None:
         """End every open watch stream (see KubeEmulator.drop_watches); new ones work."""
