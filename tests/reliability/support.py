@@ -35,15 +35,24 @@ def wait_provider_ready(kube, process: SubprocessOperator, provider: str, timeou
                   timeout=timeout, interval=0.05, what=f"{provider} ready on /metrics")
 
 
+# Every EC2 resource type our kinds make: describe call, list key, id key.
+EC2_TYPES = (("describe_addresses", "Addresses", "AllocationId"), ("describe_vpcs", "Vpcs", "VpcId"),
+             ("describe_subnets", "Subnets", "SubnetId"),
+             ("describe_internet_gateways", "InternetGateways", "InternetGatewayId"),
+             ("describe_nat_gateways", "NatGateways", "NatGatewayId"),
+             ("describe_security_groups", "SecurityGroups", "GroupId"),
+             ("describe_route_tables", "RouteTables", "RouteTableId"))
+
+
 def owned_in_aws(aws, namespace: str) -> dict[str, list[str]]:
-    """AWS ids of the addresses and VPCs tagged as owned by objects of `namespace`, by owner uid."""
+    """AWS ids of the resources tagged as owned by objects of `namespace`, by owner uid
+    (deleted NAT gateways, which AWS lists for a while, left out)."""
     ec2 = aws.client("ec2")
-    ours = [{"Name": "tag-key", "Values": [OWNER_UID]}]
     found: dict[str, list[str]] = collections.defaultdict(list)
-    for items, id_key in ((ec2.describe_addresses(Filters=ours)["Addresses"], "AllocationId"),
-                          (ec2.describe_vpcs(Filters=ours)["Vpcs"], "VpcId")):
-        for item in items:
+    for describe, list_key, id_key in EC2_TYPES:
+        # Not every describe call of moto honours tag filters: the tags are checked here.
+        for item in getattr(ec2, describe)()[list_key]:
             tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
-            if tags.get(OWNER, "").startswith(f"{namespace}/"):
+            if tags.get(OWNER, "").startswith(f"{namespace}/") and item.get("State") != "deleted":
                 found[tags[OWNER_UID]].append(item[id_key])
     return dict(found)

@@ -41,12 +41,23 @@ def modify_attributes(aws: AWSClients, call: str, id_param: str, ident: str, val
         modify(**{id_param: ident, name[0].upper() + name[1:]: {"Value": value}})
 
 
+def network_problem(cidr: str) -> str | None:
+    """Why a CIDR block (IPv4 or IPv6) that passed the schema's pattern is not a network
+    address AWS takes as written (octets over 255, host bits set); None when it is one. AWS
+    would refuse it, or store it normalised so that it never matches the spec again."""
+    try:
+        ipaddress.ip_network(cidr)
+    except ValueError as exc:
+        return f"{cidr!r} is not a network address: {exc}"
+    return None
+
+
 def check_prefix(field: str, cidr: str, shortest: int = 16, longest: int = 28) -> ipaddress.IPv4Network:
     """An IPv4 CIDR block with a prefix length AWS accepts for VPCs and subnets."""
-    try:
-        network = ipaddress.IPv4Network(cidr)
-    except ValueError as exc:
-        raise TerminalError(f"spec.{field} {cidr!r} is not a network address: {exc}", reason="InvalidCidr") from exc
+    problem = network_problem(cidr)
+    if problem:
+        raise TerminalError(f"spec.{field} {problem}", reason="InvalidCidr")
+    network = ipaddress.IPv4Network(cidr)
     if not shortest <= network.prefixlen <= longest:
         raise TerminalError(f"spec.{field} {cidr} must have a prefix length between /{shortest} and /{longest}",
                             reason="InvalidCidr")
