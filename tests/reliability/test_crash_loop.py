@@ -55,7 +55,7 @@ def test_sigkill_at_random_points_leaves_aws_matching_the_objects(kube, aws, nam
                 cluster.delete(kind, name)
             kept = [obj for obj in kept if obj not in doomed] + [(kind, name) for kind, name, _ in created]
             if mode == "timer":
-                time.sleep(rng.uniform(0, 1.2))
+                time.sleep(rng.uniform(0, 0.8))
             else:
                 # Kill once the call reached AWS and took effect, while its answer is held back.
                 kube.wait_for(lambda: aws.calls.count(operation=call) > calls_before, timeout=10,

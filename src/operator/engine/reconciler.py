@@ -153,6 +153,8 @@ class Reconciler:
         ident = obj.status.get(kind.identifier)
         drift_check = trigger in DRIFT_TRIGGERS and bool(ident)
 
+        owner = (OWNER_UID, obj.uid)
+        duplicates: list[Raw] = []
         with self._drift_scope(kind, obj, drift_check) as drift:
             raw = _read(kind, aws, ident) if ident else None
             delta = None
@@ -161,18 +163,25 @@ class Reconciler:
                 if drift and not delta.empty:
                     for severity, fields in delta.by_severity().items():
                         drift.detected(severity.value, fields)
+                if drift:
+                    duplicates = [r for r in kind.find_all_owned(aws, owner) if kind.identify(r) != ident]
+                    if duplicates:
+                        drift.detected(Severity.CRITICAL.value, ["duplicates"])
             elif ident and drift:
                 drift.detected(Severity.CRITICAL.value, ["existence"])
 
         if raw is None and ident:
             self._gone_out_of_band(kind, obj, ident, outcome)
         if raw is None:
-            raw = kind.find_owned(aws, (OWNER_UID, obj.uid))
-            if raw is not None:
+            owned = kind.find_all_owned(aws, owner)
+            if owned:
+                raw, duplicates = _read(kind, aws, kind.identify(owned[0])) or owned[0], owned[1:]
                 outcome.event("Normal", "Adopted",
                               f"adopted {kind.kind} {kind.identify(raw)} tagged as owned by this object")
                 delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
         healing = drift if drift_check else None
+        if duplicates:
+            self._delete_duplicates(kind, aws, kind.identify(raw), duplicates, healing, outcome)
         if raw is None:
             # Create the resource, then converge what the create call could not set like any update.
             raw = self._create(kind, aws, obj, desired, outcome)
@@ -197,6 +206,23 @@ class Reconciler:
                 f"{kind.kind} {ident} was deleted outside the operator; deletionPolicy Retain: not re-creating",
                 reason="DeletedInAWS", error_type="sync_failed", delay=300)
         outcome.event("Warning", "DeletedInAWS", f"{kind.kind} {ident} was deleted outside the operator; re-creating")
+
+    def _delete_duplicates(self, kind: Kind, aws: AWSClients, kept: str, duplicates: list[Raw], drift,
+                           outcome: Outcome) -> None:
+        """Delete the resources tagged as this object's besides the one it keeps. Only a create
+        whose answer was lost (a timeout) and that was made again leaves such twins."""
+        try:
+            for raw in duplicates:
+                _absent_ok(kind.delete, aws, kind.identify(raw), raw)
+                outcome.event("Warning", "DuplicateDeleted",
+                              f"deleted {kind.kind} {kind.identify(raw)}, a duplicate of {kept} tagged as owned "
+                              "by this object")
+        except Exception as exc:
+            if drift is not None:
+                drift.heal_failed("drift_healing_failed")
+            raise _as_engine_error(exc) from exc
+        if drift is not None:
+            drift.healed()
 
     def _create(self, kind: Kind, aws: AWSClients, obj: CustomObject, desired: dict, outcome: Outcome) -> Raw:
         created = kind.create(aws, desired, desired["tags"], token=f"{obj.uid}-{obj.generation or 0}")
@@ -249,20 +275,21 @@ class Reconciler:
         owner = (OWNER_UID, obj.uid)
         ident = obj.status.get(kind.identifier)
         raw = _read(kind, aws, ident) if ident else None
-        if raw is None:
-            raw = kind.find_owned(aws, owner)
+        # The one in status, and any other tagged as ours (a crash before the status write, a duplicate).
+        targets = ([raw] if raw is not None else []) + [
+            r for r in kind.find_all_owned(aws, owner) if raw is None or kind.identify(r) != ident]
         if retain:
             owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))
-            kept = ([kind.identify(raw)] if raw is not None else []) + kind.held(aws, owner)
+            kept = [kind.identify(r) for r in targets] + kind.held(aws, owner)
             for each in kept:
                 kind.set_tags(aws, each, {}, owned)
             if kept:
                 outcome.event("Normal", "Retained",
                               f"left {kind.kind} {', '.join(kept)} in AWS and removed the ownership tags")
             return
-        if raw is not None:
-            ident = kind.identify(raw)
-            _absent_ok(kind.delete, aws, ident, raw)
+        for target in targets:
+            ident = kind.identify(target)
+            _absent_ok(kind.delete, aws, ident, target)
             self._await_gone(kind, aws, ident)
             outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
         # Only once the main resource is gone (on this run or an earlier one) can what it held go.

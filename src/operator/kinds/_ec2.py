@@ -95,9 +95,9 @@ class EC2Kind(Kind):
         found = getattr(aws.client("ec2"), self.resource.describe)(**{self.resource.ids_param: [ident]})
         return self._first_present(aws, found[self.resource.list_key])
 
-    def find_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> Raw | None:
-        owned = describe_owned(aws, self.resource.describe, self.resource.list_key, owner_uid_tag)
-        return self._first_present(aws, owned)
+    def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
+        return [raw for raw in describe_owned(aws, self.resource.describe, self.resource.list_key, owner_uid_tag)
+                if self.present(raw)]
 
     def _first_present(self, aws: AWSClients, found: list[Raw]) -> Raw | None:
         present = [raw for raw in found if self.present(raw)]
