@@ -7,11 +7,13 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from typing import Sequence
 
 from .. import telemetry as telemetry_api
+from .engine.providers import SENSITIVE_SPEC_FIELDS
 from .settings import KubeSettings, OperatorConfig
 
 
@@ -30,8 +32,27 @@ class _JSONFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class _RedactSpecFields(logging.Filter):
+    """Masks the values of sensitive spec fields wherever a message shows an object: as a dict
+    (`'externalID': '…'`), as JSON (`"externalID":"…"`) or as JSON inside a string (kopf's
+    last-handled-configuration annotation, `\\"externalID\\":\\"…\\"`)."""
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        super().__init__()
+        names = "|".join(map(re.escape, fields))
+        self._pattern = re.compile(rf"""((?:{names})\\?["']\s*:\s*\\?["'])[^"'\\]*""")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._pattern.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Telemetry) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RedactSpecFields(SENSITIVE_SPEC_FIELDS))
     handler.addFilter(telemetry.log_filter())
     handler.addFilter(telemetry.export_error_filter())
     if log_format == "json":

@@ -47,6 +47,9 @@ SPEC = {
         "sessionName": {"type": "string", "pattern": r"^[\w+=,.@-]{2,64}$", "default": "infra-operator"},
     },
 }
+# Spec fields whose values must not reach logs (kopf logs whole objects at DEBUG). The external
+# ID is not a credential, but it is what keeps a third party from assuming the role for you.
+SENSITIVE_SPEC_FIELDS = ("externalID",)
 STATUS = {"accountId": {"type": "string"}, "region": {"type": "string"},
           "lastCheckTime": {"type": "string", "format": "date-time"}}
 
