@@ -5,6 +5,7 @@ its delay (a hundredth of it)."""
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 import uuid
@@ -28,14 +29,19 @@ class InMemoryCluster:
         self.namespace = namespace
         self.provider = provider
         self.bodies: dict[Key, dict[str, Any]] = {}
+        self._referrers: dict[Key, set[Key]] = collections.defaultdict(set)  # who names whom
         self.runs: list[tuple[Key, Outcome]] = []  # every run's outcome, in order
         self._lock = threading.Lock()
 
     def add(self, kind: str, name: str, spec: dict[str, Any], created: str = "2026-11-27T00:00:00Z") -> None:
-        self.bodies[(kind, name)] = {
-            "kind": kind, "spec": {"providerRef": {"name": self.provider}, **spec}, "status": {},
-            "metadata": {"namespace": self.namespace, "name": name, "uid": str(uuid.uuid4()), "generation": 1,
-                         "creationTimestamp": created}}
+        """A new object (specs do not change afterwards)."""
+        body = {"kind": kind, "spec": {"providerRef": {"name": self.provider}, **spec}, "status": {},
+                "metadata": {"namespace": self.namespace, "name": name, "uid": str(uuid.uuid4()), "generation": 1,
+                             "creationTimestamp": created}}
+        with self._lock:
+            self.bodies[(kind, name)] = body
+            for target in referenced(self.kinds[kind], body["spec"]):
+                self._referrers[target].add((kind, name))
 
     # ClusterView
     def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
@@ -45,8 +51,7 @@ class InMemoryCluster:
 
     def dependents(self, kind: str, namespace: str, name: str) -> list[str]:
         with self._lock:
-            return [f"{k}/{n}" for (k, n), body in self.bodies.items()
-                    if (kind, name) in referenced(self.kinds[k], body["spec"])]
+            return [f"{k}/{n}" for k, n in self._referrers[(kind, name)] if (k, n) in self.bodies]
 
     # Driving
     def converge(self, keys: Iterable[Key], workers: int = 16, timeout: float = 60) -> None:
