@@ -34,8 +34,6 @@ NETWORK = [
     ("SecurityGroup", "web", {"vpcRef": {"name": "net"}, "groupName": "web", "ingress": [
         {"protocol": "tcp", "fromPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]}),
 ]
-# Reasons of the runs that a failed AWS call ended (throttled or 5xx / timed out).
-FAULT_REASONS = frozenset({"AWSThrottled", "AWSUnavailable"})
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +65,15 @@ def metric_total(telemetry: Telemetry, name: str, **labels: set[str]) -> float:
                if sample.name == name and all(sample.labels.get(k) in v for k, v in labels.items()))
 
 
-def failure_reasons(cluster: InMemoryCluster) -> list[str]:
-    return [next(c["reason"] for c in outcome.status["conditions"] if c["type"] == "Ready")
+def failures(cluster: InMemoryCluster) -> list[tuple[str, str]]:
+    """(reason, message) of the Ready condition of every run that ended in a retry."""
+    return [next((c["reason"], c["message"]) for c in outcome.status["conditions"] if c["type"] == "Ready")
             for _, outcome in cluster.runs if outcome.retry_after is not None and outcome.status.get("conditions")]
+
+
+def ended_by(failed: list[tuple[str, str]], *errors: str) -> int:
+    """How many failed runs a call failing with one of `errors` ended."""
+    return sum(any(error in message for error in errors) for _, message in failed)
 
 
 def converge_then_delete(aws, cluster: InMemoryCluster, install_faults: Callable[[], object],
@@ -116,18 +120,17 @@ def test_throttling_storm_and_server_errors_converge_without_duplicates_and_are_
 
     injected = converge_then_delete(aws, cluster, storm)
     throttled, failed = injected["throttle"], injected["server_error"]
-    reasons = failure_reasons(cluster)
+    runs_failed = ended_by(failures(cluster), "RequestLimitExceeded", "InternalError")
     # Every throttled attempt is counted; every call that failed after botocore's retries is
     # counted once, and is the failure of exactly one engine run.
     assert metric_total(telemetry, "infra_operator_aws_api_throttles_total") - throttles_before == throttled
     assert metric_total(telemetry, "infra_operator_aws_api_errors_total",
-                        error_code={"RequestLimitExceeded", "InternalError"}) - errors_before == \
-        sum(reason in FAULT_REASONS for reason in reasons)
-    assert throttled > 100 and failed > 10
+                        error_code={"RequestLimitExceeded", "InternalError"}) - errors_before == runs_failed
+    assert throttled > 50 and failed > 10
     aws.client("ec2").delete_vpc(VpcId=vpc)
     print(f"\nthrottling storm: {len(cluster.runs)} engine runs, {aws.calls.count(service='ec2')} EC2 requests, "
-          f"{throttled} throttled, {failed} answered 500, {sum(r in FAULT_REASONS for r in reasons)} runs ended by "
-          f"a failed call ({sorted(set(reasons))})")
+          f"{throttled} throttled, {failed} answered 500, {runs_failed} runs ended by a failed call "
+          f"({sorted({reason for reason, _ in failures(cluster)})})")
 
 
 def test_answers_slower_than_the_read_timeout_converge_without_duplicates_and_are_counted(aws, telemetry):
@@ -135,11 +138,11 @@ def test_answers_slower_than_the_read_timeout_converge_without_duplicates_and_ar
     errors_before = metric_total(telemetry, "infra_operator_aws_api_errors_total", error_code={"ConnectionError"})
     # Three calls in ten are answered after 0.6 s: the client has given up (and retried) by then.
     injected = converge_then_delete(aws, cluster, lambda: aws.faults.delay(0.6, "ec2", ratio=0.3), settle=0.7)
-    reasons = failure_reasons(cluster)
+    timed_out = ended_by(failures(cluster), "ReadTimeoutError")
     assert metric_total(telemetry, "infra_operator_aws_api_errors_total", error_code={"ConnectionError"}) - \
-        errors_before == sum(reason in FAULT_REASONS for reason in reasons)
+        errors_before == timed_out
     duplicates = sum(e.reason == "DuplicateDeleted" for _, outcome in cluster.runs for e in outcome.events)
     assert injected["delay"] > 10
     print(f"\ntimeouts: {len(cluster.runs)} engine runs, {injected['delay']} calls answered late, "
           f"{duplicates} duplicates deleted, "
-          f"{sum(r in FAULT_REASONS for r in reasons)} runs ended by a timed-out call ({sorted(set(reasons))})")
+          f"{timed_out} runs ended by a timed-out call ({sorted({reason for reason, _ in failures(cluster)})})")
