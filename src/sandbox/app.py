@@ -105,11 +105,12 @@ class Sandbox:
             stack.callback(telemetry.shutdown)
             log_target = self._configure_logging(telemetry, stack)
             metrics = serve_metrics(telemetry, self.options.metrics_address)
-            aws = stack.enter_context(_start(MotoServer(*_split(self.options.aws_address)), "--aws-address",
-                                             self.options.aws_address))
+            aws = _start(MotoServer(*_split(self.options.aws_address)), "--aws-address", self.options.aws_address)
+            stack.callback(aws.stop)
             aws.warm_up()
-            emulator = stack.enter_context(_start(EmulatorServer(*_split(self.options.kube_address)),
-                                                  "--kube-address", self.options.kube_address))
+            emulator = _start(EmulatorServer(*_split(self.options.kube_address)), "--kube-address",
+                              self.options.kube_address)
+            stack.callback(emulator.stop)
             kube = KubeClient.for_server(emulator.url, emulator=emulator)
             kube.apply_crds(all_crds())
             self._announce(settings, metrics.url if metrics else None, emulator.url, aws.endpoint, log_target)
@@ -148,8 +149,12 @@ class Sandbox:
         options = self.options
         loop = asyncio.get_running_loop()
         stop, ready, all_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # kopf installs its own once started: both stop it
-            loop.add_signal_handler(sig, stop.set)
+
+        def stop_on_signals() -> None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+
+        stop_on_signals()
         config = OperatorConfig(
             kube=KubeSettings(clusterwide=True, server=kube.access.server),
             resync_interval=options.resync_interval, provider_check_interval=60.0, provider_retry_delay=5.0,
@@ -159,6 +164,8 @@ class Sandbox:
         await asyncio.wait([operator, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
         if operator.done():
             operator.result()  # the operator could not start: raise why
+        # kopf took the signals over when it started; ours stop our tasks before the operator.
+        stop_on_signals()
         self.display.event("operator started; applying samples/*.yaml")
         expected = await asyncio.to_thread(self._apply_samples, kube, aws.endpoint)
         helpers = [asyncio.create_task(self._watch(telemetry, expected, time.monotonic(), all_ready))]
