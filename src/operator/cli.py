@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from typing import Sequence, TextIO
+from typing import Mapping, Sequence, TextIO
 
 from .. import telemetry as telemetry_api
 from .kube import StartupProblem
@@ -50,8 +50,8 @@ def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Tele
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"INFRA_OPERATOR_{name}", default)
+def _env(name: str, default: str | None = None, environ: Mapping[str, str] = os.environ) -> str | None:
+    return environ.get(f"INFRA_OPERATOR_{name}", default)
 
 
 def _address(value: str) -> str | None:
@@ -73,17 +73,24 @@ def _positive(value: str) -> float:
     return number
 
 
-def _log_flags(command: argparse.ArgumentParser, env: bool) -> None:
-    command.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text") if env else "text",
+def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
+    """--log-format and --log-level; with `environ`, INFRA_OPERATOR_LOG_* give the defaults."""
+    env = {} if environ is None else environ
+    command.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text", env),
                          help="log format; json carries trace_id/span_id (default text)"
-                              + (" [INFRA_OPERATOR_LOG_FORMAT]" if env else ""))
+                              + (" [INFRA_OPERATOR_LOG_FORMAT]" if environ is not None else ""))
     command.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                         default=(_env("LOG_LEVEL", "INFO") if env else "INFO").upper(),
-                         help="(default INFO)" + (" [INFRA_OPERATOR_LOG_LEVEL]" if env else ""))
+                         default=(_env("LOG_LEVEL", "INFO", env) or "INFO").upper(),
+                         help="log level (default INFO)" + (" [INFRA_OPERATOR_LOG_LEVEL]" if environ is not None else ""))
 
 
-def parser() -> argparse.ArgumentParser:
-    # Defaults from INFRA_OPERATOR_* stay strings: argparse converts (and reports) them like flags.
+def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
+    """`environ` gives the INFRA_OPERATOR_* defaults of `run`. They stay strings: argparse
+    converts (and reports) them like flags."""
+
+    def env(name: str, default: str | None = None) -> str | None:
+        return _env(name, default, environ)
+
     top = argparse.ArgumentParser(prog="infra-operator", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the operator against a Kubernetes cluster",
@@ -93,27 +100,27 @@ def parser() -> argparse.ArgumentParser:
     scope.add_argument("--namespace", "-n", action="append", default=None, metavar="NS",
                        help="serve this namespace (repeatable, globs allowed) [INFRA_OPERATOR_NAMESPACE, comma-separated]")
     scope.add_argument("--all-namespaces", "-A", action="store_true",
-                       default=_env("ALL_NAMESPACES", "") in ("1", "true"),
+                       default=env("ALL_NAMESPACES", "") in ("1", "true"),
                        help="serve every namespace (the default when no namespace is given) "
                             "[INFRA_OPERATOR_ALL_NAMESPACES=true]")
-    run.add_argument("--metrics-address", type=_address, default=_env("METRICS_ADDRESS", "0.0.0.0:8080"),
+    run.add_argument("--metrics-address", type=_address, default=env("METRICS_ADDRESS", "0.0.0.0:8080"),
                      help="host:port of /metrics, or 'off' (default 0.0.0.0:8080) [INFRA_OPERATOR_METRICS_ADDRESS]")
-    run.add_argument("--liveness-address", type=_address, default=_env("LIVENESS_ADDRESS", "0.0.0.0:8081"),
+    run.add_argument("--liveness-address", type=_address, default=env("LIVENESS_ADDRESS", "0.0.0.0:8081"),
                      help="host:port of /healthz, or 'off' (default 0.0.0.0:8081) [INFRA_OPERATOR_LIVENESS_ADDRESS]")
-    run.add_argument("--resync-interval", type=_positive, default=_env("RESYNC_INTERVAL", "300"),
+    run.add_argument("--resync-interval", type=_positive, default=env("RESYNC_INTERVAL", "300"),
                      help="seconds between drift checks of each resource (default 300) [INFRA_OPERATOR_RESYNC_INTERVAL]")
     run.add_argument("--provider-check-interval", type=_positive,
-                     default=_env("PROVIDER_CHECK_INTERVAL", "300"),
+                     default=env("PROVIDER_CHECK_INTERVAL", "300"),
                      help="seconds between credential checks of each AWSProvider (default 300) "
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
-    run.add_argument("--workers", type=int, default=_env("WORKERS", "32"),
+    run.add_argument("--workers", type=int, default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
-    _log_flags(run, env=True)
+    _log_flags(run, environ)
     peering = run.add_mutually_exclusive_group()
-    peering.add_argument("--peering", metavar="NAME", default=_env("PEERING"),
+    peering.add_argument("--peering", metavar="NAME", default=env("PEERING"),
                          help="join kopf peering NAME for high availability (one active replica) [INFRA_OPERATOR_PEERING]")
     peering.add_argument("--standalone", action="store_true", help="no peering (default)")
-    run.add_argument("--server", default=_env("SERVER"), help=argparse.SUPPRESS)
+    run.add_argument("--server", default=env("SERVER"), help=argparse.SUPPRESS)
 
     sandbox = commands.add_parser(
         "sandbox", help="run everything locally: embedded AWS endpoint, Kubernetes API emulation, operator, samples",
@@ -140,7 +147,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--log-file", metavar="PATH", default=None,
                          help="write logs here (default: stderr; a file in the temp directory when the "
                               "summary is redrawn live)")
-    _log_flags(sandbox, env=False)
+    _log_flags(sandbox, None)
     sandbox.add_argument("--plain", action="store_true",
                          help="print the summary as periodic lines even on a terminal (default when not a terminal)")
     return top

@@ -28,11 +28,12 @@ def sample_objects() -> list[tuple[str, str]]:
 class Sandbox:
     """The sandbox in a child process; stdout and stderr go to files read while it runs."""
 
-    def __init__(self, tmp: pathlib.Path, *args: str, metrics_port: int | None = None) -> None:
+    def __init__(self, tmp: pathlib.Path, *args: str, metrics_port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.metrics_port = metrics_port or free_port()
         self.stdout_path, self.stderr_path = tmp / "stdout.txt", tmp / "stderr.txt"
-        # No OTLP export from tests, whatever the environment says.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+        # OTLP export only where a test asks for it, whatever the environment says.
+        env = {**{key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}, **(env or {})}
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "infra_operator.operator.cli", "sandbox",
