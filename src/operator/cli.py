@@ -103,17 +103,17 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
                        default=env("ALL_NAMESPACES", "") in ("1", "true"),
                        help="serve every namespace (the default when no namespace is given) "
                             "[INFRA_OPERATOR_ALL_NAMESPACES=true]")
-    run.add_argument("--metrics-address", type=_address, default=env("METRICS_ADDRESS", "0.0.0.0:8080"),
+    run.add_argument("--metrics-address", type=_address, metavar="HOST:PORT", default=env("METRICS_ADDRESS", "0.0.0.0:8080"),
                      help="host:port of /metrics, or 'off' (default 0.0.0.0:8080) [INFRA_OPERATOR_METRICS_ADDRESS]")
-    run.add_argument("--liveness-address", type=_address, default=env("LIVENESS_ADDRESS", "0.0.0.0:8081"),
+    run.add_argument("--liveness-address", type=_address, metavar="HOST:PORT", default=env("LIVENESS_ADDRESS", "0.0.0.0:8081"),
                      help="host:port of /healthz, or 'off' (default 0.0.0.0:8081) [INFRA_OPERATOR_LIVENESS_ADDRESS]")
-    run.add_argument("--resync-interval", type=_positive, default=env("RESYNC_INTERVAL", "300"),
+    run.add_argument("--resync-interval", type=_positive, metavar="SECONDS", default=env("RESYNC_INTERVAL", "300"),
                      help="seconds between drift checks of each resource (default 300) [INFRA_OPERATOR_RESYNC_INTERVAL]")
-    run.add_argument("--provider-check-interval", type=_positive,
+    run.add_argument("--provider-check-interval", type=_positive, metavar="SECONDS",
                      default=env("PROVIDER_CHECK_INTERVAL", "300"),
                      help="seconds between credential checks of each AWSProvider (default 300) "
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
-    run.add_argument("--workers", type=int, default=env("WORKERS", "32"),
+    run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
     _log_flags(run, environ)
     peering = run.add_mutually_exclusive_group()
@@ -127,22 +127,22 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
         description="Start an embedded AWS endpoint (moto) and a Kubernetes API emulation on 127.0.0.1, install "
                     "the CRDs, apply samples/*.yaml, run the operator against them and show what its metrics and "
                     "traces say. OTEL_* variables configure export. Needs the 'sandbox' extra.")
-    sandbox.add_argument("--metrics-address", type=_address, default="127.0.0.1:8080",
+    sandbox.add_argument("--metrics-address", type=_address, metavar="HOST:PORT", default="127.0.0.1:8080",
                          help="host:port of /metrics, or 'off' (default 127.0.0.1:8080)")
-    sandbox.add_argument("--resync-interval", type=_positive, default=10.0,
+    sandbox.add_argument("--resync-interval", type=_positive, metavar="SECONDS", default="10",
                          help="seconds between drift checks of each resource (default 10)")
     sandbox.add_argument("--drift", action="store_true",
                          help="change tags, security-group rules and addresses out of band, one change every "
                               "--drift-interval, so drift is detected and healed")
-    sandbox.add_argument("--drift-interval", type=_positive, default=20.0,
+    sandbox.add_argument("--drift-interval", type=_positive, metavar="SECONDS", default="20",
                          help="seconds between out-of-band changes with --drift (default 20)")
     sandbox.add_argument("--show-traces", action="store_true",
                          help="print the latest reconciles as span trees (AWS calls with durations and outcomes)")
     sandbox.add_argument("--duration", type=_positive, default=None, metavar="SECONDS",
                          help="stop cleanly after this many seconds (default: run until Ctrl-C)")
-    sandbox.add_argument("--kube-address", type=_address, default="127.0.0.1:0",
+    sandbox.add_argument("--kube-address", type=_address, metavar="HOST:PORT", default="127.0.0.1:0",
                          help="host:port of the Kubernetes API emulation (default 127.0.0.1:0, a free port)")
-    sandbox.add_argument("--aws-address", type=_address, default="127.0.0.1:0",
+    sandbox.add_argument("--aws-address", type=_address, metavar="HOST:PORT", default="127.0.0.1:0",
                          help="host:port of the embedded AWS endpoint (default 127.0.0.1:0, a free port)")
     sandbox.add_argument("--log-file", metavar="PATH", default=None,
                          help="write logs here (default: stderr; a file in the temp directory when the "

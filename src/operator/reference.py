@@ -188,11 +188,9 @@ def flag_table(command: argparse.ArgumentParser) -> list[str]:
     for action in command._actions:
         if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
             continue
-        flags = ", ".join(f"`{flag}`" + (f" {action.metavar or action.dest.upper()}" if action.nargs != 0 else "")
-                          for flag in action.option_strings)
+        value = action.metavar or ("{" + ",".join(action.choices) + "}" if action.choices else action.dest.upper())
+        flags = ", ".join(f"`{flag}" + (f" {value}`" if action.nargs != 0 else "`") for flag in action.option_strings)
         default = "" if action.default in (None, False) else f"`{action.default}`"
-        if action.choices:
-            default += f" (one of {', '.join(f'`{choice}`' for choice in action.choices)})"
         meaning, variable = _environment_variable(action.help or "")
         lines.append(f"| {flags} | {default} | {variable} | {meaning.replace('|', '/')} |")
     return lines

@@ -182,8 +182,7 @@ class Sandbox:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await operator
-        self._refresh(telemetry, expected)
-        self.display.final()
+        self._refresh(telemetry, expected, final=True)
 
     def _apply_samples(self, kube: KubeClient, aws_endpoint: str) -> dict[str, int]:
         """Create every sample object; returns how many objects of each of our kinds."""
@@ -205,7 +204,8 @@ class Sandbox:
                                    "they were applied")
             await asyncio.sleep(self.options.refresh_interval)
 
-    def _refresh(self, telemetry: Telemetry, expected: dict[str, int]) -> summary.Snapshot:
+    def _refresh(self, telemetry: Telemetry, expected: dict[str, int], final: bool = False) -> summary.Snapshot:
+        """Show the summary now: redrawn or periodic, or `final`: printed to stay."""
         snapshot = summary.Snapshot.of(telemetry.sample_values())
         block = [f"infra-operator sandbox · up {time.monotonic() - self._started:.0f} s · {self._metrics_url}",
                  *summary.render(snapshot, expected)]
@@ -215,7 +215,10 @@ class Sandbox:
                          + (f" ({kinds})" if kinds else ""))
         if self.recent is not None:
             block += self._traces()
-        self.display.update(block)
+        if final:
+            self.display.final(block)
+        else:
+            self.display.update(block)
         return snapshot
 
     def _traces(self) -> list[str]:

@@ -43,8 +43,10 @@ class Display:
         elif time.monotonic() - self._last_report >= self._report_interval:
             self.final()
 
-    def final(self) -> None:
-        """Print the current block as permanent lines (also at exit)."""
+    def final(self, block: Sequence[str] | None = None) -> None:
+        """Print the block (the given one, else the current one) as permanent lines."""
+        if block is not None:
+            self._block = list(block)
         self._erase()
         self._stream.write(f"--- {time.strftime('%H:%M:%S')}\n" + "".join(f"{line}\n" for line in self._block))
         self._stream.flush()
