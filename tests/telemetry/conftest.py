@@ -9,7 +9,6 @@ from botocore.config import Config
 
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
-from ._moto import MotoServer
 
 
 @pytest.fixture
@@ -33,20 +32,6 @@ def make_telemetry() -> Iterator[Callable[..., Telemetry]]:
 @pytest.fixture
 def telemetry(make_telemetry: Callable[..., Telemetry]) -> Telemetry:
     return make_telemetry()
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def moto(moto_server: MotoServer) -> Iterator[MotoServer]:
-    moto_server.faults.reset()
-    yield moto_server
-    moto_server.faults.reset()
 
 
 def ec2_client(telemetry: Telemetry, endpoint_url: str, total_max_attempts: int = 3, **config: Any) -> Any:

@@ -12,7 +12,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, M
 
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog
 
-from ._moto import MotoServer
+from infra_operator.sandbox.aws import MotoServer
 from ._otlp import GrpcReceiver, HttpReceiver, Received, RotelHop, resource_attributes
 from .conftest import ec2_client
 
@@ -46,8 +46,8 @@ def otlp_settings(endpoint: str, protocol: str, temporality: str = "cumulative")
     )
 
 
-def reconcile_with_an_aws_call(telemetry: Telemetry, moto: MotoServer) -> None:
-    ec2 = ec2_client(telemetry, moto.endpoint_url)
+def reconcile_with_an_aws_call(telemetry: Telemetry, aws: MotoServer) -> None:
+    ec2 = ec2_client(telemetry, aws.endpoint)
     with telemetry.reconcile("ElasticIP", "default", "eip-a", trigger="create"):
         ec2.describe_addresses()
 
@@ -97,11 +97,11 @@ def assert_arrived_intact(received: Received, settings: TelemetrySettings) -> No
 # `receiver` comes before `make_telemetry` in the signatures: fixtures tear down in reverse,
 # so each telemetry's final flush on shutdown still finds its receiver up.
 def test_metrics_and_spans_arrive_over_otlp(
-    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer
+    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer
 ) -> None:
     settings = otlp_settings(receiver.endpoint, protocol)
     telemetry = make_telemetry(settings)
-    reconcile_with_an_aws_call(telemetry, moto)
+    reconcile_with_an_aws_call(telemetry, aws)
     assert telemetry.force_flush()
     receiver.received.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
     assert_arrived_intact(receiver.received, settings)
@@ -137,7 +137,7 @@ def test_the_configured_temporality_is_exported(
 
 
 def test_through_rotel_as_an_independent_collector_hop(
-    make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer, tmp_path: Path
+    make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer, tmp_path: Path
 ) -> None:
     downstream = GrpcReceiver()
     hop = RotelHop(forward_to=downstream.endpoint, workdir=tmp_path)
@@ -145,7 +145,7 @@ def test_through_rotel_as_an_independent_collector_hop(
         port = hop.grpc_port if protocol == "grpc" else hop.http_port
         settings = otlp_settings(f"http://127.0.0.1:{port}", protocol)
         telemetry = make_telemetry(settings)
-        reconcile_with_an_aws_call(telemetry, moto)
+        reconcile_with_an_aws_call(telemetry, aws)
         assert telemetry.force_flush()
         downstream.received.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
         assert_arrived_intact(downstream.received, settings)

@@ -9,16 +9,16 @@ import pytest
 
 from infra_operator.telemetry import RecentSpans, Telemetry, TelemetrySettings
 
-from ._moto import MotoServer
+from infra_operator.sandbox.aws import MotoServer
 from .conftest import ec2_client
 
 
 def test_a_reconcile_trace_holds_its_aws_calls_and_drift_events(
-    make_telemetry: Callable[..., Telemetry], moto: MotoServer
+    make_telemetry: Callable[..., Telemetry], aws: MotoServer
 ) -> None:
     recent = RecentSpans()
     telemetry = make_telemetry(TelemetrySettings(instance_id="test"), extra_span_processors=[recent])
-    ec2 = ec2_client(telemetry, moto.endpoint_url)
+    ec2 = ec2_client(telemetry, aws.endpoint)
     with telemetry.reconcile("VPC", "default", "main", trigger="resync"):
         with telemetry.drift_check("VPC", "default", "main") as drift:
             ec2.describe_vpcs()
