@@ -13,6 +13,7 @@ port, keeps its data and log in `workdir`, and is stopped (and awaited) on exit.
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import shutil
 import time
@@ -29,6 +30,11 @@ JOB = "infra-operator"
 
 def binary() -> str | None:
     return shutil.which("prometheus")
+
+
+def finite_values(result: list[dict]) -> list[float]:
+    """The finite sample values of an instant query's result (0/0 gives NaN: no answer)."""
+    return [value for value in (float(sample["value"][1]) for sample in result) if math.isfinite(value)]
 
 
 class PrometheusError(RuntimeError):

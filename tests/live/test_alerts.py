@@ -22,7 +22,7 @@ def test_a_throttling_storm_fires_the_throttling_alert(run, prometheus, aws):
     alert = prometheus.wait_for_alert("InfraOperatorAWSAPIThrottled", timeout=45)
     assert alert["labels"]["service"] == "EC2" and alert["labels"]["job"] == "infra-operator"
     assert float(alert["value"]) > 0.1
-    assert aws.faults.count("throttle") > 30
+    assert aws.faults.count("throttle") > 30, aws.faults.count("throttle")
     (rate,) = prometheus.query('service:infra_operator_aws_api_throttles:rate5m{service="EC2"}')
     assert float(rate["value"][1]) > 0.1
 
