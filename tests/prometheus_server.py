@@ -98,9 +98,10 @@ class PrometheusServer(LocalProcess):
             raise PrometheusError(f"{path} {parameters}: {payload.get('errorType')}: {payload.get('error')}")
         return payload["data"]
 
-    def query(self, expr: str) -> list[dict]:
-        """The instant vector of an expression: [{"metric": {...}, "value": [time, "value"]}]."""
-        data = self.api("query", query=expr)
+    def query(self, expr: str, at: float | None = None) -> list[dict]:
+        """The instant vector of an expression, now or at Unix time `at`:
+        [{"metric": {...}, "value": [time, "value"]}]."""
+        data = self.api("query", query=expr, **({"time": at} if at is not None else {}))
         if data["resultType"] != "vector":  # a scalar or string: one unlabelled sample
             return [{"metric": {}, "value": data["result"]}]
         return data["result"]

@@ -116,12 +116,13 @@ def operator(kube, aws, live_namespace: str, telemetry: Telemetry) -> Iterator[I
 
 
 @pytest.fixture(scope="package")
-def run(kube, aws, live_namespace: str, operator: InProcessOperator, prometheus: PrometheusServer) -> Iterator[ObservedRun]:
-    """The observed run, driven once; ready when Prometheus has scraped its end twice."""
+def run(kube, aws, live_namespace: str, operator: InProcessOperator,
+        prometheus: PrometheusServer) -> Iterator[ObservedRun]:
+    """The observed run, driven once; ready when Prometheus has scraped it until `settled`."""
     observed = ObservedRun(Cluster(kube, aws, live_namespace))
     try:
         observed.drive()
-        prometheus.wait_for(f'timestamp(up{{job="infra-operator"}}) > {observed.ended + 2}')
+        prometheus.wait_for(f'timestamp(up{{job="infra-operator"}}) > {observed.settled}')
         yield observed
     finally:
         observed.clean_up()

@@ -57,6 +57,12 @@ class ObservedRun:
         self.failed_deletion()
         self.ended = time.time()
 
+    @property
+    def settled(self) -> float:
+        """A moment two scrapes after the end: queries evaluated then see everything the run did
+        (a rate over [1m] at a later moment may no longer see its deletions)."""
+        return self.ended + 2
+
     def ident(self, kind: str, name: str, field: str = "allocationId") -> str:
         return self.cluster.get(kind, name)["status"][field]
 
@@ -128,9 +134,11 @@ class ObservedRun:
                                    until=lambda count: count == 5, what="ReleaseAddress failing")
 
     def clean_up(self) -> None:
-        """Faults off, every object deleted by the operator, the retained address released."""
+        """Faults off, every object deleted by the operator, the retained address released, the
+        server's call log cleared (as after any test)."""
         self.faults.clear()
         self.cluster.wait_ready("AWSProvider", "rejected")
         self.cluster.delete_everything()
         for allocation in self.retained:
             self.ec2.release_address(AllocationId=allocation)
+        self.cluster.aws.calls.clear()

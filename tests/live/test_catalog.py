@@ -8,6 +8,6 @@ def series_name(spec: catalog.MetricSpec) -> str:
 
 
 def test_every_catalog_metric_has_data_in_prometheus(run, prometheus):
-    present = {result["metric"]["__name__"]
-               for result in prometheus.query('count by (__name__) ({__name__=~"infra_operator_.+"})')}
+    counts = prometheus.query('count by (__name__) ({__name__=~"infra_operator_.+"})', at=run.settled)
+    present = {result["metric"]["__name__"] for result in counts}
     assert {series_name(spec) for spec in catalog.CATALOG} <= present

@@ -42,4 +42,4 @@ def test_the_doc_has_at_least_50_examples_in_every_area_each_explained():
 @pytest.mark.parametrize(("area", "sentence", "query"), EXAMPLES,
                          ids=[f"{area}-{index}" for index, (area, _, _) in enumerate(EXAMPLES)])
 def test_example_returns_data(run, prometheus, area, sentence, query):
-    assert finite_values(prometheus.query(query)), f"{sentence}\n{query}"
+    assert finite_values(prometheus.query(query, at=run.settled)), f"{sentence}\n{query}"
