@@ -17,7 +17,7 @@ import pytest
 from e2e.resources import API_VERSION, condition
 from harness.kube import KubeClient
 from infra_operator.telemetry import catalog, parse_samples
-from telemetry._otlp import HttpReceiver
+from otlp_receiver import HttpReceiver
 
 from .conftest import Sandbox, sample_objects
 
@@ -136,20 +136,17 @@ def test_ctrl_c_stops_everything_cleanly(run: Run) -> None:
 
 
 def test_duration_stops_by_itself_and_otlp_export_is_flushed(tmp_path: pathlib.Path) -> None:
-    receiver = HttpReceiver()
-    try:
+    with HttpReceiver() as receiver:
         sandbox = Sandbox(tmp_path, "--duration", "3", env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
         assert sandbox.wait(30) == 0, sandbox.stderr()[-3000:]
-    finally:
-        receiver.stop()
     output = sandbox.stdout()
     assert f"OTLP export     {receiver.endpoint}/v1/traces" in output
     assert "stopping: operator" in output and "Traceback" not in output + sandbox.stderr()
     assert "/11 Ready" in output
     # The provider was checked within those seconds: its span and the metrics were pushed at shutdown.
-    spans = {span.name for span in receiver.received.spans()}
+    spans = {span.name for span in receiver.spans()}
     assert {"reconcile AWSProvider", "provider check", "STS.GetCallerIdentity"} <= spans
-    assert catalog.RECONCILE_TOTAL.name in {metric.name for metric in receiver.received.metrics()}
+    assert receiver.metrics(catalog.RECONCILE_TOTAL.name)
 
 
 def test_a_taken_metrics_port_is_reported_in_one_line(tmp_path: pathlib.Path) -> None:

@@ -6,10 +6,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from infra_operator.telemetry import Telemetry, catalog
-
 from infra_operator.sandbox.aws import MotoServer
-from ._otlp import free_port
+from infra_operator.telemetry import Telemetry, catalog
+from local_process import free_port
+
 from .conftest import ec2_client, sample_values
 
 
