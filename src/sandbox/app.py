@@ -256,3 +256,7 @@ def run_sandbox(options: SandboxOptions, stream: TextIO | None = None) -> int:
         return 1
     except KeyboardInterrupt:  # Ctrl-C before the operator took over the signal
         return 0
+    except Exception as exc:  # one line here; the traceback goes to the log
+        log.exception("the sandbox stopped")
+        print(f"infra-operator sandbox: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
