@@ -14,8 +14,11 @@ from collections.abc import Callable, Iterable
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE
+from prometheus_client.parser import text_string_to_metric_families
 
 OPENMETRICS_ACCEPT = OPENMETRICS_CONTENT_TYPE.split(";")[0]
+# One exposed sample: (sample name, its labels) -> value.
+SampleKey = tuple[str, frozenset[tuple[str, str]]]
 
 
 def _series_key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -59,3 +62,12 @@ def render(families: Iterable[Metric], accept_header: str | None = None) -> tupl
     """Sorted exposition of `families` and its Content-Type."""
     encode, content_type = encoder_for(accept_header)
     return encode(sorted_families(families)), content_type
+
+
+def parse_samples(text: str) -> dict[SampleKey, float]:
+    """Every sample of a text exposition as {(sample name, labels): value}."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

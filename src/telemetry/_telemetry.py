@@ -156,6 +156,11 @@ class Telemetry:
         """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0."""
         return self._render(_exposition.OPENMETRICS_ACCEPT if openmetrics else None)[0]
 
+    def sample_values(self) -> dict[_exposition.SampleKey, float]:
+        """The current /metrics samples as {(sample name, frozenset of label pairs): value}
+        (histograms as their _bucket/_count/_sum samples)."""
+        return _exposition.parse_samples(self.render_metrics().decode())
+
     def _render(self, accept_header: str | None) -> tuple[bytes, str]:
         # The OTel Prometheus collector hands collected data over through a shared queue, so
         # two concurrent scrapes could each get half of it: one collection at a time.

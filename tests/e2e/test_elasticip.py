@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from harness.kube import ApiError
+from infra_operator.telemetry import parse_samples
 
 from .resources import API_VERSION, condition
 
 
 def samples(metrics_url: str) -> dict[tuple[str, frozenset], float]:
-    text = urllib.request.urlopen(metrics_url).read().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return parse_samples(urllib.request.urlopen(metrics_url).read().decode())
 
 
 def value(metrics_url: str, name: str, **labels: str) -> float:
@@ -93,6 +90,17 @@ def test_delete_releases_and_retain_keeps(cluster):
     [left] = ec2.describe_addresses(AllocationIds=[kept["status"]["allocationId"]])["Addresses"]
     assert not any(t["Key"].startswith("infra-operator.dev/") for t in left.get("Tags", []))
     ec2.release_address(AllocationId=left["AllocationId"])
+
+
+def test_deleted_during_a_slow_resync_goes_soon_after_it(cluster):
+    """kopf cannot interrupt a running (synchronous) resync timer; the finalizer goes once the
+    resync ends, polled every second rather than kopf's default 60 s."""
+    cluster.create("ElasticIP", "busy", {"providerRef": {"name": "aws"}})
+    cluster.wait_ready("ElasticIP", "busy")
+    cluster.aws.faults.delay(3, "ec2", "DescribeAddresses", times=1)
+    cluster.kube.wait_for(lambda: cluster.aws.faults.count("delay"), what="a resync's describe held")
+    cluster.delete("ElasticIP", "busy")
+    cluster.wait_gone("ElasticIP", "busy", timeout=15)
 
 
 def test_throttling_during_create_converges_and_is_counted(cluster, metrics_url):

@@ -7,8 +7,7 @@ import collections
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from e2e.conftest import kube_server
-from e2e.runner import SubprocessOperator
+from e2e.runner import SubprocessOperator, kube_server
 from e2e.test_elasticip import value
 
 OWNER_UID = "infra-operator.dev/owner-uid"

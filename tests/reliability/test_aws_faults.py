@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
 from infra_operator.operator.kinds import all_kinds
@@ -60,9 +59,8 @@ def stack(aws, telemetry: Telemetry, objects: list[tuple[str, str, dict]], **pro
 
 def metric_total(telemetry: Telemetry, name: str, **labels: set[str]) -> float:
     """The sum of a metric's samples whose labels take one of the given values."""
-    text = telemetry.render_metrics().decode()
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == name and all(sample.labels.get(k) in v for k, v in labels.items()))
+    return sum(value for (sample, pairs), value in telemetry.sample_values().items()
+               if sample == name and all(dict(pairs).get(k) in v for k, v in labels.items()))
 
 
 def failures(cluster: InMemoryCluster) -> list[tuple[str, str]]:

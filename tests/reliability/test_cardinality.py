@@ -8,13 +8,13 @@ else — reconciler, telemetry, OTel SDK, Prometheus exposition — is the opera
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from infra_operator.operator.engine.delta import OWNER_UID
 from infra_operator.operator.engine.kind import AWSClients, Kind, Raw, State
@@ -113,16 +113,16 @@ def telemetry() -> Iterator[Telemetry]:
 
 
 def exposition(telemetry: Telemetry) -> tuple[Counter, set[str], set[str]]:
-    """Samples per metric, resource names of the timestamp gauge, and every label name seen."""
+    """Samples per catalog metric, resource names of the timestamp gauge, and every label name."""
     samples: Counter = Counter()
     names: set[str] = set()
     labels: set[str] = set()
-    for family in text_string_to_metric_families(telemetry.render_metrics().decode()):
-        for sample in family.samples:
-            samples[family.name if family.type != "counter" else f"{family.name}_total"] += 1
-            labels |= set(sample.labels)
-            if family.name == catalog.RESOURCE_CREATION_TIMESTAMP.name:
-                names.add(sample.labels["resource_name"])
+    for sample, pairs in telemetry.sample_values():
+        metric = sample if sample in catalog.BY_NAME else re.sub(r"_(bucket|sum|count)$", "", sample)
+        samples[metric] += 1
+        labels |= {label for label, _ in pairs}
+        if metric == catalog.RESOURCE_CREATION_TIMESTAMP.name:
+            names.add(dict(pairs)["resource_name"])
     return samples, names, labels
 
 

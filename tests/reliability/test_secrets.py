@@ -17,7 +17,7 @@ from infra_operator.operator.cli import _RedactSpecFields
 from infra_operator.operator.engine.providers import SENSITIVE_SPEC_FIELDS
 
 from e2e.resources import API_VERSION, Cluster, KINDS_IN_DELETION_ORDER
-from telemetry._otlp import GrpcReceiver
+from otlp_receiver import GrpcReceiver
 
 from .support import operator_process, wait_provider_ready
 
@@ -62,6 +62,7 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
     kube.create_namespace(other)
     clusters = [Cluster(kube, aws, namespace), Cluster(kube, aws, other)]
     receiver = GrpcReceiver()
+    receiver.start()
     otlp = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
             "OTEL_METRICS_EXPORTER": "otlp", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_METRIC_EXPORT_INTERVAL": "500",
             "OTEL_BSP_SCHEDULE_DELAY": "200"}
@@ -81,7 +82,7 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
                 cluster.delete("ElasticIP", "on-role")
                 cluster.wait_gone("ElasticIP", "on-role")
             issued = [value for external_id in external_ids for value in issued_for(external_id)]
-            receiver.received.wait_for(lambda received: len(received.spans()) > 20 and received.metrics())
+            receiver.wait_for(lambda received: len(received.spans()) > 20 and received.metrics())
             exposed = [urllib.request.urlopen(p.metrics_url).read().decode() for p in (json_logs, text_logs)]
             statuses = [str(obj.get("status")) for c in clusters for kind in KINDS_IN_DELETION_ORDER
                         for obj in kube.list(API_VERSION, kind, c.namespace)]
@@ -89,8 +90,7 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
                 cluster.delete_everything()
             places = {
                 "json log": json_logs.log(), "text log": text_logs.log(), "metrics": "\n".join(exposed),
-                "otlp": "\n".join(str(data) for data in receiver.received.resource_spans
-                                  + receiver.received.resource_metrics),
+                "otlp": "\n".join(str(data) for data in receiver.resource_spans + receiver.resource_metrics),
                 "events": "\n".join(str(event) for c in clusters for event in kube.events(c.namespace)),
                 "statuses": "\n".join(statuses),
             }

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
+from infra_operator.sandbox.aws import MotoServer
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog
+from otlp_receiver import GrpcReceiver, HttpReceiver, OtlpReceiver, resource_attributes
+from rotel_agent import RotelAgent
 
-from ._moto import MotoServer
-from ._otlp import GrpcReceiver, HttpReceiver, Received, RotelHop, resource_attributes
 from .conftest import ec2_client
 
 RECONCILE_TOTAL = catalog.RECONCILE_TOTAL.name
@@ -27,10 +28,9 @@ def protocol(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def receiver(protocol: str) -> Iterator[GrpcReceiver | HttpReceiver]:
-    server = GrpcReceiver() if protocol == "grpc" else HttpReceiver()
-    yield server
-    server.stop()
+def receiver(protocol: str) -> Iterator[OtlpReceiver]:
+    with GrpcReceiver() if protocol == "grpc" else HttpReceiver() as server:
+        yield server
 
 
 def otlp_settings(endpoint: str, protocol: str, temporality: str = "cumulative") -> TelemetrySettings:
@@ -46,21 +46,17 @@ def otlp_settings(endpoint: str, protocol: str, temporality: str = "cumulative")
     )
 
 
-def reconcile_with_an_aws_call(telemetry: Telemetry, moto: MotoServer) -> None:
-    ec2 = ec2_client(telemetry, moto.endpoint_url)
+def reconcile_with_an_aws_call(telemetry: Telemetry, aws: MotoServer) -> None:
+    ec2 = ec2_client(telemetry, aws.endpoint)
     with telemetry.reconcile("ElasticIP", "default", "eip-a", trigger="create"):
         ec2.describe_addresses()
 
 
-def metric_named(received: Received, name: str) -> list[Metric]:
-    return [metric for metric in received.metrics() if metric.name == name]
+def has_metric_and_spans(name: str) -> Callable[[OtlpReceiver], bool]:
+    return lambda received: bool(received.metrics(name)) and len(received.spans()) >= 2
 
 
-def has_metric_and_spans(name: str) -> Callable[[Received], bool]:
-    return lambda received: bool(metric_named(received, name)) and len(received.spans()) >= 2
-
-
-def assert_arrived_intact(received: Received, settings: TelemetrySettings) -> None:
+def assert_arrived_intact(received: OtlpReceiver, settings: TelemetrySettings) -> None:
     names = {metric.name for metric in received.metrics()}
     assert names <= set(catalog.BY_NAME), names - set(catalog.BY_NAME)
     assert {
@@ -97,14 +93,14 @@ def assert_arrived_intact(received: Received, settings: TelemetrySettings) -> No
 # `receiver` comes before `make_telemetry` in the signatures: fixtures tear down in reverse,
 # so each telemetry's final flush on shutdown still finds its receiver up.
 def test_metrics_and_spans_arrive_over_otlp(
-    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer
+    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer
 ) -> None:
     settings = otlp_settings(receiver.endpoint, protocol)
     telemetry = make_telemetry(settings)
-    reconcile_with_an_aws_call(telemetry, moto)
+    reconcile_with_an_aws_call(telemetry, aws)
     assert telemetry.force_flush()
-    receiver.received.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
-    assert_arrived_intact(receiver.received, settings)
+    receiver.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
+    assert_arrived_intact(receiver, settings)
 
 
 @pytest.mark.parametrize(
@@ -127,9 +123,9 @@ def test_the_configured_temporality_is_exported(
         with telemetry.reconcile("VPC", "default", "main", trigger="update"):
             pass
         assert telemetry.force_flush()
-        receiver.received.wait_for(lambda received, n=export: len(metric_named(received, RECONCILE_TOTAL)) >= n)
-    counters = metric_named(receiver.received, RECONCILE_TOTAL)
-    histograms = metric_named(receiver.received, RECONCILE_DURATION)
+        receiver.wait_for(lambda received, n=export: len(received.metrics(RECONCILE_TOTAL)) >= n)
+    counters = receiver.metrics(RECONCILE_TOTAL)
+    histograms = receiver.metrics(RECONCILE_DURATION)
     assert [c.sum.aggregation_temporality for c in counters] == [expected, expected]
     assert [h.histogram.aggregation_temporality for h in histograms] == [expected, expected]
     assert [c.sum.data_points[0].as_double or c.sum.data_points[0].as_int for c in counters] == [1, second_value]
@@ -137,19 +133,13 @@ def test_the_configured_temporality_is_exported(
 
 
 def test_through_rotel_as_an_independent_collector_hop(
-    make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer, tmp_path: Path
+    make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer, tmp_path: Path
 ) -> None:
-    downstream = GrpcReceiver()
-    hop = RotelHop(forward_to=downstream.endpoint, workdir=tmp_path)
-    try:
-        port = hop.grpc_port if protocol == "grpc" else hop.http_port
-        settings = otlp_settings(f"http://127.0.0.1:{port}", protocol)
+    with GrpcReceiver() as downstream, RotelAgent(forward_to=downstream.endpoint, workdir=tmp_path) as hop:
+        settings = otlp_settings(hop.grpc_endpoint if protocol == "grpc" else hop.http_endpoint, protocol)
         telemetry = make_telemetry(settings)
-        reconcile_with_an_aws_call(telemetry, moto)
+        reconcile_with_an_aws_call(telemetry, aws)
         assert telemetry.force_flush()
-        downstream.received.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
-        assert_arrived_intact(downstream.received, settings)
+        downstream.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
+        assert_arrived_intact(downstream, settings)
         telemetry.shutdown()
-    finally:
-        hop.stop()
-        downstream.stop()

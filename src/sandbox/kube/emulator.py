@@ -2,7 +2,7 @@
 
 kmock (``KubernetesScaffold``) serves the HTTP port, ``/api``, ``/apis``, ``/version`` and the
 resource discovery kopf reads. Object requests (list, watch, get, create, replace, patch, delete)
-go to :class:`~harness.kube.store.Store`, which behaves like the API server where kmock's own
+go to :class:`~infra_operator.sandbox.kube.store.Store`, which behaves like the API server where kmock's own
 emulator does not (resourceVersion, watch resumption, generation, status subresource, schemas).
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import aiohttp.web
 import attrs
 import kmock
 
-from harness.kube import errors
-from harness.kube.patching import json_patch, merge_patch
-from harness.kube.selectors import field_selector, label_selector
-from harness.kube.store import CRD_KEY, Kind, Obj, Store, WatchEvent, served_resources
+from . import errors
+from .patching import json_patch, merge_patch
+from .selectors import field_selector, label_selector
+from .store import CRD_KEY, Kind, Obj, Store, WatchEvent, served_resources
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # How often an idle watch checks whether its client went away.
