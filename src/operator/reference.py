@@ -79,12 +79,14 @@ RECORDED_BY: dict[str, tuple[RecordedBy, ...]] = {
     catalog.AWS_API_ERRORS.name: _AWS,
     catalog.AWS_API_THROTTLES.name: _AWS_THROTTLES,
     catalog.DRIFT_DETECTED.name: (RecordedBy(f"{_ENGINE}:Reconciler._converge", "drift.detected(",
-                                             "spec and AWS differ on a resync/resume (one per severity), or the "
-                                             "resource is gone (critical, field `existence`)"),),
-    catalog.DRIFT_HEALED.name: (RecordedBy(f"{_ENGINE}:Reconciler._apply_delta", "drift.healed()",
-                                           "the drift was written back to AWS"),),
-    catalog.DRIFT_HEALING_FAILURES.name: (RecordedBy(f"{_ENGINE}:Reconciler._apply_delta", "drift.heal_failed(",
-                                                     "writing the drift back failed (drift_healing_failed)"),),
+                                             "spec and AWS differ on a resync/resume (one per severity), the "
+                                             "resource is gone (critical, field `existence`), or another one "
+                                             "is tagged as the object's (critical, field `duplicates`)"),),
+    catalog.DRIFT_HEALED.name: (RecordedBy(f"{_ENGINE}:_healing", "drift.healed()",
+                                           "the drift was written back to AWS, or the duplicates deleted"),),
+    catalog.DRIFT_HEALING_FAILURES.name: (RecordedBy(f"{_ENGINE}:_healing", "drift.heal_failed(",
+                                                     "writing the drift back, or deleting the duplicates, failed "
+                                                     "(drift_healing_failed)"),),
     catalog.DRIFT_DETECTION_DURATION.name: (_DRIFT,),
     catalog.FINALIZER_DURATION.name: (_FINALIZE, _PROVIDER_FINALIZE),
     catalog.FINALIZER_ERRORS.name: (

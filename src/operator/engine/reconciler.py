@@ -211,18 +211,12 @@ class Reconciler:
                            outcome: Outcome) -> None:
         """Delete the resources tagged as this object's besides the one it keeps. Only a create
         whose answer was lost (a timeout) and that was made again leaves such twins."""
-        try:
+        with _healing(drift):
             for raw in duplicates:
                 _absent_ok(kind.delete, aws, kind.identify(raw), raw)
                 outcome.event("Warning", "DuplicateDeleted",
                               f"deleted {kind.kind} {kind.identify(raw)}, a duplicate of {kept} tagged as owned "
                               "by this object")
-        except Exception as exc:
-            if drift is not None:
-                drift.heal_failed("drift_healing_failed")
-            raise _as_engine_error(exc) from exc
-        if drift is not None:
-            drift.healed()
 
     def _create(self, kind: Kind, aws: AWSClients, obj: CustomObject, desired: dict, outcome: Outcome) -> Raw:
         created = kind.create(aws, desired, desired["tags"], token=f"{obj.uid}-{obj.generation or 0}")
@@ -239,7 +233,7 @@ class Reconciler:
                      delta: Delta, drift, outcome: Outcome) -> Raw:
         ident = kind.identify(raw)
         fields = [f.name for f in delta.changed] + (["tags"] if delta.tags_to_set or delta.tags_to_remove else [])
-        try:
+        with _healing(drift):
             if delta.needs_replacement:
                 raise TerminalError(
                     f"{', '.join(delta.needs_replacement)} cannot change in place on {kind.kind} {ident}; "
@@ -249,12 +243,7 @@ class Reconciler:
                 kind.update(aws, ident, desired, raw, changed)
             if delta.tags_to_set or delta.tags_to_remove:
                 kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
-        except Exception as exc:
-            if drift is not None:
-                drift.heal_failed("drift_healing_failed")
-            raise _as_engine_error(exc) from exc
         if drift is not None:
-            drift.healed()
             outcome.event("Normal", "DriftHealed", f"healed drift on {kind.kind} {ident}: {', '.join(fields)}")
         else:
             outcome.event("Normal", "Updated", f"updated {kind.kind} {ident}: {', '.join(fields)}")
@@ -361,6 +350,20 @@ def _read(kind: Kind, aws: AWSClients, ident: str) -> Raw | None:
             raise
         error.error_type = "get_failed"
         raise error from exc
+
+
+@contextmanager
+def _healing(drift) -> Iterator[None]:
+    """Around changes made to AWS; when they heal a drift (`drift` not None), counts them as
+    healed, or as a failed heal when they raise (as an engine error)."""
+    try:
+        yield
+    except Exception as exc:
+        if drift is not None:
+            drift.heal_failed("drift_healing_failed")
+        raise _as_engine_error(exc) from exc
+    if drift is not None:
+        drift.healed()
 
 
 def _absent_ok(delete: Callable[..., None], *args: Any) -> None:
