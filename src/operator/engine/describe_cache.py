@@ -1,0 +1,86 @@
+"""The describe cache: per provider and kind, one snapshot of every resource the operator
+manages, taken with one (paged) describe, answers the drift checks of a resync interval that
+would otherwise each describe their own resource. See docs/engine.md, "The describe cache"."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .delta import MANAGED_BY
+from .kind import AWSClients, Kind, Raw
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A snapshot's answer for one identifier: its description as listed (None when the snapshot
+    does not hold it) and whether a valid snapshot answered (a hit) or one had to be taken."""
+
+    listed: Raw | None
+    hit: bool
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    # The provider session the snapshot was taken with: a rebuilt session (new region,
+    # endpoint or credentials) must not be answered from the old one's snapshot.
+    session: weakref.ref
+    taken_at: float
+    by_id: Mapping[str, Raw]
+
+
+class DescribeCache:
+    """Snapshots keyed by (provider, kind), each valid for `ttl` seconds from the moment its
+    describe started, dropped by `invalidate` after any write of the engine to that kind. A
+    snapshot whose describe overlapped a write is not kept (it may predate the write)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self._clock = clock
+        self._snapshots: dict[tuple[str, str], _Snapshot] = {}
+        self._writes: dict[tuple[str, str], int] = {}
+        self._filling: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lookup(self, kind: Kind, aws: AWSClients, provider: str, ident: str) -> Lookup | None:
+        """What the current snapshot of (provider, kind) says about `ident`, taking a snapshot
+        when there is none valid. None when the cache is off (ttl 0) or the kind cannot list
+        its managed resources: the caller reads by identifier."""
+        if self.ttl <= 0:
+            return None
+        key = (provider, kind.kind)
+        with self._guard:
+            filling = self._filling.setdefault(key, threading.Lock())
+        # One describe per key at a time: the drift checks arriving meanwhile wait and hit.
+        with filling:
+            snapshot = self._valid(key, aws)
+            if snapshot is not None:
+                return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id)
+            with self._guard:
+                writes_before = self._writes.get(key, 0)
+            started = self._clock()
+            listed = kind.list_managed(aws, MANAGED_BY)
+            if listed is None:
+                return None
+            by_id = {kind.identify(raw): raw for raw in listed}
+            with self._guard:
+                if self._writes.get(key, 0) == writes_before:
+                    self._snapshots[key] = _Snapshot(weakref.ref(aws), started, by_id)
+            return Lookup(by_id.get(ident), False)
+
+    def invalidate(self, provider: str, kind: str) -> None:
+        """The engine wrote to a resource of `kind` through `provider`: the next lookup re-describes."""
+        key = (provider, kind)
+        with self._guard:
+            self._writes[key] = self._writes.get(key, 0) + 1
+            self._snapshots.pop(key, None)
+
+    def _valid(self, key: tuple[str, str], aws: Any) -> _Snapshot | None:
+        with self._guard:
+            snapshot = self._snapshots.get(key)
+        if snapshot is None or snapshot.session() is not aws or self._clock() - snapshot.taken_at >= self.ttl:
+            return None
+        return snapshot

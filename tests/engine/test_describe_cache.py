@@ -1,0 +1,185 @@
+"""The describe cache (docs/engine.md, "The describe cache"): one describe per provider and kind
+answers a resync round, counted as cache hits and misses; the engine's writes invalidate it; a
+drift made just after a snapshot is found by the first resync after the snapshot expires; two
+providers never answer for each other. Against moto over HTTP; the snapshot race with a
+concurrent write is a unit test with an in-process kind."""
+
+from __future__ import annotations
+
+from conftest import KINDS, NAMESPACE, RESYNC_INTERVAL, CallLog, Cluster, converge, make_engine, metrics, reasons, value
+from infra_operator.operator.cli import config_from_args, parser
+from infra_operator.operator.engine.describe_cache import DescribeCache
+from infra_operator.operator.engine.kind import Kind
+
+
+def lookups(telemetry, kind: str) -> tuple[float, float]:
+    samples = metrics(telemetry)
+    return (value(samples, "infra_operator_cache_hits_total", resource_type=kind),
+            value(samples, "infra_operator_cache_misses_total", resource_type=kind))
+
+
+def engine_cluster(aws, telemetry, **providers) -> tuple[Cluster, CallLog]:
+    calls = CallLog()
+    return Cluster(make_engine(aws, telemetry, calls, **providers)), calls
+
+
+def resync_round(cluster: Cluster, keys) -> list[list[str]]:
+    return [reasons(cluster.reconcile(*key, trigger="resync")) for key in keys]
+
+
+def test_one_describe_per_kind_answers_a_resync_round(aws, telemetry):
+    cluster, calls = engine_cluster(aws, telemetry)
+    addresses = [("ElasticIP", f"eip-{i}") for i in range(3)]
+    vpcs = [("VPC", f"vpc-{i}") for i in range(2)]
+    for _, name in addresses:
+        cluster.apply("ElasticIP", name, {})
+    for index, (_, name) in enumerate(vpcs):
+        cluster.apply("VPC", name, {"cidrBlock": f"10.{index}.0.0/16"})
+    converge(cluster, addresses + vpcs)
+    calls.calls.clear()
+
+    assert resync_round(cluster, addresses + vpcs) == [[]] * 5
+    # DescribeVpcs pages (botocore paginator); VPC attributes are still read per VPC.
+    assert calls.calls == {"DescribeAddresses": 1, "DescribeVpcs": 1, "DescribeVpcAttribute": 4}
+    assert lookups(telemetry, "ElasticIP") == (2, 1)
+    assert lookups(telemetry, "VPC") == (1, 1)
+
+    # The next round is one interval later: the snapshots have expired, one describe each again.
+    calls.calls.clear()
+    assert resync_round(cluster, addresses) == [[]] * 3
+    assert calls.calls == {"DescribeAddresses": 1}
+    assert lookups(telemetry, "ElasticIP") == (4, 2)
+
+
+def test_a_write_by_the_engine_invalidates_the_kinds_snapshot(aws, telemetry):
+    cluster, calls = engine_cluster(aws, telemetry)
+    keys = [("ElasticIP", "first"), ("ElasticIP", "second")]
+    for _, name in keys:
+        cluster.apply("ElasticIP", name, {"tags": {"team": "net"}})
+    converge(cluster, keys)
+    assert resync_round(cluster, keys) == [[], []]  # a snapshot with team=net
+
+    cluster.apply("ElasticIP", "first", {"tags": {"team": "edge"}})
+    assert reasons(cluster.reconcile("ElasticIP", "first", trigger="update")) == ["Updated"]
+    calls.calls.clear()
+    # Still within the interval: an old snapshot would show team=net and report drift.
+    assert reasons(cluster.engine.reconcile(KINDS["ElasticIP"], cluster.bodies[keys[0]],
+                                            "resync", cluster)) == []
+    assert calls.calls["DescribeAddresses"] == 1
+    assert lookups(telemetry, "ElasticIP") == (1, 2)
+
+
+def test_drift_made_just_after_a_snapshot_is_found_when_it_expires(aws, telemetry):
+    cluster, _ = engine_cluster(aws, telemetry)
+    keys = [("ElasticIP", "watched"), ("ElasticIP", "filler")]
+    for _, name in keys:
+        cluster.apply("ElasticIP", name, {"tags": {"team": "net"}})
+    converge(cluster, keys)
+    clock = cluster.engine.clock
+    assert reasons(cluster.reconcile("ElasticIP", "filler", trigger="resync")) == []  # the snapshot is taken
+    taken = clock.now
+
+    allocation = cluster.status("ElasticIP", "watched")["allocationId"]
+    aws.client("ec2").create_tags(Resources=[allocation], Tags=[{"Key": "team", "Value": "intruder"}])
+    engine, kind, body = cluster.engine, KINDS["ElasticIP"], cluster.bodies[keys[0]]
+    clock.now = taken + RESYNC_INTERVAL - 1  # a resync while the snapshot is valid: not seen yet
+    assert reasons(engine.reconcile(kind, body, "resync", cluster)) == []
+    clock.now = taken + RESYNC_INTERVAL  # the first resync once it expired sees it
+    healed = engine.reconcile(kind, body, "resync", cluster)
+    assert reasons(healed) == ["DriftHealed"]
+    tags = aws.client("ec2").describe_addresses(AllocationIds=[allocation])["Addresses"][0]["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags}["team"] == "net"
+    samples = metrics(telemetry)
+    assert value(samples, "infra_operator_drift_detected_total", resource_type="ElasticIP", severity="info") == 1
+
+
+def test_a_resource_missing_from_the_snapshot_is_read_by_id(aws, telemetry):
+    """Losing the managed-by tag out of band hides a resource from the snapshot; the engine reads
+    it by id and heals the tag instead of taking it for deleted."""
+    cluster, calls = engine_cluster(aws, telemetry)
+    keys = [("ElasticIP", "tagged"), ("ElasticIP", "untagged")]
+    for _, name in keys:
+        cluster.apply("ElasticIP", name, {})
+    converge(cluster, keys)
+    allocation = cluster.status("ElasticIP", "untagged")["allocationId"]
+    aws.client("ec2").delete_tags(Resources=[allocation], Tags=[{"Key": "infra-operator.dev/managed-by"}])
+    calls.calls.clear()
+    assert resync_round(cluster, keys) == [[], ["DriftHealed"]]
+    assert cluster.status("ElasticIP", "untagged")["allocationId"] == allocation
+    assert calls.calls["DescribeAddresses"] == 3  # the snapshot, the read by id, the re-read after healing
+    assert lookups(telemetry, "ElasticIP") == (0, 2)
+
+
+def test_two_providers_keep_separate_snapshots(aws, telemetry):
+    cluster, calls = engine_cluster(aws, telemetry, providers=(("east", "us-east-1"), ("west", "eu-west-1")))
+    keys = [("ElasticIP", f"{provider}-{i}") for provider in ("east", "west") for i in range(2)]
+    for _, name in keys:
+        cluster.apply("ElasticIP", name, {"providerRef": {"name": name.split("-")[0]}})
+    converge(cluster, keys)
+    west = cluster.status("ElasticIP", "west-1")["allocationId"]
+    aws.client("ec2", region="eu-west-1").create_tags(Resources=[west], Tags=[{"Key": "stray", "Value": "yes"}])
+    calls.calls.clear()
+
+    assert resync_round(cluster, keys) == [[], [], [], ["DriftHealed"]]
+    assert calls.calls["DescribeAddresses"] == 3  # a snapshot per provider, the re-read after healing
+    assert lookups(telemetry, "ElasticIP") == (2, 2)
+    # The heal invalidated west's snapshot only: east still answers from its own.
+    calls.calls.clear()
+    engine, kind = cluster.engine, KINDS["ElasticIP"]
+    assert reasons(engine.reconcile(kind, cluster.bodies[keys[0]], "resync", cluster)) == []
+    assert calls.calls["DescribeAddresses"] == 0
+    assert lookups(telemetry, "ElasticIP") == (3, 2)
+
+
+class ListedKind(Kind):
+    """An in-process kind whose listing runs `during_listing` (a concurrent write)."""
+
+    kind = "Listed"
+
+    def __init__(self, during_listing=lambda: None):
+        self.during_listing = during_listing
+        self.listings = 0
+
+    def identify(self, raw):
+        return raw["id"]
+
+    def list_managed(self, aws, managed_tag):
+        self.listings += 1
+        self.during_listing()
+        return [{"id": "a"}]
+
+
+class Session:
+    """Stands for a provider session (the cache keeps a weak reference to it)."""
+
+
+def test_a_snapshot_taken_across_a_write_is_not_kept():
+    cache = DescribeCache(ttl=60, clock=lambda: 0.0)
+    kind = ListedKind(during_listing=lambda: cache.invalidate(f"{NAMESPACE}/aws", "Listed"))
+    session = Session()
+    assert cache.lookup(kind, session, f"{NAMESPACE}/aws", "a").hit is False
+    assert cache.lookup(kind, session, f"{NAMESPACE}/aws", "a").hit is False
+    assert kind.listings == 2
+
+
+def test_a_rebuilt_provider_session_takes_a_new_snapshot():
+    now = [0.0]
+    cache = DescribeCache(ttl=60, clock=lambda: now[0])
+    kind, old, rebuilt = ListedKind(), Session(), Session()
+    assert [cache.lookup(kind, old, "ns/p", "a").hit, cache.lookup(kind, old, "ns/p", "a").hit] == [False, True]
+    assert cache.lookup(kind, rebuilt, "ns/p", "a").hit is False
+    now[0] = 60.0
+    assert cache.lookup(kind, rebuilt, "ns/p", "a").hit is False  # expired
+    assert kind.listings == 3
+    assert DescribeCache(ttl=0).lookup(kind, rebuilt, "ns/p", "a") is None  # off
+
+
+def test_the_ttl_defaults_to_the_resync_interval_and_never_exceeds_it():
+    def ttl(*argv: str) -> float:
+        return config_from_args(parser().parse_args(["run", *argv])).engine_settings().describe_cache_ttl
+
+    assert ttl() == 300
+    assert ttl("--resync-interval", "60") == 60
+    assert ttl("--resync-interval", "60", "--describe-cache-ttl", "20") == 20
+    assert ttl("--resync-interval", "60", "--describe-cache-ttl", "600") == 60
+    assert ttl("--describe-cache-ttl", "0") == 0
