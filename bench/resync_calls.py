@@ -26,7 +26,7 @@ HITS, MISSES = "infra_operator_cache_hits_total", "infra_operator_cache_misses_t
 MODES = {"off": ("--describe-cache-ttl", "0"), "on": ()}
 
 
-def quiet_count(url: str, at_least: float, timeout: float, quiet: float = 1.0) -> float:
+def quiet_count(url: str, at_least: float, timeout: float, quiet: float) -> float:
     """The drift checks made once at least `at_least` were made and none more for `quiet`
     seconds: every resource's timer fires in the same burst (they started together), so this
     falls between two bursts."""
@@ -45,12 +45,13 @@ def rounds_of(aws, running, count: int, rounds: int, interval: float) -> list[tu
     """Per resync round (one burst of `count` drift checks): drift checks, AWS calls, operator
     CPU seconds, cache hits and misses."""
     url, pid = running.metrics_url, running.process.pid
-    checks = quiet_count(url, count, timeout=interval + count)  # the resume round
+    quiet, timeout = min(1.0, interval / 4), 2 * interval + count + 10
+    checks = quiet_count(url, count, timeout, quiet)  # the resume round
     measured = []
     for _ in range(rounds):
         aws.calls.clear()
         before = (checks, 0, cpu_seconds(pid), metric_total(url, HITS), metric_total(url, MISSES))
-        checks = quiet_count(url, checks + count, timeout=interval + count)
+        checks = quiet_count(url, checks + count, timeout, quiet)
         after = (checks, aws.calls.count(), cpu_seconds(pid), metric_total(url, HITS), metric_total(url, MISSES))
         measured.append(tuple(a - b for a, b in zip(after, before)))
     return measured
@@ -81,7 +82,8 @@ def main() -> None:
                 per_resource[mode] = calls / checks
                 print(f"{count:>6} {mode:>6} {calls / args.rounds:12.1f} {calls / checks:13.4f} "
                       f"{cpu * 1e3 / checks:8.2f}ms {hits / checks:7.1%}")
-            print(f"{count:>6} {'ratio':>6} {'':12} {per_resource['off'] / per_resource['on']:12.0f}x (off/on)")
+            ratio = per_resource["off"] / per_resource["on"] if per_resource["on"] else float("inf")
+            print(f"{count:>6} {'ratio':>6} {'':12} {ratio:12.0f}x (off/on)")
 
 
 if __name__ == "__main__":
