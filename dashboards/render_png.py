@@ -31,7 +31,7 @@ from matplotlib.patches import FancyBboxPatch
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from dashboards.panel_queries import LIVE_SUBSTITUTIONS, data_panels, load_dashboard, substitute  # noqa: E402
+from dashboards.panel_queries import LIVE_SUBSTITUTIONS, load_dashboard, substitute  # noqa: E402
 
 OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "docs" / "dashboard.png"
 
@@ -106,7 +106,7 @@ def panel_series(prometheus_url: str, panel: Mapping, start: float, end: float, 
             if points:
                 series.append(Series(
                     legend=legend(target.get("legendFormat", ""), result["metric"]),
-                    times=tuple(dt.datetime.fromtimestamp(t, dt.timezone.utc) for t, _ in points),
+                    times=tuple(_datetime(t) for t, _ in points),
                     values=tuple(v for _, v in points),
                 ))
     return series
@@ -165,13 +165,17 @@ def _draw_timeseries(ax, panel: Mapping, series: Sequence[Series]) -> None:
             if step["value"] is not None and low <= step["value"] <= high:
                 ax.axhline(step["value"], color=COLORS.get(step["color"]), linestyle="--", linewidth=0.8)
     ax.yaxis.set_major_formatter(lambda value, _: format_value(value, unit))
-    span = max(item.times[-1] for item in series) - min(item.times[0] for item in series)
-    if span.total_seconds() >= 2:  # matplotlib's date locator has no interval for shorter spans
-        ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=max(3, panel["gridPos"]["w"] // 2)))
-    ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S", tz=dt.timezone.utc))
     ax.grid(color=BORDER, linewidth=0.5)
     ax.legend(loc="upper left", fontsize=6, ncol=2, labelcolor=TEXT, facecolor=PANEL, edgecolor=BORDER,
               framealpha=0.8)
+
+
+def _time_axis(ax, panel: Mapping, start: float, end: float) -> None:
+    """The dashboard's whole time range on the x axis, as Grafana shows it, whatever the series cover."""
+    ax.set_xlim(_datetime(start), _datetime(end))
+    if end - start >= 2:  # matplotlib's date locator has no interval for shorter spans
+        ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=max(3, panel["gridPos"]["w"] // 2)))
+    ax.xaxis.set_major_formatter(DateFormatter("%H:%M:%S", tz=dt.timezone.utc))
 
 
 def _draw_single_values(ax, panel: Mapping, series: Sequence[Series]) -> None:
@@ -266,6 +270,8 @@ def render(prometheus_url: str, start: float, end: float, output: pathlib.Path =
         drawn[panel["title"]] = len(series)
         if series:
             DRAWERS[panel["type"]](ax, panel, series)
+            if panel["type"] == "timeseries":
+                _time_axis(ax, panel, start, end)
         else:
             _no_data(ax)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -289,8 +295,12 @@ def _inset(outer: list[float], grid_rows: int, wide_left: bool) -> list[float]:
     return [x + left, y + height * 0.1, width - left - width * 0.03, height - title - height * 0.12]
 
 
+def _datetime(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+
+
 def _utc(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return _datetime(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _duration(text: str) -> float:

@@ -158,6 +158,10 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
     if config.kube.peering:
         settings.peering.name = config.kube.peering
     settings.peering.clusterwide = config.kube.clusterwide
+    # A deleted object's finalizer waits for its resync timer to exit, and a resync already
+    # running (a synchronous handler) cannot be interrupted: check every second whether it has
+    # ended, not every 60 s (kopf's default), so a deletion is not held up for a minute.
+    settings.background.cancellation_polling = 1.0
     # Watches are re-established quickly: a dropped stream must not delay reconciles.
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330

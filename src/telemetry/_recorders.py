@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
+from typing import Self
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
@@ -88,7 +89,8 @@ class Instruments:
 
 
 class _TimedSpan:
-    """Runs a block inside a current span and measures its duration."""
+    """Runs a block inside a current span and measures its duration; subclasses record the
+    outcome in `_finish`, which is skipped when the block was cancelled (operator shutdown)."""
 
     __slots__ = ("_attributes", "_span_name", "_span_scope", "_started", "_tracer", "span")
 
@@ -103,17 +105,21 @@ class _TimedSpan:
         self.span = self._span_scope.__enter__()
         self._started = time.perf_counter()
 
-    def _elapsed(self) -> float:
-        return time.perf_counter() - self._started
+    def _finish(self, elapsed: float, failed: bool) -> None:
+        raise NotImplementedError
 
-    def _end(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __enter__(self) -> Self:
+        self._start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Cancellation (operator shutdown) and interpreter exits are not outcomes of the work.
+        if exc is None or isinstance(exc, Exception):
+            self._finish(time.perf_counter() - self._started, failed=exc is not None)
         # The span records an escaping exception itself, then it propagates.
         self._span_scope.__exit__(exc_type, exc, tb)
-
-
-def _is_failure(exc: BaseException | None) -> bool:
-    # Cancellation (operator shutdown) and interpreter exits are not outcomes of the work.
-    return isinstance(exc, Exception)
 
 
 class ReconcileRecorder(_TimedSpan):
@@ -151,18 +157,8 @@ class ReconcileRecorder(_TimedSpan):
         self.result = check_label("result", result, catalog.RESULTS)
         self.error_type = None if error_type is None else check_label("error_type", error_type, catalog.ERROR_TYPES)
 
-    def __enter__(self) -> ReconcileRecorder:
-        self._start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc is not None and not _is_failure(exc):
-            self._end(exc_type, exc, tb)
-            return
-        elapsed = self._elapsed()
-        if exc is not None:
+    def _finish(self, elapsed: float, failed: bool) -> None:
+        if failed:
             self.result = "error"
             self.error_type = self.error_type or "sync_failed"
         self.span.set_attribute(ATTR_RESULT, self.result)
@@ -175,7 +171,6 @@ class ReconcileRecorder(_TimedSpan):
         instruments[catalog.RECONCILE_DURATION](elapsed, self.resource_type)
         if self.error_type is not None:
             instruments[catalog.RECONCILE_ERRORS](1, self.resource_type, self.error_type)
-        self._end(exc_type, exc, tb)
 
 
 class FinalizerRecorder(_TimedSpan):
@@ -197,18 +192,8 @@ class FinalizerRecorder(_TimedSpan):
         """The finalizer failed (without raising) for this reason."""
         self.error_type = check_label("error_type", error_type, catalog.ERROR_TYPES)
 
-    def __enter__(self) -> FinalizerRecorder:
-        self._start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc is not None and not _is_failure(exc):
-            self._end(exc_type, exc, tb)
-            return
-        elapsed = self._elapsed()
-        if exc is not None:
+    def _finish(self, elapsed: float, failed: bool) -> None:
+        if failed:
             self.error_type = self.error_type or "finalizer_failed"
         self.span.set_attribute(ATTR_RESULT, "success" if self.error_type is None else "error")
         self._instruments[catalog.FINALIZER_DURATION](elapsed, self.resource_type)
@@ -216,7 +201,6 @@ class FinalizerRecorder(_TimedSpan):
             self.span.set_attribute(ATTR_ERROR_TYPE, self.error_type)
             self.span.set_status(Status(StatusCode.ERROR, self.error_type))
             self._instruments[catalog.FINALIZER_ERRORS](1, self.resource_type, self.error_type)
-        self._end(exc_type, exc, tb)
 
 
 class DriftRecorder(_TimedSpan):
@@ -248,13 +232,5 @@ class DriftRecorder(_TimedSpan):
         check_label("error_type", error_type, catalog.ERROR_TYPES)
         self._instruments[catalog.DRIFT_HEALING_FAILURES](1, self.resource_type, error_type)
 
-    def __enter__(self) -> DriftRecorder:
-        self._start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc is None or _is_failure(exc):
-            self._instruments[catalog.DRIFT_DETECTION_DURATION](self._elapsed(), self.resource_type)
-        self._end(exc_type, exc, tb)
+    def _finish(self, elapsed: float, failed: bool) -> None:
+        self._instruments[catalog.DRIFT_DETECTION_DURATION](elapsed, self.resource_type)

@@ -16,9 +16,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from infra_operator.telemetry import catalog
-
-from .otlp_receiver import OtlpGrpcReceiver
-from .rotel import BINARY, RotelAgent
+from otlp_receiver import GrpcReceiver, resource_attributes
+from rotel_agent import BINARY, RotelAgent
 
 pytestmark = [
     pytest.mark.live,
@@ -61,14 +60,13 @@ def send_reconcile(metric_exporter, span_exporter) -> None:
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_metrics_and_spans_cross_rotel_intact(tmp_path, protocol):
-    with OtlpGrpcReceiver() as receiver, RotelAgent(receiver.endpoint, tmp_path) as rotel:
+    with GrpcReceiver() as receiver, RotelAgent(receiver.endpoint, tmp_path) as rotel:
         send_reconcile(*exporters(rotel, protocol))
-        receiver.wait_for(lambda r: len(r.spans()) == 2 and catalog.RECONCILE_DURATION.name in r.metrics())
+        receiver.wait_for(lambda r: len(r.spans()) == 2 and r.metrics(catalog.RECONCILE_DURATION.name))
 
-    metrics = receiver.metrics()
-    counter = metrics[catalog.RECONCILE_TOTAL.name].sum
+    (counter,) = [metric.sum for metric in receiver.metrics(catalog.RECONCILE_TOTAL.name)]
     assert counter.is_monotonic and [point.as_int for point in counter.data_points] == [1]
-    histogram = metrics[catalog.RECONCILE_DURATION.name]
+    (histogram,) = receiver.metrics(catalog.RECONCILE_DURATION.name)
     assert histogram.unit == "s"
     (point,) = histogram.histogram.data_points
     assert tuple(point.explicit_bounds) == catalog.BUCKETS
@@ -79,9 +77,8 @@ def test_metrics_and_spans_cross_rotel_intact(tmp_path, protocol):
     assert aws_call.trace_id == reconcile.trace_id
     assert aws_call.parent_span_id == reconcile.span_id
     assert aws_call.kind == aws_call.SPAN_KIND_CLIENT
-    attributes = {kv.key: kv.value.string_value for kv in aws_call.attributes}
-    assert attributes == {"rpc.system": "aws-api", "rpc.service": "EC2"}
-    resource = {kv.key: kv.value.string_value for kv in receiver.trace_requests[0].resource_spans[0].resource.attributes}
+    assert resource_attributes(aws_call) == {"rpc.system": "aws-api", "rpc.service": "EC2"}
+    resource = resource_attributes(receiver.resource_spans[0].resource)
     assert resource["service.name"] == "infra-operator"
 
 

@@ -9,9 +9,9 @@ from matplotlib.image import imread
 
 from dashboards import render_png
 from dashboards.panel_queries import data_panels, load_dashboard, panel_queries
+from prometheus_server import PrometheusServer, binary
 
 from .catalog_target import CatalogTarget
-from .prometheus_server import PrometheusServer, binary
 
 pytestmark = [
     pytest.mark.live,

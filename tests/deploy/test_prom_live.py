@@ -4,18 +4,19 @@ AWS metrics served here over HTTP; the lead's end-to-end check points the same h
 running operator instead.
 """
 
-import shutil
 import time
 
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily
 
+from prometheus_server import binary
+
 from .prom import running_prometheus
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus not installed"),
+    pytest.mark.skipif(binary() is None, reason="prometheus not installed"),
 ]
 
 STORM_RATE = 20.0  # throttled attempts per second, far above the alert's 0.1
@@ -53,7 +54,7 @@ def throttled_target():
 def test_throttling_storm_fires_and_a_stopped_operator_is_detected(throttled_target):
     target = f"127.0.0.1:{throttled_target.server_port}"
     with running_prometheus(target, hold="2s") as prometheus:
-        prometheus.wait_for_result('up{job="infra-operator"} == 1')
+        prometheus.wait_for('up{job="infra-operator"} == 1')
         throttled = prometheus.wait_for_alert("InfraOperatorAWSAPIThrottled", timeout=60)
         assert throttled["labels"]["service"] == "EC2"
         assert float(throttled["value"]) > 0.1

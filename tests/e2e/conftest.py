@@ -13,7 +13,7 @@ import pytest
 
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
-from .runner import InProcessOperator, test_config
+from .runner import InProcessOperator, kube_server, test_config
 from .resources import Cluster
 
 
@@ -29,11 +29,6 @@ def metrics_url(telemetry: Telemetry) -> Iterator[str]:
     server = telemetry.serve_metrics("127.0.0.1", 0)
     yield server.url
     server.close()
-
-
-def kube_server(kube) -> str | None:
-    """The emulator's URL; None on a real cluster (the operator then logs in with KUBECONFIG)."""
-    return kube.access.server if kube.emulator is not None else None
 
 
 @pytest.fixture(scope="package")

@@ -27,6 +27,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def kube_server(kube) -> str | None:
+    """The emulator's URL; None on a real cluster (the operator then logs in with KUBECONFIG)."""
+    return kube.access.server if kube.emulator is not None else None
+
+
 def test_config(server: str, namespaces: Iterable[str] = (), **overrides) -> OperatorConfig:
     """Fast timings for tests; production defaults otherwise."""
     config = OperatorConfig(

@@ -3,8 +3,7 @@ second resource: the restarted operator adopts the one tagged as owned."""
 
 from __future__ import annotations
 
-from .conftest import kube_server
-from .runner import SubprocessOperator
+from .runner import SubprocessOperator, kube_server
 
 
 def test_killed_after_create_before_status_write_adopts_exactly_one(cluster, operator, kube):

@@ -95,6 +95,17 @@ def test_delete_releases_and_retain_keeps(cluster):
     ec2.release_address(AllocationId=left["AllocationId"])
 
 
+def test_deleted_during_a_slow_resync_goes_soon_after_it(cluster):
+    """kopf cannot interrupt a running (synchronous) resync timer; the finalizer goes once the
+    resync ends, polled every second rather than kopf's default 60 s."""
+    cluster.create("ElasticIP", "busy", {"providerRef": {"name": "aws"}})
+    cluster.wait_ready("ElasticIP", "busy")
+    cluster.aws.faults.delay(3, "ec2", "DescribeAddresses", times=1)
+    cluster.kube.wait_for(lambda: cluster.aws.faults.count("delay"), what="a resync's describe held")
+    cluster.delete("ElasticIP", "busy")
+    cluster.wait_gone("ElasticIP", "busy", timeout=15)
+
+
 def test_throttling_during_create_converges_and_is_counted(cluster, metrics_url):
     before = value(metrics_url, "infra_operator_aws_api_throttles_total", service="EC2", operation="AllocateAddress")
     cluster.aws.faults.throttle("ec2", "AllocateAddress", times=7)  # more than one call's 5 attempts

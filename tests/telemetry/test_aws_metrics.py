@@ -7,9 +7,9 @@ import pytest
 from botocore.config import Config
 
 from infra_operator.telemetry import Telemetry, catalog
+from local_process import free_port
 
 from ._moto import MotoServer
-from ._otlp import free_port
 from .conftest import ec2_client, sample_values
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog
+from otlp_receiver import GrpcReceiver, HttpReceiver, OtlpReceiver, resource_attributes
+from rotel_agent import RotelAgent
 
 from ._moto import MotoServer
-from ._otlp import GrpcReceiver, HttpReceiver, Received, RotelHop, resource_attributes
 from .conftest import ec2_client
 
 RECONCILE_TOTAL = catalog.RECONCILE_TOTAL.name
@@ -27,10 +28,9 @@ def protocol(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def receiver(protocol: str) -> Iterator[GrpcReceiver | HttpReceiver]:
-    server = GrpcReceiver() if protocol == "grpc" else HttpReceiver()
-    yield server
-    server.stop()
+def receiver(protocol: str) -> Iterator[OtlpReceiver]:
+    with GrpcReceiver() if protocol == "grpc" else HttpReceiver() as server:
+        yield server
 
 
 def otlp_settings(endpoint: str, protocol: str, temporality: str = "cumulative") -> TelemetrySettings:
@@ -52,15 +52,11 @@ def reconcile_with_an_aws_call(telemetry: Telemetry, moto: MotoServer) -> None:
         ec2.describe_addresses()
 
 
-def metric_named(received: Received, name: str) -> list[Metric]:
-    return [metric for metric in received.metrics() if metric.name == name]
+def has_metric_and_spans(name: str) -> Callable[[OtlpReceiver], bool]:
+    return lambda received: bool(received.metrics(name)) and len(received.spans()) >= 2
 
 
-def has_metric_and_spans(name: str) -> Callable[[Received], bool]:
-    return lambda received: bool(metric_named(received, name)) and len(received.spans()) >= 2
-
-
-def assert_arrived_intact(received: Received, settings: TelemetrySettings) -> None:
+def assert_arrived_intact(received: OtlpReceiver, settings: TelemetrySettings) -> None:
     names = {metric.name for metric in received.metrics()}
     assert names <= set(catalog.BY_NAME), names - set(catalog.BY_NAME)
     assert {
@@ -103,8 +99,8 @@ def test_metrics_and_spans_arrive_over_otlp(
     telemetry = make_telemetry(settings)
     reconcile_with_an_aws_call(telemetry, moto)
     assert telemetry.force_flush()
-    receiver.received.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
-    assert_arrived_intact(receiver.received, settings)
+    receiver.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
+    assert_arrived_intact(receiver, settings)
 
 
 @pytest.mark.parametrize(
@@ -127,9 +123,9 @@ def test_the_configured_temporality_is_exported(
         with telemetry.reconcile("VPC", "default", "main", trigger="update"):
             pass
         assert telemetry.force_flush()
-        receiver.received.wait_for(lambda received, n=export: len(metric_named(received, RECONCILE_TOTAL)) >= n)
-    counters = metric_named(receiver.received, RECONCILE_TOTAL)
-    histograms = metric_named(receiver.received, RECONCILE_DURATION)
+        receiver.wait_for(lambda received, n=export: len(received.metrics(RECONCILE_TOTAL)) >= n)
+    counters = receiver.metrics(RECONCILE_TOTAL)
+    histograms = receiver.metrics(RECONCILE_DURATION)
     assert [c.sum.aggregation_temporality for c in counters] == [expected, expected]
     assert [h.histogram.aggregation_temporality for h in histograms] == [expected, expected]
     assert [c.sum.data_points[0].as_double or c.sum.data_points[0].as_int for c in counters] == [1, second_value]
@@ -139,17 +135,11 @@ def test_the_configured_temporality_is_exported(
 def test_through_rotel_as_an_independent_collector_hop(
     make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer, tmp_path: Path
 ) -> None:
-    downstream = GrpcReceiver()
-    hop = RotelHop(forward_to=downstream.endpoint, workdir=tmp_path)
-    try:
-        port = hop.grpc_port if protocol == "grpc" else hop.http_port
-        settings = otlp_settings(f"http://127.0.0.1:{port}", protocol)
+    with GrpcReceiver() as downstream, RotelAgent(forward_to=downstream.endpoint, workdir=tmp_path) as hop:
+        settings = otlp_settings(hop.grpc_endpoint if protocol == "grpc" else hop.http_endpoint, protocol)
         telemetry = make_telemetry(settings)
         reconcile_with_an_aws_call(telemetry, moto)
         assert telemetry.force_flush()
-        downstream.received.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
-        assert_arrived_intact(downstream.received, settings)
+        downstream.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
+        assert_arrived_intact(downstream, settings)
         telemetry.shutdown()
-    finally:
-        hop.stop()
-        downstream.stop()

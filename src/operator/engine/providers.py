@@ -45,6 +45,12 @@ SPEC = {
         "assumeRoleARN": {"type": "string", "pattern": r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"},
         "externalID": {"type": "string", "minLength": 2, "maxLength": 1224},
         "sessionName": {"type": "string", "pattern": r"^[\w+=,.@-]{2,64}$", "default": "infra-operator"},
+        "assumeRoleDurationSeconds": {
+            "type": "integer", "minimum": 900, "maximum": 43200, "default": AssumeRole.duration_seconds,
+            "description": "Lifetime of the assumed role's credentials (STS DurationSeconds; at most the "
+                           "role's maximum session duration). They are renewed 15 minutes before they "
+                           "expire, each renewal counted in infra_operator_provider_credential_rotations_total, "
+                           "so 900 renews them on every AWS call."},
     },
 }
 STATUS = {"accountId": {"type": "string"}, "region": {"type": "string"},
@@ -139,7 +145,8 @@ class ProviderReconciler:
         role = None
         if spec.get("assumeRoleARN"):
             role = AssumeRole(spec["assumeRoleARN"], spec.get("externalID"),
-                              spec.get("sessionName", "infra-operator"))
+                              spec.get("sessionName", "infra-operator"),
+                              spec.get("assumeRoleDurationSeconds", AssumeRole.duration_seconds))
         return ProviderConfig(name=obj.key, region=spec.get("region", ""), endpoint=spec.get("endpoint"),
                               credentials=static, assume_role=role)
 

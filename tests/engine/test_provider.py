@@ -1,0 +1,33 @@
+"""The AWSProvider reconciler against moto's STS: an assumed role's credentials are renewed (and
+each renewal counted as a rotation) as their lifetime, spec.assumeRoleDurationSeconds, requires."""
+
+import pytest
+
+from infra_operator.operator.engine.providers import ProviderReconciler
+from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.telemetry import Telemetry
+
+ROLE = "arn:aws:iam::123456789012:role/infra-operator"
+
+
+def provider(aws, **spec):
+    return {"kind": "AWSProvider",
+            "metadata": {"namespace": "ns", "name": "assumed", "uid": "p1", "generation": 1},
+            "spec": {"region": "us-east-1", "endpoint": aws.endpoint, "credentials": {"secretRef": {"name": "keys"}},
+                     "assumeRoleARN": ROLE, **spec}}
+
+
+@pytest.mark.parametrize(("duration", "rotations"), [({}, 0), ({"assumeRoleDurationSeconds": 900}, 2)])
+def test_assumed_role_credentials_are_renewed_within_15_minutes_of_expiry(aws, duration, rotations):
+    rotated: list[str] = []
+    reconciler = ProviderReconciler(
+        Telemetry.noop(), ProviderRegistry(on_rotation=rotated.append),
+        read_secret=lambda namespace, name: {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    body = provider(aws, **duration)
+    assumed_before = aws.calls.count("sts", "AssumeRole")
+    for trigger in ("create", "resync"):
+        outcome = reconciler.reconcile(body, trigger)
+        assert outcome.retry_after is None and outcome.status["accountId"] == "123456789012"
+    # One AssumeRole builds the session; with 900 s credentials every call renews them first.
+    assert aws.calls.count("sts", "AssumeRole") - assumed_before == 1 + rotations
+    assert rotated == ["ns/assumed"] * rotations
