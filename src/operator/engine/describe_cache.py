@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .delta import MANAGED_BY
@@ -30,12 +30,16 @@ class _Snapshot:
     session: weakref.ref
     taken_at: float
     by_id: Mapping[str, Raw]
+    # Identifiers it answered: it answers each at most once.
+    answered: set[str] = field(default_factory=set)
 
 
 class DescribeCache:
     """Snapshots keyed by (provider, kind), each valid for `ttl` seconds from the moment its
     describe started, dropped by `invalidate` after any write of the engine to that kind. A
-    snapshot whose describe overlapped a write is not kept (it may predate the write)."""
+    snapshot whose describe overlapped a write is not kept (it may predate the write). A
+    snapshot answers each resource once: so every drift check of a resource sees a description
+    taken after its previous drift check, and a drift one check missed, the next one finds."""
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic):
         self.ttl = ttl
@@ -56,8 +60,9 @@ class DescribeCache:
             filling = self._filling.setdefault(key, threading.Lock())
         # One describe per key at a time: the drift checks arriving meanwhile wait and hit.
         with filling:
-            snapshot = self._valid(key, aws)
+            snapshot = self._valid(key, aws, ident)
             if snapshot is not None:
+                snapshot.answered.add(ident)
                 return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id)
             with self._guard:
                 writes_before = self._writes.get(key, 0)
@@ -65,11 +70,11 @@ class DescribeCache:
             listed = kind.list_managed(aws, MANAGED_BY)
             if listed is None:
                 return None
-            by_id = {kind.identify(raw): raw for raw in listed}
+            snapshot = _Snapshot(weakref.ref(aws), started, {kind.identify(raw): raw for raw in listed}, {ident})
             with self._guard:
                 if self._writes.get(key, 0) == writes_before:
-                    self._snapshots[key] = _Snapshot(weakref.ref(aws), started, by_id)
-            return Lookup(by_id.get(ident), False)
+                    self._snapshots[key] = snapshot
+            return Lookup(snapshot.by_id.get(ident), False)
 
     def invalidate(self, provider: str, kind: str) -> None:
         """The engine wrote to a resource of `kind` through `provider`: the next lookup re-describes."""
@@ -78,9 +83,11 @@ class DescribeCache:
             self._writes[key] = self._writes.get(key, 0) + 1
             self._snapshots.pop(key, None)
 
-    def _valid(self, key: tuple[str, str], aws: Any) -> _Snapshot | None:
+    def _valid(self, key: tuple[str, str], aws: Any, ident: str) -> _Snapshot | None:
+        """The snapshot that may answer `ident` now, if any."""
         with self._guard:
             snapshot = self._snapshots.get(key)
-        if snapshot is None or snapshot.session() is not aws or self._clock() - snapshot.taken_at >= self.ttl:
+        if (snapshot is None or snapshot.session() is not aws or ident in snapshot.answered
+                or self._clock() - snapshot.taken_at >= self.ttl):
             return None
         return snapshot
