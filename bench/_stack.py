@@ -1,10 +1,12 @@
 """What the operator benchmarks share: the moto server and the Kubernetes API emulation on
 loopback (through tests/harness, as the tests use them), the real operator (`infra-operator run`
-in a subprocess), a namespace with a Ready AWSProvider, N ElasticIPs applied at once, and
-medians. Run the benchmarks from the repository root with the venv's python."""
+in a subprocess), a namespace with a Ready AWSProvider, N ElasticIPs applied at once, CPU and
+memory of a process, and medians. Run the benchmarks from the repository root with the venv's
+python."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pathlib
 import statistics
@@ -13,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -50,14 +53,38 @@ def _indexed_tags(resource: TaggedEC2Resource) -> list[dict[str, str]]:
             for key, value in resource.ec2_backend.tags.get(resource.id, {}).items()]
 
 
+def _serve_emulator(pipe: Connection) -> None:
+    """In the emulator's process: serve until the parent says stop (or is gone)."""
+    with EmulatorServer() as emulator:
+        pipe.send(emulator.url)
+        try:
+            pipe.recv()
+        except EOFError:
+            pass
+
+
+@contextmanager
+def emulator_process() -> Iterator[str]:
+    """The API emulation in a process of its own, so that it and moto, which both answer the
+    operator, do not take turns on one interpreter lock; yields its URL."""
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=_serve_emulator, args=(theirs,), daemon=True)
+    process.start()
+    try:
+        yield ours.recv()
+    finally:
+        ours.send("stop")
+        process.join(10)
+
+
 @contextmanager
 def aws_and_kube() -> Iterator[tuple[MotoServer, KubeClient]]:
-    """A warmed-up moto server (tags indexed, see `_indexed_tags`) and an API emulation with our
-    CRDs, for one benchmark run."""
+    """A warmed-up moto server in this process (tags indexed, see `_indexed_tags`) and an API
+    emulation with our CRDs in another, for one benchmark run."""
     TaggedEC2Resource.get_tags = _indexed_tags
-    with MotoServer() as aws, EmulatorServer() as emulator:
+    with emulator_process() as url, MotoServer() as aws:
         aws.warm_up()
-        kube = KubeClient.for_server(emulator.url, emulator=emulator)
+        kube = KubeClient.for_server(url)
         documents = load_yaml_documents(sorted((REPO / "crds").glob("*.yaml")))
         kube.apply_crds(doc for doc in documents if doc.get("kind") == "CustomResourceDefinition")
         yield aws, kube

@@ -5,7 +5,8 @@ beside a bare boto3 loop making the same AWS calls against the same moto server 
     .venv/bin/python bench/convergence.py [--sizes 100 1000] [--repeats 3]
 
 Each repeat starts a fresh moto server, API emulation and operator. Prints medians over the
-repeats, the operator/loop ratio, and the AWS calls per resource each side made.
+repeats of the seconds, the operator/loop ratio and the operator's CPU time per resource, and
+the EC2 calls per resource each side made.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from __future__ import annotations
 import argparse
 import time
 
-from _stack import (PROVIDER, apply_elastic_ips, aws_and_kube, median, namespace_with_provider, operator, timed,
-                    wait_all_ready)
+from _stack import (PROVIDER, apply_elastic_ips, aws_and_kube, cpu_seconds, median, namespace_with_provider,
+                    operator, timed, wait_all_ready)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 OPERATIONS = ("DescribeAddresses", "AllocateAddress", "CreateTags", "DeleteTags")
 
 
-def calls_per_resource(aws, count: int) -> dict[str, float]:
+def calls_per_resource(aws, count: int) -> str:
     per_operation = {name: aws.calls.count(service="ec2", operation=name) / count for name in OPERATIONS}
-    return {name: value for name, value in per_operation.items() if value} | {
-        "all": aws.calls.count(service="ec2") / count}
+    listed = [f"{value:g} {name}" for name, value in per_operation.items() if value]
+    return " + ".join(listed) + f" = {aws.calls.count(service='ec2') / count:g}"
 
 
 def bare_loop(aws, count: int) -> None:
@@ -38,22 +39,26 @@ def bare_loop(aws, count: int) -> None:
         ec2.describe_addresses(AllocationIds=[allocated["AllocationId"]])
 
 
-def one_run(count: int) -> tuple[float, float, dict[str, float], dict[str, float]]:
+def one_run(count: int) -> tuple[float, float, float, str, str]:
+    """Seconds until Ready under the operator, its CPU seconds meanwhile, seconds of the loop,
+    and each side's AWS calls per resource."""
     with aws_and_kube() as (aws, kube):
         cluster = namespace_with_provider(kube, aws, "bench")
         # Resyncs and provider checks stay out of the measurement.
-        with operator(kube, "bench", "--resync-interval", "3600", "--provider-check-interval", "3600"):
+        with operator(kube, "bench", "--resync-interval", "3600", "--provider-check-interval", "3600") as running:
             cluster.wait_ready("AWSProvider", PROVIDER, timeout=60)
             aws.calls.clear()
+            cpu = cpu_seconds(running.process.pid)
             started = time.perf_counter()
             apply_elastic_ips(cluster, count)
             wait_all_ready(cluster, count, timeout=max(60, count * 0.5), poll=0.1 if count <= 100 else 0.5)
             converged = time.perf_counter() - started
+            cpu = cpu_seconds(running.process.pid) - cpu
             operator_calls = calls_per_resource(aws, count)
         aws.reset()
         aws.calls.clear()
         looped = timed(lambda: bare_loop(aws, count))
-        return converged, looped, operator_calls, calls_per_resource(aws, count)
+        return converged, cpu, looped, operator_calls, calls_per_resource(aws, count)
 
 
 def main() -> None:
@@ -62,11 +67,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(f"seconds until N ElasticIPs are Ready, median of {args.repeats} runs")
-    print(f"{'N':>6} {'operator':>10} {'boto3 loop':>11} {'ratio':>7}   AWS calls per resource (operator | loop)")
+    print(f"{'N':>6} {'operator':>9} {'boto3 loop':>11} {'ratio':>6} {'operator CPU/resource':>22}")
+    calls = []
     for count in args.sizes:
         runs = [one_run(count) for _ in range(args.repeats)]
-        ours, loop = median([r[0] for r in runs]), median([r[1] for r in runs])
-        print(f"{count:>6} {ours:9.2f}s {loop:10.2f}s {ours / loop:6.1f}x   {runs[-1][2]} | {runs[-1][3]}")
+        ours, cpu, loop = (median([run[i] for run in runs]) for i in range(3))
+        print(f"{count:>6} {ours:8.2f}s {loop:10.2f}s {ours / loop:5.1f}x {cpu * 1e3 / count:20.2f}ms")
+        calls.append(f"{count:>6} operator: {runs[-1][3]}; loop: {runs[-1][4]}")
+    print("EC2 calls per resource\n" + "\n".join(calls))
 
 
 if __name__ == "__main__":
