@@ -1,9 +1,15 @@
-"""Per-operation cost of the telemetry facade and /metrics render time, each beside
-prometheus_client doing the same work in the same run.
+"""Telemetry overhead: CPU time per reconcile with telemetry on and off, and the per-operation
+cost of the facade's counter add and histogram record beside prometheus_client, each measured
+side by side in one run.
 
-    .venv/bin/python bench/telemetry_overhead.py [--ops 20000] [--repeats 7] [--series 300]
+    .venv/bin/python bench/telemetry_overhead.py [--ops 20000] [--reconciles 200] [--repeats 7]
 
-Prints medians over the repeats and the facade/prometheus_client ratio.
+Reconciles: the engine resyncs ElasticIPs against the moto server (describe cache off, so each
+reconcile reads its address from AWS), with telemetry on (`setup_telemetry`: Prometheus reader,
+spans without an exporter, botocore spans and AWS call metrics) or off (`Telemetry.noop()`, no
+instrumentation). CPU time is the reconciling thread's (`time.thread_time`), which leaves out
+moto, serving in threads of its own. On and off alternate within each repeat. Prints medians
+and the on/off and facade/prometheus_client ratios.
 """
 
 from __future__ import annotations
@@ -11,11 +17,19 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import uuid
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from _stack import MotoServer
+from scrape_cost import prometheus_client_registry
 
+from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
+from infra_operator.operator.kinds.elasticip import ElasticIP
+from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog, setup_telemetry
+
+PROVIDER = "bench/aws"
 
 
 def median_seconds(run: Callable[[], None], repeats: int) -> float:
@@ -35,111 +49,98 @@ def per_op(action: Callable[[], None], ops: int, repeats: int) -> float:
     return median_seconds(loop, repeats) / ops
 
 
-def prometheus_client_registry() -> tuple[CollectorRegistry, dict[str, object]]:
-    registry = CollectorRegistry(auto_describe=False)
-    metrics: dict[str, object] = {}
-    for spec in catalog.CATALOG:
-        if spec.prometheus_type == "counter":
-            metrics[spec.name] = Counter(spec.name, spec.help, spec.labels, registry=registry)
-        elif spec.prometheus_type == "histogram":
-            metrics[spec.name] = Histogram(
-                spec.name, spec.help, spec.labels, registry=registry, buckets=catalog.BUCKETS
-            )
-        else:
-            metrics[spec.name] = Gauge(spec.name, spec.help, spec.labels, registry=registry)
-    return registry, metrics
+class NoOtherObjects:
+    """The engine's ClusterView for ElasticIPs alone: no references, no dependents."""
+
+    def find(self, kind: str, namespace: str, name: str) -> None:
+        return None
+
+    def dependents(self, kind: str, namespace: str, name: str) -> list[str]:
+        return []
 
 
-def label_values(spec: catalog.MetricSpec, index: int) -> tuple[str, ...]:
-    return tuple(f"{label}-{index}" for label in spec.labels)
+def engine_for(aws: MotoServer, telemetry: Telemetry, instrument: bool) -> Reconciler:
+    providers = ProviderRegistry(instrument=telemetry.instrument_aws if instrument else lambda events: None)
+    providers.apply(ProviderConfig(PROVIDER, "us-east-1", aws.endpoint, StaticCredentials("testing", "testing")))
+    providers.mark(PROVIDER, True)
+    return Reconciler(telemetry, providers, EngineSettings(describe_cache_ttl=0))
 
 
-def fill_facade(telemetry: Telemetry, series: int) -> None:
-    """`series` series in each of the 21 families, through the facade's own recording paths
-    (gauges from state, counters and histograms through the catalog's instruments)."""
-    instruments = telemetry._instruments  # the benchmark fills every family directly
-    for index in range(series):
-        for spec in catalog.CATALOG:
-            if spec.prometheus_type == "counter":
-                instruments[spec](1, *label_values(spec, index))
-            elif spec.prometheus_type == "histogram":
-                instruments[spec](0.1, *label_values(spec, index))
-        # resources_total reports every status per type: series/5 types give `series` series.
-        if index % len(catalog.STATUSES) == 0:
-            telemetry.resources.set(f"Kind{index}", f"ns/r{index}", "ready", f"r{index}")
-        telemetry.resources.set("VPC", f"ns/vpc{index}", "ready", f"vpc{index}", created_at=1_700_000_000 + index)
-        telemetry.providers.set_ready(f"provider-{index}", "us-east-1", True)
-        telemetry.workqueue.enqueue(f"Kind{index}", "ns/a")
+def elastic_ips(aws: MotoServer, count: int) -> list[dict]:
+    """`count` ElasticIP bodies, created in moto by the engine (status filled in)."""
+    engine, bodies = engine_for(aws, Telemetry.noop(), instrument=False), []
+    for index in range(count):
+        body = {"kind": "ElasticIP", "metadata": {"namespace": "bench", "name": f"eip-{index}",
+                                                  "uid": str(uuid.uuid4()), "generation": 1},
+                "spec": {"providerRef": {"name": "aws"}}, "status": {}}
+        body["status"] = dict(engine.reconcile(ElasticIP(), body, "create", NoOtherObjects()).status)
+        bodies.append(body)
+    return bodies
 
 
-def fill_prometheus_client(metrics: dict[str, object], series: int) -> None:
-    for index in range(series):
-        for spec in catalog.CATALOG:
-            child = metrics[spec.name].labels(*label_values(spec, index))  # type: ignore[attr-defined]
-            if spec.prometheus_type == "counter":
-                child.inc()
-            elif spec.prometheus_type == "histogram":
-                child.observe(0.1)
-            else:
-                child.set(1)
+def reconcile_cpu(aws: MotoServer, bodies: list[dict], telemetry_on: bool) -> float:
+    """Thread CPU seconds per resync of every body, on a fresh engine (its clients built first)."""
+    telemetry = setup_telemetry(TelemetrySettings(instance_id="bench")) if telemetry_on else Telemetry.noop()
+    try:
+        engine, kind, cluster = engine_for(aws, telemetry, instrument=telemetry_on), ElasticIP(), NoOtherObjects()
+        engine.reconcile(kind, bodies[0], "resync", cluster)
+        started = time.thread_time()
+        for body in bodies:
+            outcome = engine.reconcile(kind, body, "resync", cluster)
+            assert outcome.retry_after is None and not outcome.permanent, outcome.message
+        return (time.thread_time() - started) / len(bodies)
+    finally:
+        telemetry.shutdown()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=20000)
+    parser.add_argument("--reconciles", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--series", type=int, default=300)
     args = parser.parse_args()
+
+    with MotoServer() as aws:
+        aws.warm_up()
+        bodies = elastic_ips(aws, args.reconciles)
+        runs: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(args.repeats):
+            for telemetry_on in (True, False):
+                runs[telemetry_on].append(reconcile_cpu(aws, bodies, telemetry_on))
+    on, off = statistics.median(runs[True]), statistics.median(runs[False])
+    print(f"CPU time per reconcile (ElasticIP resync, one describe), median of {args.repeats} x {args.reconciles}")
+    print(f"{'telemetry on':50} {on * 1e3:8.3f}ms")
+    print(f"{'telemetry off':50} {off * 1e3:8.3f}ms")
+    print(f"{'ratio (on/off)':50} {on / off:8.2f}x   (+{(on - off) * 1e6:.0f}us per reconcile)\n")
 
     telemetry = setup_telemetry(TelemetrySettings(instance_id="bench"))
     _, metrics = prometheus_client_registry()
+    series = telemetry._instruments._series  # the OTel instruments behind the facade
+    attributes = {"resource_type": "VPC"}
     duration = telemetry._instruments[catalog.RECONCILE_DURATION]
-    cache_hits = metrics[catalog.CACHE_HITS.name]
-    histogram = metrics[catalog.RECONCILE_DURATION.name]
 
     def reconcile() -> None:
         with telemetry.reconcile("VPC", "default", "main", trigger="update"):
             pass
 
+    def cost(action: Callable[[], None]) -> float:
+        return per_op(action, args.ops, args.repeats)
+
     rows = [
-        (
-            "counter add (cache_lookup)",
-            per_op(lambda: telemetry.cache_lookup("VPC", True), args.ops, args.repeats),
-            per_op(lambda: cache_hits.labels("VPC").inc(), args.ops, args.repeats),  # type: ignore[attr-defined]
-        ),
-        (
-            "histogram record",
-            per_op(lambda: duration(0.1, "VPC"), args.ops, args.repeats),
-            per_op(lambda: histogram.labels("VPC").observe(0.1), args.ops, args.repeats),  # type: ignore[attr-defined]
-        ),
-        (
-            "reconcile recorder (span + counter + histogram)",
-            per_op(reconcile, args.ops // 4, args.repeats),
-            None,
-        ),
+        ("counter add (cache_lookup)", cost(lambda: telemetry.cache_lookup("VPC", True)),
+         cost(lambda: series[catalog.CACHE_HITS.name]._record(1, attributes)),
+         cost(lambda: metrics[catalog.CACHE_HITS.name].labels("VPC").inc())),  # type: ignore[attr-defined]
+        ("histogram record", cost(lambda: duration(0.1, "VPC")),
+         cost(lambda: series[catalog.RECONCILE_DURATION.name]._record(0.1, attributes)),
+         cost(lambda: metrics[catalog.RECONCILE_DURATION.name].labels("VPC").observe(0.1))),  # type: ignore[attr-defined]
     ]
     print(f"per operation, median of {args.repeats} runs x {args.ops} ops (prometheus_client with .labels() per call)")
-    print(f"{'operation':50} {'facade':>10} {'prom_client':>12} {'ratio':>7}")
-    for name, ours, theirs in rows:
-        if theirs is None:
-            print(f"{name:50} {ours * 1e6:8.2f}us {'-':>12} {'-':>7}")
-        else:
-            print(f"{name:50} {ours * 1e6:8.2f}us {theirs * 1e6:10.2f}us {ours / theirs:6.1f}x")
+    print(f"{'operation':30} {'facade':>10} {'OTel SDK alone':>15} {'prom_client':>12} {'facade/prom_client':>19}")
+    for name, ours, sdk, theirs in rows:
+        print(f"{name:30} {ours * 1e6:8.2f}us {sdk * 1e6:13.2f}us {theirs * 1e6:10.2f}us {ours / theirs:18.1f}x")
+    recorder = per_op(reconcile, args.ops // 4, args.repeats)
+    print(f"{'reconcile recorder (span + counter + histogram)':50} {recorder * 1e6:8.2f}us")
     telemetry.shutdown()
-
-    render_telemetry = setup_telemetry(TelemetrySettings(instance_id="bench-render"))
-    fill_facade(render_telemetry, args.series)
-    render_registry, render_metrics = prometheus_client_registry()
-    fill_prometheus_client(render_metrics, args.series)
-    ours_body = render_telemetry.render_metrics()
-    theirs_body = generate_latest(render_registry)
-    ours = median_seconds(render_telemetry.render_metrics, args.repeats)
-    theirs = median_seconds(lambda: generate_latest(render_registry), args.repeats)
-    print(f"\n/metrics render, 21 families x {args.series} series, median of {args.repeats}")
-    print(f"{'facade (OTel collect + sort + encode)':50} {ours * 1e3:8.1f}ms ({len(ours_body) / 1e6:.2f} MB)")
-    print(f"{'prometheus_client generate_latest':50} {theirs * 1e3:8.1f}ms ({len(theirs_body) / 1e6:.2f} MB)")
-    print(f"{'ratio':50} {ours / theirs:8.1f}x")
-    render_telemetry.shutdown()
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ _QUEUE = (RecordedBy(f"{_ENGINE}:Reconciler._run", "tel.workqueue.enqueue(",
                      "a reconcile reached the engine; done when it converged"),
           RecordedBy(f"{_ENGINE}:Reconciler.finalize", "tel.workqueue.enqueue(", "a finalizer run reached the engine"),
           RecordedBy(f"{_PROVIDERS}:ProviderReconciler.reconcile", "tel.workqueue.enqueue(", "an AWSProvider check"))
-_CACHE = (RecordedBy(f"{_ENGINE}:_ClientsView.client", "self._telemetry.cache_lookup(",
-                     "each AWS client a kind asks for, from its provider's per-service client cache"),)
+_CACHE = (RecordedBy(f"{_ENGINE}:Reconciler._drift_read", "self.telemetry.cache_lookup(",
+                     "each drift check's lookup in the describe cache (a hit: a valid snapshot of the "
+                     "kind held the resource)"),)
 
 RECORDED_BY: dict[str, tuple[RecordedBy, ...]] = {
     catalog.RECONCILE_TOTAL.name: (_RECONCILE, _PROVIDER_RECONCILE),

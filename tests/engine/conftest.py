@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from infra_operator.operator.engine.describe_cache import DescribeCache
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.outcome import Outcome
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
@@ -13,9 +14,10 @@ from infra_operator.operator.engine.references import referenced
 from infra_operator.operator.kinds import all_kinds
 from infra_operator.operator.provider.registry import ProviderRegistry
 from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
-from infra_operator.telemetry import Telemetry
+from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
 NAMESPACE = "ns"
+RESYNC_INTERVAL = 300.0
 KINDS = {kind.kind: kind for kind in all_kinds()}
 
 
@@ -52,6 +54,9 @@ class Cluster:
         return body
 
     def reconcile(self, kind: str, name: str, trigger: str = "create") -> Outcome:
+        """One handler run; an object's resync comes one resync interval after its previous one."""
+        if trigger == "resync":
+            self.engine.clock.resync((kind, name))
         body = self.bodies[(kind, name)]
         outcome = self.engine.reconcile(KINDS[kind], body, trigger, self)
         body["status"].update(outcome.status)
@@ -89,16 +94,42 @@ class CallLog:
         return sum(self.calls.values())
 
 
-def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None) -> Reconciler:
+class ResyncClock:
+    """The describe cache's clock in engine tests: an object's resync comes one resync interval
+    after its previous one, as kopf's timers space them; resyncs of different objects share
+    an interval. Tests may also set `now`."""
+
+    def __init__(self):
+        self.now = 0.0
+        self._last_resync: dict[tuple[str, str], float] = {}
+
+    def __call__(self) -> float:
+        return self.now
+
+    def resync(self, key: tuple[str, str]) -> None:
+        last = self._last_resync.get(key)
+        if last is not None:
+            self.now = max(self.now, last + RESYNC_INTERVAL)
+        self._last_resync[key] = self.now
+
+
+def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
+                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),)) -> Reconciler:
+    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; its describe
+    cache lives one RESYNC_INTERVAL on `engine.clock`."""
     def instrument(events):
         telemetry.instrument_aws(events)
         if calls is not None:
             calls.register(events)
-    providers = ProviderRegistry(instrument=instrument)
-    providers.apply(ProviderConfig(f"{NAMESPACE}/aws", "us-east-1", aws.endpoint, StaticCredentials("testing", "testing")))
-    providers.mark(f"{NAMESPACE}/aws", True)
-    return Reconciler(telemetry, providers, EngineSettings(read_after_create_backoff=(0.05,), delete_confirm_timeout=2.0),
-                      sleep=lambda s: None)
+    registry = ProviderRegistry(instrument=instrument)
+    for name, region in providers:
+        registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
+        registry.mark(f"{NAMESPACE}/{name}", True)
+    clock = ResyncClock()
+    engine = Reconciler(telemetry, registry, EngineSettings(read_after_create_backoff=(0.05,), delete_confirm_timeout=2.0),
+                        sleep=lambda s: None, describe_cache=DescribeCache(RESYNC_INTERVAL, clock))
+    engine.clock = clock
+    return engine
 
 
 @pytest.fixture
@@ -114,6 +145,18 @@ def engine(aws, calls):
 @pytest.fixture
 def cluster(engine):
     return Cluster(engine)
+
+
+@pytest.fixture
+def telemetry():
+    """A live telemetry (its /metrics is read back); engine tests share no state through it."""
+    live = setup_telemetry(TelemetrySettings())
+    yield live
+    live.shutdown()
+
+
+def value(samples, name, **labels) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def reasons(outcome: Outcome) -> list[str]:

@@ -12,16 +12,11 @@ import random
 import pytest
 import yaml
 
-from conftest import KINDS, Cluster, CallLog, converge, delete_all, make_engine, reasons
-from infra_operator.telemetry import TelemetrySettings, setup_telemetry
+from conftest import KINDS, Cluster, CallLog, converge, delete_all, make_engine, reasons, value
 
 SAMPLE = pathlib.Path(__file__).parents[2] / "samples" / "20-network.yaml"
 OWNER_UID = "infra-operator.dev/owner-uid"
 STATUSES = ("ready", "notready", "pending", "deleting", "error")
-
-
-def value(samples, name, **labels) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def owned_leftovers(ec2, uids: set[str]) -> list[str]:
@@ -34,13 +29,6 @@ def owned_leftovers(ec2, uids: set[str]) -> list[str]:
         found += [raw[kind.resource.id_key] for raw in listed if raw.get("State") != "deleted"
                   and {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}.get(OWNER_UID) in uids]
     return found
-
-
-@pytest.fixture
-def telemetry():
-    telemetry = setup_telemetry(TelemetrySettings())
-    yield telemetry
-    telemetry.shutdown()
 
 
 @pytest.mark.parametrize("seed", [7, 2026])

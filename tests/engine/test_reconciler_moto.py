@@ -72,6 +72,7 @@ def test_twins_tagged_as_one_object_are_deleted_on_adoption_drift_check_and_dele
 
     def twin() -> str:
         return ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
+            {"Key": "infra-operator.dev/managed-by", "Value": "infra-operator"},
             {"Key": "infra-operator.dev/owner-uid", "Value": "u6"}]}])["AllocationId"]
 
     first = twin()

@@ -122,6 +122,17 @@ class Kind:
         that was made again (the engine deletes the extras)."""
         raise NotImplementedError
 
+    def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw] | None:
+        """Every resource of this kind carrying the managed-by tag, in as few (paged) calls as
+        the API allows: the describe cache's snapshot. None: the kind cannot list, and every
+        drift check reads by identifier."""
+        return None
+
+    def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
+        """What `read` would return for a description from `list_managed`: completed with what
+        the listing leaves out, or None when it is in a terminal deleted state."""
+        return listed
+
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         """Create with `tags` applied atomically where the API allows; `token` is a stable
         idempotency token for APIs that take a ClientToken."""

@@ -15,6 +15,7 @@ from ..provider.errors import classify
 from ..provider.registry import ProviderRegistry
 from . import conditions
 from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
+from .describe_cache import DescribeCache
 from .errors import (DependencyNotReady, EngineError, NotFound, ProviderNotReady, RetryableError,
                      TerminalError)
 from .kind import AWSClients, Kind, Raw, Severity
@@ -40,30 +41,20 @@ class EngineSettings:
     provisioning_delay: float = 5.0
     # Requeue delay while dependents block a deletion.
     dependents_delay: float = 5.0
-
-
-class _ClientsView:
-    """A provider's clients as one kind sees them; counts the client cache's hits and misses."""
-
-    def __init__(self, session, resource_type: str, telemetry: Telemetry):
-        self._session = session
-        self._resource_type = resource_type
-        self._telemetry = telemetry
-        self.region = session.config.region
-
-    def client(self, service: str) -> Any:
-        made, hit = self._session.client(service)
-        self._telemetry.cache_lookup(self._resource_type, hit)
-        return made
+    # How long one describe snapshot per (provider, kind) answers drift checks; at most the
+    # resync interval (OperatorConfig caps it), 0 turns the describe cache off.
+    describe_cache_ttl: float = 300.0
 
 
 class Reconciler:
     def __init__(self, telemetry: Telemetry, providers: ProviderRegistry,
-                 settings: EngineSettings = EngineSettings(), sleep: Callable[[float], None] = time.sleep):
+                 settings: EngineSettings = EngineSettings(), sleep: Callable[[float], None] = time.sleep,
+                 describe_cache: DescribeCache | None = None):
         self.telemetry = telemetry
         self.providers = providers
         self.settings = settings
         self._sleep = sleep
+        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache_ttl)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -146,7 +137,7 @@ class Reconciler:
         kind.validate(resolution.spec, resolution.related)
         if resolution.waiting is not None:
             raise resolution.waiting
-        aws = self._clients(kind, obj)
+        aws = self._clients(obj)
         desired = kind.desired(resolution.spec)
         desired["tags"] = {**(obj.spec.get("tags") or {}),
                            **owner_tags(kind.kind, obj.namespace, obj.name, obj.uid)}
@@ -156,7 +147,11 @@ class Reconciler:
         owner = (OWNER_UID, obj.uid)
         duplicates: list[Raw] = []
         with self._drift_scope(kind, obj, drift_check) as drift:
-            raw = _read(kind, aws, ident) if ident else None
+            owned: list[Raw] | None = None
+            if drift_check:
+                raw, owned = self._drift_read(kind, aws, obj, ident, owner)
+            else:
+                raw = _read(kind, aws, ident) if ident else None
             delta = None
             if raw is not None:
                 delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
@@ -164,7 +159,8 @@ class Reconciler:
                     for severity, fields in delta.by_severity().items():
                         drift.detected(severity.value, fields)
                 if drift:
-                    duplicates = [r for r in kind.find_all_owned(aws, owner) if kind.identify(r) != ident]
+                    owned = kind.find_all_owned(aws, owner) if owned is None else owned
+                    duplicates = [r for r in owned if kind.identify(r) != ident]
                     if duplicates:
                         drift.detected(Severity.CRITICAL.value, ["duplicates"])
             elif ident and drift:
@@ -181,10 +177,12 @@ class Reconciler:
                 delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
         healing = drift if drift_check else None
         if duplicates:
-            self._delete_duplicates(kind, aws, kind.identify(raw), duplicates, healing, outcome)
+            with self._writing(kind, obj):
+                self._delete_duplicates(kind, aws, kind.identify(raw), duplicates, healing, outcome)
         if raw is None:
             # Create the resource, then converge what the create call could not set like any update.
-            raw = self._create(kind, aws, obj, desired, outcome)
+            with self._writing(kind, obj):
+                raw = self._create(kind, aws, obj, desired, outcome)
             delta, healing = compute_delta(desired, kind.observe(raw), kind.drift_fields), None
         if delta is not None and not delta.empty:
             raw = self._apply_delta(kind, aws, obj, raw, desired, delta, healing, outcome)
@@ -239,10 +237,11 @@ class Reconciler:
                     f"{', '.join(delta.needs_replacement)} cannot change in place on {kind.kind} {ident}; "
                     "delete and re-create the object to replace it", reason="ReplacementRequired")
             changed = frozenset(f.name for f in delta.changed)
-            if changed:
-                kind.update(aws, ident, desired, raw, changed)
-            if delta.tags_to_set or delta.tags_to_remove:
-                kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
+            with self._writing(kind, obj):
+                if changed:
+                    kind.update(aws, ident, desired, raw, changed)
+                if delta.tags_to_set or delta.tags_to_remove:
+                    kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
         if drift is not None:
             outcome.event("Normal", "DriftHealed", f"healed drift on {kind.kind} {ident}: {', '.join(fields)}")
         else:
@@ -260,7 +259,11 @@ class Reconciler:
                 outcome.message = f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"
                 self._conditions(obj, outcome, ready=(False, "DependentsExist", outcome.message))
                 return
-        aws = self._clients(kind, obj)
+        aws = self._clients(obj)
+        with self._writing(kind, obj):
+            self._delete_in_aws(kind, obj, aws, retain, outcome)
+
+    def _delete_in_aws(self, kind: Kind, obj: CustomObject, aws: AWSClients, retain: bool, outcome: Outcome) -> None:
         owner = (OWNER_UID, obj.uid)
         ident = obj.status.get(kind.identifier)
         raw = _read(kind, aws, ident) if ident else None
@@ -298,8 +301,30 @@ class Reconciler:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _clients(self, kind: Kind, obj: CustomObject) -> AWSClients:
-        return _ClientsView(self.providers.get(obj.provider_key), kind.kind, self.telemetry)
+    def _clients(self, obj: CustomObject) -> AWSClients:
+        return self.providers.get(obj.provider_key)
+
+    def _drift_read(self, kind: Kind, aws: AWSClients, obj: CustomObject, ident: str,
+                    owner: tuple[str, str]) -> tuple[Raw | None, list[Raw] | None]:
+        """A drift check's read, and the resources tagged as this object's when known: from the
+        describe cache's snapshot when it holds the resource, from AWS by identifier otherwise
+        (which also tells a deleted resource from one that merely lost its managed-by tag)."""
+        lookup = _describing(self.describe_cache.lookup, kind, aws, obj.provider_key, ident, owner)
+        if lookup is None:
+            return _read(kind, aws, ident), None
+        self.telemetry.cache_lookup(kind.kind, lookup.hit)
+        if lookup.listed is None:
+            return _read(kind, aws, ident), None
+        return _describing(kind.complete, aws, lookup.listed), list(lookup.owned)
+
+    @contextmanager
+    def _writing(self, kind: Kind, obj: CustomObject) -> Iterator[None]:
+        """Around the engine's writes to AWS: afterwards (failed writes too, they may have changed
+        something) the provider's snapshot of the kind is stale."""
+        try:
+            yield
+        finally:
+            self.describe_cache.invalidate(obj.provider_key, kind.kind)
 
     @contextmanager
     def _drift_scope(self, kind: Kind, obj: CustomObject, enabled: bool) -> Iterator[Any]:
@@ -338,8 +363,13 @@ class Reconciler:
 
 
 def _read(kind: Kind, aws: AWSClients, ident: str) -> Raw | None:
+    return _describing(kind.read, aws, ident)
+
+
+def _describing(describe: Callable[..., Any], *args: Any) -> Any:
+    """A describe call: absent is None, a failure is a `get_failed` engine error."""
     try:
-        return kind.read(aws, ident)
+        return describe(*args)
     except NotFound:
         return None
     except Exception as exc:

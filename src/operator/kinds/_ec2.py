@@ -25,12 +25,18 @@ def aws_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
-def describe_owned(aws: AWSClients, call: str, list_key: str, owner_uid_tag: tuple[str, str]) -> list[Raw]:
-    """Descriptions tagged as owned by one object. The tag is re-checked here because not every
-    describe call honours `tag:` filters (moto's DescribeNatGateways ignores them)."""
-    key, value = owner_uid_tag
-    found = getattr(aws.client("ec2"), call)(Filters=[{"Name": f"tag:{key}", "Values": [value]}])[list_key]
-    return [raw for raw in found if tags_from_aws(raw.get("Tags")).get(key) == value]
+def describe_tagged(aws: AWSClients, call: str, list_key: str, tag: tuple[str, str]) -> list[Raw]:
+    """Every description carrying the tag (key, value), all pages of them where the call pages.
+    The tag is re-checked here because not every describe call honours `tag:` filters (moto's
+    DescribeNatGateways ignores them)."""
+    key, value = tag
+    ec2 = aws.client("ec2")
+    params = {"Filters": [{"Name": f"tag:{key}", "Values": [value]}]}
+    if ec2.can_paginate(call):
+        pages = ec2.get_paginator(call).paginate(**params)
+    else:
+        pages = [getattr(ec2, call)(**params)]
+    return [raw for page in pages for raw in page[list_key] if tags_from_aws(raw.get("Tags")).get(key) == value]
 
 
 def modify_attributes(aws: AWSClients, call: str, id_param: str, ident: str, values: Mapping[str, bool]) -> None:
@@ -96,8 +102,14 @@ class EC2Kind(Kind):
         return self._first_present(aws, found[self.resource.list_key])
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
-        return [raw for raw in describe_owned(aws, self.resource.describe, self.resource.list_key, owner_uid_tag)
+        return self.list_managed(aws, owner_uid_tag)
+
+    def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw]:
+        return [raw for raw in describe_tagged(aws, self.resource.describe, self.resource.list_key, managed_tag)
                 if self.present(raw)]
+
+    def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
+        return self._first_present(aws, [listed])
 
     def _first_present(self, aws: AWSClients, found: list[Raw]) -> Raw | None:
         present = [raw for raw in found if self.present(raw)]

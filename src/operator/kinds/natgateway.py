@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import OWNER_UID
 from ..engine.errors import RetryableError, TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, describe_owned
+from ._ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, describe_tagged
 
 PRIVATE_HAS_NO_ADDRESS = "a private NAT gateway takes no Elastic IP"
 
@@ -95,7 +95,7 @@ class NATGateway(EC2Kind):
             Domain="vpc", TagSpecifications=self.tag_specifications(tags, "elastic-ip"))["AllocationId"]
 
     def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
-        return [a["AllocationId"] for a in describe_owned(aws, "describe_addresses", "Addresses", owner_uid_tag)]
+        return [a["AllocationId"] for a in describe_tagged(aws, "describe_addresses", "Addresses", owner_uid_tag)]
 
     def release_held(self, aws: AWSClients, ident: str) -> None:
         aws.client("ec2").release_address(AllocationId=ident)

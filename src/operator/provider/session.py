@@ -112,22 +112,23 @@ class ProviderSession:
         instrument(assumed.events)
         return assumed
 
-    def client(self, service: str) -> tuple[Any, bool]:
-        """The cached client for `service` and whether it was a cache hit."""
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    def client(self, service: str) -> Any:
+        """The client for `service`, built on first use."""
         with self._lock:
             cached = self._clients.get(service)
-            if cached is not None:
-                return cached, True
-            made = self.session.client(service, endpoint_url=self.config.endpoint,
-                                       config=self._botocore_config)
-            self._clients[service] = made
-            return made, False
+            if cached is None:
+                cached = self._clients[service] = self.session.client(
+                    service, endpoint_url=self.config.endpoint, config=self._botocore_config)
+            return cached
 
     def caller_identity(self) -> Mapping[str, str]:
         """STS GetCallerIdentity: proves the credentials (and the assumed role) work."""
         try:
-            sts, _ = self.client("sts")
-            return sts.get_caller_identity()
+            return self.client("sts").get_caller_identity()
         except Exception as exc:  # any failure means the provider is not usable
             error = classify(exc)
             if error is None:

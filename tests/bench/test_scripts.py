@@ -1,0 +1,42 @@
+"""Every benchmark script in bench/ runs to the end with tiny sizes and prints its table, so
+the scripts cannot rot. No timing is asserted; call counts that do not depend on timing are."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+RUNS = {
+    "convergence.py": ["--sizes", "3", "--repeats", "1"],
+    "resync_calls.py": ["--sizes", "3", "--rounds", "1", "--resync-interval", "1"],
+    "telemetry_overhead.py": ["--ops", "50", "--reconciles", "3", "--repeats", "1"],
+    "scrape_cost.py": ["--series", "200", "--repeats", "1"],
+    "memory.py": ["--count", "2", "--repeats", "1", "--resync-interval", "1"],
+}
+
+
+def run(script: str) -> list[str]:
+    done = subprocess.run([sys.executable, str(BENCH / script), *RUNS[script]], cwd=BENCH.parent,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()
+
+
+def test_every_script_is_covered() -> None:
+    assert sorted(path.name for path in BENCH.glob("[!_]*.py")) == sorted(RUNS)
+
+
+@pytest.mark.parametrize("script", ["convergence.py", "telemetry_overhead.py", "scrape_cost.py", "memory.py"])
+def test_script_prints_its_table(script: str) -> None:
+    lines = run(script)
+    assert len(lines) >= 3 and all("nan" not in line.lower() for line in lines), lines
+
+
+def test_resync_calls_without_the_cache_are_one_describe_per_resource() -> None:
+    rows = {tuple(line.split()[:2]): line.split() for line in run("resync_calls.py") if line.split()[:1] == ["3"]}
+    assert float(rows[("3", "off")][3]) == 1.0
+    assert float(rows[("3", "on")][3]) < 1.0
