@@ -131,7 +131,9 @@ def _seconds_histogram(name: str, labels: tuple[str, ...], help_text: str) -> Me
     return MetricSpec(PREFIX + name, Instrument.HISTOGRAM, "s", labels, help_text)
 
 
-def _gauge(name: str, unit: str, labels: tuple[str, ...], help_text: str, series_limit: int | None = None) -> MetricSpec:
+def _gauge(
+    name: str, unit: str, labels: tuple[str, ...], help_text: str, series_limit: int | None = None
+) -> MetricSpec:
     return MetricSpec(PREFIX + name, Instrument.OBSERVABLE_GAUGE, unit, labels, help_text, series_limit)
 
 

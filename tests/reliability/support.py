@@ -7,11 +7,10 @@ import collections
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from infra_operator.operator.engine.delta import OWNER_NAME, OWNER_UID
+
 from e2e.runner import SubprocessOperator, kube_server
 from e2e.test_elasticip import value
-
-OWNER_UID = "infra-operator.dev/owner-uid"
-OWNER = "infra-operator.dev/owner"
 
 
 @contextmanager
@@ -52,6 +51,6 @@ def owned_in_aws(aws, namespace: str) -> dict[str, list[str]]:
         # Not every describe call of moto honours tag filters: the tags are checked here.
         for item in getattr(ec2, describe)()[list_key]:
             tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
-            if tags.get(OWNER, "").startswith(f"{namespace}/") and item.get("State") != "deleted":
+            if tags.get(OWNER_NAME, "").startswith(f"{namespace}/") and item.get("State") != "deleted":
                 found[tags[OWNER_UID]].append(item[id_key])
     return dict(found)

@@ -4,6 +4,7 @@ crashes nor spins, and still reconciles a good object afterwards."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from harness.kube import ApiError
@@ -28,7 +29,7 @@ def warnings(kube, namespace: str) -> dict[str, list[str]]:
 def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 1/100 s
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def create(cluster: Cluster, case: Case) -> set[str] | None:

@@ -74,7 +74,8 @@ def test_operator_keeps_working_with_the_collector_down_or_refusing(kube, aws, n
                 names.append(f"eip-{len(names)}")
                 cluster.create("ElasticIP", names[-1], {"providerRef": {"name": "aws"}})
                 for _ in range(5):
-                    assert b"infra_operator_reconcile_total" in urllib.request.urlopen(process.metrics_url, timeout=5).read()
+                    scraped = urllib.request.urlopen(process.metrics_url, timeout=5).read()
+                    assert b"infra_operator_reconcile_total" in scraped
                     scrapes += 1
                     time.sleep(0.2)
                 rss.append(rss_kib(process.process.pid))

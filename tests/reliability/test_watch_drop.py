@@ -28,7 +28,7 @@ def test_dropped_watch_streams_lose_no_change(kube, aws, namespace):
         created, deleted = [], []
         for drop in range(DROPS):
             kube.emulator.drop_watches()
-            # Changes made right away land before the operator's watches are back.
+            # Changes made right away land while the operator's watches are down or reopening.
             created.append(f"b{drop}")
             cluster.create("ElasticIP", created[-1], {"providerRef": {"name": "aws"}})
             cluster.patch("ElasticIP", "a0", {"spec": {"tags": {"round": str(drop)}}})
