@@ -12,7 +12,7 @@ from infra_operator.operator.engine.describe_cache import DescribeCache
 from infra_operator.operator.engine.kind import Kind
 
 
-ANY_OWNER = ("infra-operator.dev/owner-uid", "nobody")
+ANY_OWNER = "nobody"  # an owner uid no resource carries
 
 
 def lookups(telemetry, kind: str) -> tuple[float, float]:
@@ -137,6 +137,9 @@ class ListedKind(Kind):
 
     def identify(self, raw):
         return raw["id"]
+
+    def observe(self, raw):
+        return {"tags": {}}
 
     def list_managed(self, aws, managed_tag):
         self.listings += 1

@@ -54,8 +54,13 @@ class InMemoryAddress(Kind):
         return raw["Id"]
 
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        aws.client("ec2")  # a client cache lookup, as every real kind makes
         return self.resources.get(ident)
+
+    def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw]:
+        """The describe cache's snapshot, as the EC2 kinds list theirs."""
+        key, value = managed_tag
+        with self._lock:
+            return [raw for raw in self.resources.values() if raw["Tags"].get(key) == value]
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         with self._lock:

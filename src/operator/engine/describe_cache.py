@@ -10,7 +10,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .delta import MANAGED_BY, tags_from_aws
+from .delta import MANAGED_BY, OWNER_UID
 from .kind import AWSClients, Kind, Raw
 
 
@@ -33,6 +33,8 @@ class _Snapshot:
     session: weakref.ref
     taken_at: float
     by_id: Mapping[str, Raw]
+    # Owner uid tag value -> the listed resources carrying it.
+    by_owner: Mapping[str, tuple[Raw, ...]]
     # Identifiers it answered: it answers each at most once.
     answered: set[str] = field(default_factory=set)
 
@@ -53,9 +55,9 @@ class DescribeCache:
         self._guard = threading.Lock()
 
     def lookup(self, kind: Kind, aws: AWSClients, provider: str, ident: str,
-               owner: tuple[str, str]) -> Lookup | None:
+               owner_uid: str) -> Lookup | None:
         """What the current snapshot of (provider, kind) says about `ident` and the resources
-        tagged with `owner`, taking a snapshot when there is none valid. None when the cache is
+        tagged as owned by `owner_uid`, taking a snapshot when there is none valid. None when the cache is
         off (ttl 0) or the kind cannot list its managed resources: the caller asks AWS."""
         if self.ttl <= 0:
             return None
@@ -67,18 +69,23 @@ class DescribeCache:
             snapshot = self._valid(key, aws, ident)
             if snapshot is not None:
                 snapshot.answered.add(ident)
-                return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id, _owned(snapshot, owner))
+                return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id, snapshot.by_owner.get(owner_uid, ()))
             with self._guard:
                 writes_before = self._writes.get(key, 0)
             started = self._clock()
             listed = kind.list_managed(aws, MANAGED_BY)
             if listed is None:
                 return None
-            snapshot = _Snapshot(weakref.ref(aws), started, {kind.identify(raw): raw for raw in listed}, {ident})
+            by_owner: dict[str, tuple[Raw, ...]] = {}
+            for raw in listed:
+                uid = kind.observe(raw)["tags"].get(OWNER_UID)
+                by_owner[uid] = (*by_owner.get(uid, ()), raw)
+            snapshot = _Snapshot(weakref.ref(aws), started, {kind.identify(raw): raw for raw in listed},
+                                 by_owner, {ident})
             with self._guard:
                 if self._writes.get(key, 0) == writes_before:
                     self._snapshots[key] = snapshot
-            return Lookup(snapshot.by_id.get(ident), False, _owned(snapshot, owner))
+            return Lookup(snapshot.by_id.get(ident), False, by_owner.get(owner_uid, ()))
 
     def invalidate(self, provider: str, kind: str) -> None:
         """The engine wrote to a resource of `kind` through `provider`: the next lookup re-describes."""
@@ -96,7 +103,3 @@ class DescribeCache:
             return None
         return snapshot
 
-
-def _owned(snapshot: _Snapshot, owner: tuple[str, str]) -> tuple[Raw, ...]:
-    key, value = owner
-    return tuple(raw for raw in snapshot.by_id.values() if tags_from_aws(raw.get("Tags")).get(key) == value)

@@ -309,7 +309,7 @@ class Reconciler:
         """A drift check's read, and the resources tagged as this object's when known: from the
         describe cache's snapshot when it holds the resource, from AWS by identifier otherwise
         (which also tells a deleted resource from one that merely lost its managed-by tag)."""
-        lookup = _describing(self.describe_cache.lookup, kind, aws, obj.provider_key, ident, owner)
+        lookup = _describing(self.describe_cache.lookup, kind, aws, obj.provider_key, ident, owner[1])
         if lookup is None:
             return _read(kind, aws, ident), None
         self.telemetry.cache_lookup(kind.kind, lookup.hit)
