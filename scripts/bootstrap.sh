@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the project needs on a fresh machine: a virtualenv with the project and its
-# test extras, and Debian's prometheus package (prometheus + promtool) when missing.
+# test extras (which include the sandbox's), and Debian's prometheus package (prometheus +
+# promtool) when missing, unless BOOTSTRAP_WITHOUT_PROMETHEUS=1 (the sandbox does not need it).
 # Sourced by scripts/test and scripts/sandbox; safe to run again (it only installs what is missing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,13 +12,15 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 if [ ! -f "$stamp" ]; then
+  echo "bootstrap: installing the project and its test extras into $venv (the first time takes minutes)" >&2
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -e "$root[test]"
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi
 
-if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+if [ "${BOOTSTRAP_WITHOUT_PROMETHEUS:-0}" != 1 ] && \
+   { ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; }; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing Debian's prometheus package (prometheus, promtool)" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null

@@ -1,4 +1,5 @@
-"""Command line: `infra-operator run` (a real cluster). Flags fall back to INFRA_OPERATOR_* env."""
+"""Command line: `infra-operator run` (a real cluster; flags fall back to INFRA_OPERATOR_* env)
+and `infra-operator sandbox` (everything local: the sandbox package, imported only for it)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import sys
-from typing import Sequence
+from typing import Mapping, Sequence, TextIO
 
 from .. import telemetry as telemetry_api
+from .engine.providers import SENSITIVE_SPEC_FIELDS
 from .engine.reconciler import EngineSettings
+from .kube import StartupProblem
 from .settings import KubeSettings, OperatorConfig
 
 
@@ -31,9 +35,31 @@ class _JSONFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Telemetry) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+class _RedactSpecFields(logging.Filter):
+    """Masks the values of sensitive spec fields wherever a message shows an object: as a dict
+    (`'externalID': '…'`), as JSON (`"externalID":"…"`) or as JSON inside a string (kopf's
+    last-handled-configuration annotation, `\\"externalID\\":\\"…\\"`)."""
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        super().__init__()
+        names = "|".join(map(re.escape, fields))
+        self._pattern = re.compile(rf"""((?:{names})\\?["']\s*:\s*\\?["'])[^"'\\]*""")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._pattern.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Telemetry,
+                      stream: TextIO | None = None) -> None:
+    """Root logging to `stream` (stderr by default), text or JSON lines, with trace ids."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(_RedactSpecFields(SENSITIVE_SPEC_FIELDS))
     handler.addFilter(telemetry.log_filter())
+    handler.addFilter(telemetry.export_error_filter())
     if log_format == "json":
         handler.setFormatter(_JSONFormatter())
     else:
@@ -47,15 +73,15 @@ def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Tele
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"INFRA_OPERATOR_{name}", default)
+def _env(name: str, default: str | None = None, environ: Mapping[str, str] = os.environ) -> str | None:
+    return environ.get(f"INFRA_OPERATOR_{name}", default)
 
 
 def _address(value: str) -> str | None:
     if value.lower() in ("", "off", "none", "0"):
         return None
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # port 0: any free port
         raise argparse.ArgumentTypeError(f"expected host:port or 'off', got {value!r}")
     return f"{host or '0.0.0.0'}:{port}"
 
@@ -79,7 +105,24 @@ def _non_negative(value: str) -> float:
     return _seconds(value, zero_allowed=True)
 
 
-def parser() -> argparse.ArgumentParser:
+def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
+    """--log-format and --log-level; with `environ`, INFRA_OPERATOR_LOG_* give the defaults."""
+    env = {} if environ is None else environ
+    command.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text", env),
+                         help="log format; json carries trace_id/span_id (default text)"
+                              + (" [INFRA_OPERATOR_LOG_FORMAT]" if environ is not None else ""))
+    command.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                         default=(_env("LOG_LEVEL", "INFO", env) or "INFO").upper(),
+                         help="log level (default INFO)" + (" [INFRA_OPERATOR_LOG_LEVEL]" if environ is not None else ""))
+
+
+def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
+    """`environ` gives the INFRA_OPERATOR_* defaults of `run`. They stay strings: argparse
+    converts (and reports) them like flags."""
+
+    def env(name: str, default: str | None = None) -> str | None:
+        return _env(name, default, environ)
+
     top = argparse.ArgumentParser(prog="infra-operator", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the operator against a Kubernetes cluster",
@@ -89,33 +132,60 @@ def parser() -> argparse.ArgumentParser:
     scope.add_argument("--namespace", "-n", action="append", default=None, metavar="NS",
                        help="serve this namespace (repeatable, globs allowed) [INFRA_OPERATOR_NAMESPACE, comma-separated]")
     scope.add_argument("--all-namespaces", "-A", action="store_true",
-                       default=_env("ALL_NAMESPACES", "") in ("1", "true"),
-                       help="serve every namespace [INFRA_OPERATOR_ALL_NAMESPACES=true]")
-    run.add_argument("--metrics-address", type=_address, default=_address(_env("METRICS_ADDRESS", "0.0.0.0:8080")),
+                       default=env("ALL_NAMESPACES", "") in ("1", "true"),
+                       help="serve every namespace (the default when no namespace is given) "
+                            "[INFRA_OPERATOR_ALL_NAMESPACES=true]")
+    run.add_argument("--metrics-address", type=_address, metavar="HOST:PORT", default=env("METRICS_ADDRESS", "0.0.0.0:8080"),
                      help="host:port of /metrics, or 'off' (default 0.0.0.0:8080) [INFRA_OPERATOR_METRICS_ADDRESS]")
-    run.add_argument("--liveness-address", type=_address, default=_address(_env("LIVENESS_ADDRESS", "0.0.0.0:8081")),
+    run.add_argument("--liveness-address", type=_address, metavar="HOST:PORT", default=env("LIVENESS_ADDRESS", "0.0.0.0:8081"),
                      help="host:port of /healthz, or 'off' (default 0.0.0.0:8081) [INFRA_OPERATOR_LIVENESS_ADDRESS]")
-    run.add_argument("--resync-interval", type=_positive, default=_positive(_env("RESYNC_INTERVAL", "300")),
+    run.add_argument("--resync-interval", type=_positive, metavar="SECONDS", default=env("RESYNC_INTERVAL", "300"),
                      help="seconds between drift checks of each resource (default 300) [INFRA_OPERATOR_RESYNC_INTERVAL]")
-    run.add_argument("--describe-cache-ttl", type=_non_negative, default=_env("DESCRIBE_CACHE_TTL"),
+    run.add_argument("--describe-cache-ttl", type=_non_negative, metavar="SECONDS", default=env("DESCRIBE_CACHE_TTL"),
                      help="seconds one describe of all managed resources of a kind answers drift checks; "
                           "0 turns the cache off (default and maximum: the resync interval) "
                           "[INFRA_OPERATOR_DESCRIBE_CACHE_TTL]")
-    run.add_argument("--provider-check-interval", type=_positive,
-                     default=_positive(_env("PROVIDER_CHECK_INTERVAL", "300")),
+    run.add_argument("--provider-check-interval", type=_positive, metavar="SECONDS",
+                     default=env("PROVIDER_CHECK_INTERVAL", "300"),
                      help="seconds between credential checks of each AWSProvider (default 300) "
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
-    run.add_argument("--workers", type=int, default=int(_env("WORKERS", "32")),
+    run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
-    run.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text"),
-                     help="log format; json carries trace_id/span_id (default text) [INFRA_OPERATOR_LOG_FORMAT]")
-    run.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                     default=_env("LOG_LEVEL", "INFO").upper(), help="(default INFO) [INFRA_OPERATOR_LOG_LEVEL]")
+    _log_flags(run, environ)
     peering = run.add_mutually_exclusive_group()
-    peering.add_argument("--peering", metavar="NAME", default=_env("PEERING"),
+    peering.add_argument("--peering", metavar="NAME", default=env("PEERING"),
                          help="join kopf peering NAME for high availability (one active replica) [INFRA_OPERATOR_PEERING]")
     peering.add_argument("--standalone", action="store_true", help="no peering (default)")
-    run.add_argument("--server", default=_env("SERVER"), help=argparse.SUPPRESS)
+    run.add_argument("--server", default=env("SERVER"), help=argparse.SUPPRESS)
+
+    sandbox = commands.add_parser(
+        "sandbox", help="run everything locally: embedded AWS endpoint, Kubernetes API emulation, operator, samples",
+        description="Start an embedded AWS endpoint (moto) and a Kubernetes API emulation on 127.0.0.1, install "
+                    "the CRDs, apply samples/*.yaml, run the operator against them and show what its metrics and "
+                    "traces say. OTEL_* variables configure export. Needs the 'sandbox' extra.")
+    sandbox.add_argument("--metrics-address", type=_address, metavar="HOST:PORT", default="127.0.0.1:8080",
+                         help="host:port of /metrics, or 'off' (default 127.0.0.1:8080)")
+    sandbox.add_argument("--resync-interval", type=_positive, metavar="SECONDS", default="10",
+                         help="seconds between drift checks of each resource (default 10)")
+    sandbox.add_argument("--drift", action="store_true",
+                         help="change tags, security-group rules and addresses out of band, one change every "
+                              "--drift-interval, so drift is detected and healed")
+    sandbox.add_argument("--drift-interval", type=_positive, metavar="SECONDS", default="20",
+                         help="seconds between out-of-band changes with --drift (default 20)")
+    sandbox.add_argument("--show-traces", action="store_true",
+                         help="print the latest reconciles as span trees (AWS calls with durations and outcomes)")
+    sandbox.add_argument("--duration", type=_positive, default=None, metavar="SECONDS",
+                         help="stop cleanly after this many seconds (default: run until Ctrl-C)")
+    sandbox.add_argument("--kube-address", type=_address, metavar="HOST:PORT", default="127.0.0.1:0",
+                         help="host:port of the Kubernetes API emulation (default 127.0.0.1:0, a free port)")
+    sandbox.add_argument("--aws-address", type=_address, metavar="HOST:PORT", default="127.0.0.1:0",
+                         help="host:port of the embedded AWS endpoint (default 127.0.0.1:0, a free port)")
+    sandbox.add_argument("--log-file", metavar="PATH", default=None,
+                         help="write logs here (default: stderr; a file in the temp directory when the "
+                              "summary is redrawn live)")
+    _log_flags(sandbox, None)
+    sandbox.add_argument("--plain", action="store_true",
+                         help="print the summary as periodic lines even on a terminal (default when not a terminal)")
     return top
 
 
@@ -138,26 +208,38 @@ def config_from_args(args: argparse.Namespace) -> OperatorConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command == "run":
-        return run(config_from_args(args))
-    return 2
+    if args.command == "sandbox":
+        return sandbox(args)
+    return run(config_from_args(args))
+
+
+def serve_metrics(telemetry: telemetry_api.Telemetry, address: str | None) -> telemetry_api.MetricsServer | None:
+    """Serve /metrics on host:port (None: not at all); a taken port is a StartupProblem."""
+    if not address:
+        return None
+    host, _, port = address.rpartition(":")
+    try:
+        return telemetry.serve_metrics(host, int(port))
+    except OSError as exc:
+        raise StartupProblem(f"cannot serve /metrics on {address}: {exc.strerror or exc}; choose another address "
+                             "with --metrics-address HOST:PORT (or 'off')") from None
 
 
 def run(config: OperatorConfig) -> int:
-    from .wiring import run_operator  # kopf is imported only when the operator runs
+    from .wiring import check_cluster, run_operator  # kopf is imported only when the operator runs
 
     telemetry = telemetry_api.setup_telemetry(telemetry_api.TelemetrySettings.from_env())
     configure_logging(config.log_format, config.log_level, telemetry)
     log = logging.getLogger("infra_operator")
-    server = None
-    if config.metrics_address:
-        host, _, port = config.metrics_address.rpartition(":")
-        try:
-            server = telemetry.serve_metrics(host, int(port))
-        except OSError as exc:
-            log.error("cannot serve /metrics on %s: %s", config.metrics_address, exc)
-            return 1
-        log.info("serving metrics on http://%s/metrics", config.metrics_address)
+    try:
+        check_cluster(config)
+        server = serve_metrics(telemetry, config.metrics_address)
+    except StartupProblem as problem:
+        log.error("%s", problem)
+        telemetry.shutdown()
+        return 1
+    if server:
+        log.info("serving metrics on %s", server.url)
 
     async def main_loop() -> None:
         stop = asyncio.Event()
@@ -172,10 +254,22 @@ def run(config: OperatorConfig) -> int:
         log.error("operator stopped: %s: %s", type(exc).__name__, exc)
         return 1
     finally:
-        if server:
-            server.close()
         telemetry.shutdown()
     return 0
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    try:
+        from ..sandbox.app import SandboxOptions, run_sandbox
+    except ImportError as exc:  # the sandbox's dependencies are an extra
+        print(f"infra-operator sandbox: error: {exc}; install the sandbox extra: "
+              "pip install 'infra-operator[sandbox]'", file=sys.stderr)
+        return 1
+    return run_sandbox(SandboxOptions(
+        metrics_address=args.metrics_address, kube_address=args.kube_address, aws_address=args.aws_address,
+        resync_interval=args.resync_interval, drift=args.drift, drift_interval=args.drift_interval,
+        show_traces=args.show_traces, duration=args.duration, log_file=args.log_file, log_level=args.log_level,
+        log_format=args.log_format, live=False if args.plain else None))
 
 
 if __name__ == "__main__":

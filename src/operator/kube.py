@@ -1,5 +1,6 @@
-"""The one Kubernetes read the operator makes outside kopf: a provider's credentials Secret.
-Uses the same connection kopf logged in with."""
+"""The Kubernetes reads the operator makes outside kopf, with the connection kopf logs in with
+(a `kopf.ConnectionInfo`): a provider's credentials Secret, and the check before start that the
+cluster is reachable and serves our CRDs."""
 
 from __future__ import annotations
 
@@ -10,33 +11,91 @@ import ssl
 import tempfile
 import urllib.error
 import urllib.request
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
-class SecretReader:
-    def __init__(self) -> None:
-        self._info: Any = None  # kopf.ConnectionInfo, set at login
+class ApiReader:
+    """GET requests on the API server of a kopf.ConnectionInfo."""
+
+    def __init__(self, info: Any = None, timeout: float = 10.0) -> None:
+        self._info: Any = None
         self._context: ssl.SSLContext | None = None
+        self._timeout = timeout
+        if info is not None:
+            self.connect(info)
+
+    @property
+    def server(self) -> str:
+        return self._info.server.rstrip("/") if self._info is not None else ""
 
     def connect(self, info: Any) -> None:
         self._info = info
         self._context = _ssl_context(info) if info.server.startswith("https") else None
 
-    def __call__(self, namespace: str, name: str) -> Mapping[str, str] | None:
+    def get(self, path: str) -> Any:
+        """The decoded JSON at `path`; urllib's HTTPError/URLError when it fails."""
         if self._info is None:
             raise RuntimeError("not logged in to the Kubernetes API yet")
-        request = urllib.request.Request(
-            f"{self._info.server.rstrip('/')}/api/v1/namespaces/{namespace}/secrets/{name}")
+        request = urllib.request.Request(f"{self.server}{path}", headers={"Accept": "application/json"})
         if self._info.token:
             request.add_header("Authorization", f"{self._info.scheme or 'Bearer'} {self._info.token}")
+        elif self._info.username is not None:
+            basic = base64.b64encode(f"{self._info.username}:{self._info.password or ''}".encode()).decode()
+            request.add_header("Authorization", f"Basic {basic}")
+        with urllib.request.urlopen(request, context=self._context, timeout=self._timeout) as response:
+            return json.load(response)
+
+
+class SecretReader:
+    """A Secret's decoded data (None when it does not exist), read with kopf's login."""
+
+    def __init__(self) -> None:
+        self._api = ApiReader()
+
+    def connect(self, info: Any) -> None:
+        self._api.connect(info)
+
+    def __call__(self, namespace: str, name: str) -> Mapping[str, str] | None:
         try:
-            with urllib.request.urlopen(request, context=self._context, timeout=10) as response:
-                secret = json.load(response)
+            secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise
         return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+class StartupProblem(Exception):
+    """Why the operator cannot start (no cluster, CRDs missing, port taken): a one-line message
+    for the user, reported without a traceback."""
+
+
+def check_served(info: Any, group_version: str, plurals: Iterable[str], install_hint: str) -> None:
+    """Raise StartupProblem unless `info` names a reachable API server whose discovery lists
+    every one of `plurals` in `group_version` (a GET /apis/<group>/<version>, which any
+    authenticated user may make)."""
+    if info is None:
+        raise StartupProblem("no Kubernetes cluster configured: no in-cluster service account and no kubeconfig "
+                             "(set KUBECONFIG or create ~/.kube/config)")
+    server = info.server
+    try:
+        listing = ApiReader(info).get(f"/apis/{group_version}")
+        served = {resource["name"] for resource in listing.get("resources", [])}
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise StartupProblem(f"the Kubernetes API at {server} refused the credentials "
+                                 f"(HTTP {exc.code} {exc.reason})") from None
+        if exc.code != 404:
+            raise StartupProblem(f"the Kubernetes API at {server} answered HTTP {exc.code} {exc.reason} "
+                                 f"for /apis/{group_version}") from None
+        served = set()  # the group is not served at all
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise StartupProblem(f"cannot reach the Kubernetes API at {server}: {reason}") from None
+    group = group_version.split("/")[0]
+    missing = [f"{plural}.{group}" for plural in plurals if plural not in served]
+    if missing:
+        raise StartupProblem(f"CRDs not installed: {', '.join(missing)}; {install_hint}")
 
 
 def _ssl_context(info: Any) -> ssl.SSLContext:

@@ -18,7 +18,7 @@ from .engine.reconciler import Reconciler
 from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
-from .kube import SecretReader
+from .kube import StartupProblem, SecretReader, check_served
 from .provider.registry import ProviderRegistry
 from .settings import OperatorConfig
 
@@ -70,6 +70,29 @@ def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry
         raise kopf.TemporaryError(outcome.message or "waiting", delay=outcome.retry_after)
 
 
+def connection_info(config: OperatorConfig, settings: kopf.OperatorSettings) -> kopf.ConnectionInfo | None:
+    """The API server to talk to: the explicit server (sandbox, tests), else the in-cluster
+    service account, else the kubeconfig (KUBECONFIG or ~/.kube/config); None when none exists."""
+    if config.kube.server:
+        return kopf.ConnectionInfo(server=config.kube.server, insecure=True, default_namespace="default")
+    return kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+
+
+CRD_INSTALL_HINT = ("install them with `kubectl apply -k crds/` from the repository, or render them with "
+                    "`python -m infra_operator.operator.crds DIR` and `kubectl apply -f DIR`")
+
+
+def check_cluster(config: OperatorConfig, kinds: Iterable[Kind] = ()) -> None:
+    """Before starting: raise StartupProblem (one line) when no cluster is configured, its API
+    is unreachable or refuses us, or our CRDs are not installed."""
+    try:
+        info = connection_info(config, kopf_settings(config))
+    except Exception as exc:  # a missing or malformed kubeconfig: any failure is the user's to fix
+        raise StartupProblem(f"cannot log in to the Kubernetes API: {type(exc).__name__}: {exc}") from None
+    plurals = [provider_kind.PLURAL, *(kind.plural for kind in (tuple(kinds) or all_kinds()))]
+    check_served(info, f"{GROUP}/{VERSION}", plurals, CRD_INSTALL_HINT)
+
+
 def build_registry(config: OperatorConfig, reconciler: Reconciler,
                    provider: provider_kind.ProviderReconciler, secrets: SecretReader,
                    kinds: Iterable[Kind] = ()) -> kopf.OperatorRegistry:
@@ -79,11 +102,8 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     resource = dict(group=GROUP, version=VERSION, registry=registry)
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        if config.kube.server:
-            info = kopf.ConnectionInfo(server=config.kube.server, insecure=True, default_namespace="default")
-        else:
-            info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
+        info = connection_info(config, settings)
         if info is not None:
             secrets.connect(info)
         return info

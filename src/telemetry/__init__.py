@@ -14,20 +14,26 @@ through it:
 """
 
 from . import catalog
+from ._exposition import parse_samples
 from ._recorders import DriftRecorder, FinalizerRecorder, ReconcileRecorder
 from ._server import MetricsServer
 from ._settings import OtlpSettings, TelemetrySettings
 from ._setup import setup_telemetry
+from ._spans import FinishedSpan, RecentSpans, SpanEvent
 from ._telemetry import Telemetry
 
 __all__ = [
     "DriftRecorder",
     "FinalizerRecorder",
+    "FinishedSpan",
     "MetricsServer",
     "OtlpSettings",
+    "RecentSpans",
     "ReconcileRecorder",
+    "SpanEvent",
     "Telemetry",
     "TelemetrySettings",
     "catalog",
+    "parse_samples",
     "setup_telemetry",
 ]

@@ -25,9 +25,12 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
 
 OPENMETRICS_ACCEPT = OPENMETRICS_CONTENT_TYPE.split(";")[0]
+# One exposed sample: (sample name, its labels) -> value.
+SampleKey = tuple[str, frozenset[tuple[str, str]]]
 # `le` (and OpenMetrics `quantile`) vary inside one series.
 _WITHIN_SERIES = frozenset({"le", "quantile"})
 _TYPES = frozenset({"counter", "gauge", "histogram"})
@@ -165,3 +168,12 @@ def render(families: Iterable[Metric], accept_header: str | None = None) -> tupl
         except _NotOurs:
             pass
     return encode(_FixedCollector(sorted_families(families))), content_type
+
+
+def parse_samples(text: str) -> dict[SampleKey, float]:
+    """Every sample of a text exposition as {(sample name, labels): value}."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

@@ -1,10 +1,17 @@
-"""Trace context on log records."""
+"""Trace context on log records, and a rate limit on OpenTelemetry's own export errors."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from opentelemetry import trace
+
+# Loggers of the OTel SDK and exporters: they log every failed export (and every retry of it).
+OTEL_LOGGER_PREFIX = "opentelemetry"
 
 
 class TraceContextFilter(logging.Filter):
@@ -22,3 +29,47 @@ class TraceContextFilter(logging.Filter):
             record.trace_id = ""
             record.span_id = ""
         return True
+
+
+@dataclass
+class _Window:
+    start: float
+    passed: int = 1
+    suppressed: int = 0
+
+
+class ExportErrorLimiter(logging.Filter):
+    """Lets at most `burst` records of each OpenTelemetry message through per `window` seconds.
+
+    With the collector down, the OTLP exporters log every failed export and every retry: one
+    to several lines per export interval and signal, forever. A message is its logger and
+    format string (a bounded set), so distinct problems still show; the first record let
+    through in a new window says how many were dropped in the last one. Records of other
+    loggers pass untouched. Attach it to the handler."""
+
+    def __init__(self, burst: int = 2, window_seconds: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window_seconds = window_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str, object], _Window] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(OTEL_LOGGER_PREFIX):
+            return True
+        key = (record.name, record.msg)
+        now = self._clock()
+        with self._lock:
+            window = self._windows.get(key)
+            if window is None or now - window.start >= self.window_seconds:
+                self._windows[key] = _Window(now)
+                if window is not None and window.suppressed:
+                    record.msg = f"{record.msg} [{window.suppressed} similar messages suppressed before this one]"
+                return True
+            if window.passed < self.burst:
+                window.passed += 1
+                return True
+            window.suppressed += 1
+            return False

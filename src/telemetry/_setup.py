@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -29,7 +29,7 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from prometheus_client import CollectorRegistry
 
@@ -70,11 +70,16 @@ _EXEMPLAR_FILTERS: dict[str, Callable[[], ExemplarFilter]] = {
 
 
 def catalog_views() -> list[View]:
-    """One View per histogram of the catalog, pinning its buckets for every reader."""
+    """One View per histogram of the catalog (pinning its buckets) and per metric with a series
+    limit of its own; Views apply to every reader."""
     return [
-        View(instrument_name=spec.name, aggregation=ExplicitBucketHistogramAggregation(boundaries=spec.buckets))
+        View(
+            instrument_name=spec.name,
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=spec.buckets) if spec.buckets else None,
+            aggregation_cardinality_limit=spec.series_limit,
+        )
         for spec in catalog.CATALOG
-        if spec.buckets is not None
+        if spec.buckets is not None or spec.series_limit is not None
     ]
 
 
@@ -135,11 +140,13 @@ def _instrument_botocore(tracer_provider: TracerProvider) -> BotocoreInstrumento
     return instrumentor
 
 
-def setup_telemetry(settings: TelemetrySettings | None = None) -> Telemetry:
+def setup_telemetry(
+    settings: TelemetrySettings | None = None, *, extra_span_processors: Sequence[SpanProcessor] = ()
+) -> Telemetry:
     """MeterProvider (Views pin the buckets; the Prometheus reader on its own registry, without
     otel_scope_* labels or target_info; an OTLP reader when configured), TracerProvider (OTLP
-    when configured) and botocore span instrumentation. Sets no global provider and starts no
-    server (see `Telemetry.serve_metrics`)."""
+    when configured, plus `extra_span_processors`, e.g. a `RecentSpans`) and botocore span
+    instrumentation. Sets no global provider and starts no server (see `Telemetry.serve_metrics`)."""
     settings = settings or TelemetrySettings.from_env()
     resource = Resource(settings.resource())
     registry = CollectorRegistry(auto_describe=False)
@@ -169,6 +176,8 @@ def setup_telemetry(settings: TelemetrySettings | None = None) -> Telemetry:
     tracer_provider = TracerProvider(resource=resource, sampler=build_sampler(settings.sampler, settings.sampler_arg))
     if settings.traces_otlp is not None:
         tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter(settings.traces_otlp)))
+    for processor in extra_span_processors:
+        tracer_provider.add_span_processor(processor)
     instrumentor = _instrument_botocore(tracer_provider)
 
     def flush(timeout_seconds: float) -> bool:

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from . import _exposition, catalog
 from ._aws import AwsApiHooks, EventEmitter
-from ._logging import TraceContextFilter
+from ._logging import ExportErrorLimiter, TraceContextFilter
 from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
 from ._server import MetricsServer
 from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
@@ -143,11 +143,23 @@ class Telemetry:
         """A filter adding `trace_id`/`span_id` to log records (attach to the handler)."""
         return TraceContextFilter()
 
+    def export_error_filter(self, burst: int = 2, window_seconds: float = 60.0) -> logging.Filter:
+        """A filter letting `burst` records of each of OpenTelemetry's own log messages through
+        per window (attach to the handler): an unreachable collector makes the exporters log
+        every failed export and retry. The first one of a later window says how many were
+        dropped."""
+        return ExportErrorLimiter(burst, window_seconds)
+
     # Export ----------------------------------------------------------------------------------
 
     def render_metrics(self, openmetrics: bool = False) -> bytes:
         """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0."""
         return self._render(_exposition.OPENMETRICS_ACCEPT if openmetrics else None)[0]
+
+    def sample_values(self) -> dict[_exposition.SampleKey, float]:
+        """The current /metrics samples as {(sample name, frozenset of label pairs): value}
+        (histograms as their _bucket/_count/_sum samples)."""
+        return _exposition.parse_samples(self.render_metrics().decode())
 
     def _render(self, accept_header: str | None) -> tuple[bytes, str]:
         # The OTel Prometheus collector hands collected data over through a shared queue, so

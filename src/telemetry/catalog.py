@@ -43,6 +43,9 @@ class MetricSpec:
     unit: str
     labels: tuple[str, ...]
     help: str
+    # The most series the SDK keeps for this metric (a View's cardinality limit); None: OTel's
+    # default of 2000. Beyond it, new series fold into one `otel_metric_overflow="true"` series.
+    series_limit: int | None = None
 
     @property
     def buckets(self) -> tuple[float, ...] | None:
@@ -128,8 +131,10 @@ def _seconds_histogram(name: str, labels: tuple[str, ...], help_text: str) -> Me
     return MetricSpec(PREFIX + name, Instrument.HISTOGRAM, "s", labels, help_text)
 
 
-def _gauge(name: str, unit: str, labels: tuple[str, ...], help_text: str) -> MetricSpec:
-    return MetricSpec(PREFIX + name, Instrument.OBSERVABLE_GAUGE, unit, labels, help_text)
+def _gauge(
+    name: str, unit: str, labels: tuple[str, ...], help_text: str, series_limit: int | None = None
+) -> MetricSpec:
+    return MetricSpec(PREFIX + name, Instrument.OBSERVABLE_GAUGE, unit, labels, help_text, series_limit)
 
 
 RT = "resource_type"
@@ -144,11 +149,16 @@ RECONCILE_ERRORS = _counter(
 RESOURCES = _gauge(
     "resources_total", "", (RT, "status"), "Managed resources currently known, by resource type and status."
 )
+# OTel Python keeps every attribute set an observable instrument ever reported (about 1.3 KB
+# each, per reader) and counts them all against the limit: this bounds the distinct
+# (resource_type, resource_name) pairs seen since the operator started, live or gone.
+RESOURCE_SERIES_LIMIT = 20_000
 RESOURCE_CREATION_TIMESTAMP = _gauge(
     "resource_creation_timestamp_seconds",
     "s",
     (RT, "resource_name"),
     "Creation time of each live managed resource, as Unix epoch seconds.",
+    series_limit=RESOURCE_SERIES_LIMIT,
 )
 AWS_API_CALLS = _counter(
     "aws_api_calls_total",

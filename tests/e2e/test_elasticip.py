@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from harness.kube import ApiError
+from infra_operator.telemetry import parse_samples
 
 from .resources import API_VERSION, condition
 
 
 def samples(metrics_url: str) -> dict[tuple[str, frozenset], float]:
-    text = urllib.request.urlopen(metrics_url).read().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return parse_samples(urllib.request.urlopen(metrics_url).read().decode())
 
 
 def value(metrics_url: str, name: str, **labels: str) -> float:

@@ -5,7 +5,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from infra_operator.operator.engine.describe_cache import DescribeCache
 from infra_operator.operator.engine.objects import ObjectSummary
@@ -154,12 +153,6 @@ def telemetry():
     live = setup_telemetry(TelemetrySettings())
     yield live
     live.shutdown()
-
-
-def metrics(telemetry: Telemetry) -> dict[tuple[str, frozenset], float]:
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(telemetry.render_metrics().decode())
-            for sample in family.samples}
 
 
 def value(samples, name, **labels) -> float:

@@ -6,14 +6,17 @@ concurrent write is a unit test with an in-process kind."""
 
 from __future__ import annotations
 
-from conftest import KINDS, NAMESPACE, RESYNC_INTERVAL, CallLog, Cluster, converge, make_engine, metrics, reasons, value
+from conftest import KINDS, NAMESPACE, RESYNC_INTERVAL, CallLog, Cluster, converge, make_engine, reasons, value
 from infra_operator.operator.cli import config_from_args, parser
 from infra_operator.operator.engine.describe_cache import DescribeCache
 from infra_operator.operator.engine.kind import Kind
 
 
+ANY_OWNER = ("infra-operator.dev/owner-uid", "nobody")
+
+
 def lookups(telemetry, kind: str) -> tuple[float, float]:
-    samples = metrics(telemetry)
+    samples = telemetry.sample_values()
     return (value(samples, "infra_operator_cache_hits_total", resource_type=kind),
             value(samples, "infra_operator_cache_misses_total", resource_type=kind))
 
@@ -85,7 +88,7 @@ def test_a_drift_one_check_missed_is_found_by_the_next(aws, telemetry):
     assert reasons(engine.reconcile(kind, body, "resync", cluster)) == ["DriftHealed"]
     tags = aws.client("ec2").describe_addresses(AllocationIds=[allocation])["Addresses"][0]["Tags"]
     assert {t["Key"]: t["Value"] for t in tags}["team"] == "net"
-    samples = metrics(telemetry)
+    samples = telemetry.sample_values()
     assert value(samples, "infra_operator_drift_detected_total", resource_type="ElasticIP", severity="info") == 1
     assert lookups(telemetry, "ElasticIP") == (1, 2)
 
@@ -99,7 +102,8 @@ def test_a_resource_missing_from_the_snapshot_is_read_by_id(aws, telemetry):
     calls.calls.clear()
     assert resync_round(cluster, keys) == [[], ["DriftHealed"]]
     assert cluster.status("ElasticIP", "untagged")["allocationId"] == allocation
-    assert calls.calls["DescribeAddresses"] == 3  # the snapshot, the read by id, the re-read after healing
+    # the snapshot, the read by id, the owner-tag describe (duplicates), the re-read after healing
+    assert calls.calls["DescribeAddresses"] == 4
     assert lookups(telemetry, "ElasticIP") == (0, 2)
 
 
@@ -148,8 +152,8 @@ def test_a_snapshot_taken_across_a_write_is_not_kept():
     cache = DescribeCache(ttl=60, clock=lambda: 0.0)
     kind = ListedKind(during_listing=lambda: cache.invalidate(f"{NAMESPACE}/aws", "Listed"))
     session = Session()
-    assert cache.lookup(kind, session, f"{NAMESPACE}/aws", "a").hit is False
-    assert cache.lookup(kind, session, f"{NAMESPACE}/aws", "b").hit is False
+    assert cache.lookup(kind, session, f"{NAMESPACE}/aws", "a", ANY_OWNER).hit is False
+    assert cache.lookup(kind, session, f"{NAMESPACE}/aws", "b", ANY_OWNER).hit is False
     assert kind.listings == 2
 
 
@@ -159,7 +163,7 @@ def test_a_snapshot_lives_the_ttl_and_answers_each_resource_once():
     kind, session = ListedKind(), Session()
 
     def hits(*idents: str) -> list[bool]:
-        return [cache.lookup(kind, session, "ns/p", ident).hit for ident in idents]
+        return [cache.lookup(kind, session, "ns/p", ident, ANY_OWNER).hit for ident in idents]
 
     assert hits("a", "b", "a") == [False, True, False]  # "a" again: a new snapshot
     now[0] = 59.0
@@ -167,14 +171,14 @@ def test_a_snapshot_lives_the_ttl_and_answers_each_resource_once():
     now[0] = 60.0 + 59.0
     assert hits("a") == [False]  # expired
     assert kind.listings == 4
-    assert DescribeCache(ttl=0).lookup(kind, session, "ns/p", "a") is None  # off
+    assert DescribeCache(ttl=0).lookup(kind, session, "ns/p", "a", ANY_OWNER) is None  # off
 
 
 def test_a_rebuilt_provider_session_takes_a_new_snapshot():
     cache = DescribeCache(ttl=60, clock=lambda: 0.0)
     kind, old, rebuilt = ListedKind(), Session(), Session()
-    assert [cache.lookup(kind, old, "ns/p", "a").hit, cache.lookup(kind, old, "ns/p", "b").hit] == [False, True]
-    assert cache.lookup(kind, rebuilt, "ns/p", "c").hit is False
+    assert [cache.lookup(kind, old, "ns/p", "a", ANY_OWNER).hit, cache.lookup(kind, old, "ns/p", "b", ANY_OWNER).hit] == [False, True]
+    assert cache.lookup(kind, rebuilt, "ns/p", "c", ANY_OWNER).hit is False
     assert kind.listings == 2
 
 

@@ -12,7 +12,7 @@ import random
 import pytest
 import yaml
 
-from conftest import KINDS, Cluster, CallLog, converge, delete_all, make_engine, metrics, reasons, value
+from conftest import KINDS, Cluster, CallLog, converge, delete_all, make_engine, reasons, value
 
 SAMPLE = pathlib.Path(__file__).parents[2] / "samples" / "20-network.yaml"
 OWNER_UID = "infra-operator.dev/owner-uid"
@@ -48,7 +48,7 @@ def test_whole_stack_converges_heals_and_leaves_nothing(aws, telemetry, seed):
     requeues = collections.Counter(key[0] for key, outcome in runs if outcome.retry_after is not None)
     assert requeues, f"seed {seed}: random order should have made something wait"
     assert all(reasons(o) == ["DependencyNotReady"] for _, o in runs if o.retry_after)
-    samples = metrics(telemetry)
+    samples = telemetry.sample_values()
     for kind, count in per_kind.items():
         assert value(samples, "infra_operator_resources_total", resource_type=kind, status="ready") == count
         assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
@@ -66,7 +66,7 @@ def test_whole_stack_converges_heals_and_leaves_nothing(aws, telemetry, seed):
         assert reasons(cluster.reconcile(*key, trigger="resync")) == ["DriftHealed"]
     assert not any(tag["Key"] == "intruder" for tag in ec2.describe_tags(
         Filters=[{"Name": "resource-id", "Values": idents}])["Tags"])
-    samples = metrics(telemetry)
+    samples = telemetry.sample_values()
     for kind, count in per_kind.items():
         assert value(samples, "infra_operator_drift_detected_total", resource_type=kind, severity="info") == count
         assert value(samples, "infra_operator_drift_healed_total", resource_type=kind) == count
@@ -75,7 +75,7 @@ def test_whole_stack_converges_heals_and_leaves_nothing(aws, telemetry, seed):
     waits = delete_all(cluster, keys, shuffle=shuffle)
     assert owned_leftovers(ec2, uids) == []
     blocked = collections.Counter(key[0] for key, outcome in waits if outcome.retry_after is not None)
-    samples = metrics(telemetry)
+    samples = telemetry.sample_values()
     for kind, count in per_kind.items():
         assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0 for s in STATUSES)
         assert value(samples, "infra_operator_finalizer_duration_seconds_count", resource_type=kind) == count + blocked[kind]

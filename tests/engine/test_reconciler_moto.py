@@ -62,3 +62,28 @@ def test_provider_not_ready_and_invalid_tags(aws, engine, cluster):
     bad = engine.reconcile(kind, body("u6", spec={"tags": {"aws:x": "1"}}), "create", cluster)
     assert bad.permanent and bad.status["conditions"][0]["reason"] == "InvalidTags"
     assert owned(aws, "u5") == [] and owned(aws, "u6") == []
+
+
+def test_twins_tagged_as_one_object_are_deleted_on_adoption_drift_check_and_deletion(aws, engine, cluster):
+    """A create made twice (its first answer lost to a timeout) leaves two resources tagged as
+    one object: the engine keeps one and deletes the others."""
+    kind = ElasticIP()
+    ec2 = aws.client("ec2")
+
+    def twin() -> str:
+        return ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
+            {"Key": "infra-operator.dev/managed-by", "Value": "infra-operator"},
+            {"Key": "infra-operator.dev/owner-uid", "Value": "u6"}]}])["AllocationId"]
+
+    first = twin()
+    twin()
+    adopted = engine.reconcile(kind, body("u6"), "create", cluster)
+    assert [e.reason for e in adopted.events] == ["Adopted", "DuplicateDeleted", "Updated"]
+    assert [a["AllocationId"] for a in owned(aws, "u6")] == [adopted.status["allocationId"]] == [first]
+    third = twin()
+    checked = engine.reconcile(kind, body("u6", adopted.status), "resync", cluster)
+    assert [e.reason for e in checked.events] == ["DuplicateDeleted"] and third in checked.events[0].message
+    assert [a["AllocationId"] for a in owned(aws, "u6")] == [first]
+    twin()
+    assert engine.finalize(kind, body("u6", checked.status), cluster).retry_after is None
+    assert owned(aws, "u6") == []

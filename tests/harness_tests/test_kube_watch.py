@@ -110,3 +110,20 @@ def test_stopping_the_emulator_ends_open_watches() -> None:
     server.stop()
     assert time.monotonic() - started < 2
     assert [e["type"] for e in stream] == ["ADDED", "ADDED"]  # the rest of the snapshot, then the end
+
+
+def test_dropped_watches_end_and_new_ones_resume() -> None:
+    with EmulatorServer() as server:
+        kube = KubeClient.for_server(server.url)
+        kube.create_namespace("ns")
+        stream = kube.watch("v1", "ConfigMap", "ns", timeout_seconds=3600)
+        made = kube.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "ns"}})
+        assert summary([next(stream)]) == [("ADDED", "a")]
+        started = time.monotonic()
+        server.drop_watches()
+        assert list(stream) == [] and time.monotonic() - started < 2
+        kube.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "ns"}})
+        resumed = first(kube.watch("v1", "ConfigMap", "ns", resource_version=made["metadata"]["resourceVersion"],
+                                   timeout_seconds=3600), 1)
+        assert summary(resumed) == [("ADDED", "b")]
+        assert server.watches_opened == 2

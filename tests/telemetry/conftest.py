@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from prometheus_client.parser import text_string_to_metric_families
 
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
-from ._moto import MotoServer
 
 
 @pytest.fixture
@@ -19,8 +17,10 @@ def make_telemetry() -> Iterator[Callable[..., Telemetry]]:
     afterwards (which also releases the process-wide botocore instrumentation for the next)."""
     built: list[Telemetry] = []
 
-    def make(settings: TelemetrySettings | None = None, **fields: Any) -> Telemetry:
-        telemetry = setup_telemetry(settings or TelemetrySettings(instance_id="test-instance", **fields))
+    def make(settings: TelemetrySettings | None = None, extra_span_processors: Sequence[Any] = (),
+             **fields: Any) -> Telemetry:
+        telemetry = setup_telemetry(settings or TelemetrySettings(instance_id="test-instance", **fields),
+                                    extra_span_processors=extra_span_processors)
         built.append(telemetry)
         return telemetry
 
@@ -32,20 +32,6 @@ def make_telemetry() -> Iterator[Callable[..., Telemetry]]:
 @pytest.fixture
 def telemetry(make_telemetry: Callable[..., Telemetry]) -> Telemetry:
     return make_telemetry()
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def moto(moto_server: MotoServer) -> Iterator[MotoServer]:
-    moto_server.faults.reset()
-    yield moto_server
-    moto_server.faults.reset()
 
 
 def ec2_client(telemetry: Telemetry, endpoint_url: str, total_max_attempts: int = 3, **config: Any) -> Any:
@@ -62,11 +48,7 @@ def ec2_client(telemetry: Telemetry, endpoint_url: str, total_max_attempts: int 
 
 def sample_values(telemetry: Telemetry) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """The current /metrics samples as {(sample name, labels): value}."""
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(telemetry.render_metrics().decode())
-        for sample in family.samples
-    }
+    return telemetry.sample_values()
 
 
 def value(telemetry: Telemetry, sample_name: str, **labels: str) -> float:

@@ -6,10 +6,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from infra_operator.sandbox.aws import MotoServer
 from infra_operator.telemetry import Telemetry, catalog
 from local_process import free_port
 
-from ._moto import MotoServer
 from .conftest import ec2_client, sample_values
 
 
@@ -31,11 +31,11 @@ def recorded(telemetry: Telemetry, operation: str, service: str = "EC2") -> dict
     return summary
 
 
-def test_throttled_attempts_count_each_but_the_call_once(telemetry: Telemetry, moto: MotoServer) -> None:
-    ec2 = ec2_client(telemetry, moto.endpoint_url, total_max_attempts=3)
-    moto.faults.throttle("DescribeVpcs", 2)
+def test_throttled_attempts_count_each_but_the_call_once(telemetry: Telemetry, aws: MotoServer) -> None:
+    ec2 = ec2_client(telemetry, aws.endpoint, total_max_attempts=3)
+    aws.faults.throttle(operation="DescribeVpcs", times=2)
     ec2.describe_vpcs()
-    assert moto.faults.throttled_attempts == 2
+    assert aws.faults.count("throttle") == 2
     assert recorded(telemetry, "DescribeVpcs") == {
         "success": 1,
         "error": 0,
@@ -46,14 +46,14 @@ def test_throttled_attempts_count_each_but_the_call_once(telemetry: Telemetry, m
 
 
 def test_a_call_throttled_to_exhaustion_is_one_error_with_the_throttling_code(
-    telemetry: Telemetry, moto: MotoServer
+    telemetry: Telemetry, aws: MotoServer
 ) -> None:
-    ec2 = ec2_client(telemetry, moto.endpoint_url, total_max_attempts=2)
-    moto.faults.throttle("DescribeSubnets", 5)
+    ec2 = ec2_client(telemetry, aws.endpoint, total_max_attempts=2)
+    aws.faults.throttle(operation="DescribeSubnets", times=5)
     with pytest.raises(ec2.exceptions.ClientError) as raised:
         ec2.describe_subnets()
     assert raised.value.response["Error"]["Code"] == "RequestLimitExceeded"
-    assert moto.faults.throttled_attempts == 2
+    assert aws.faults.count("throttle") == 2
     assert recorded(telemetry, "DescribeSubnets") == {
         "success": 0,
         "error": 1,
@@ -63,8 +63,8 @@ def test_a_call_throttled_to_exhaustion_is_one_error_with_the_throttling_code(
     }
 
 
-def test_the_aws_error_code_is_extracted(telemetry: Telemetry, moto: MotoServer) -> None:
-    ec2 = ec2_client(telemetry, moto.endpoint_url)
+def test_the_aws_error_code_is_extracted(telemetry: Telemetry, aws: MotoServer) -> None:
+    ec2 = ec2_client(telemetry, aws.endpoint)
     with pytest.raises(ec2.exceptions.ClientError) as raised:
         ec2.release_address(AllocationId="eipalloc-0123456789abcdef0")
     code = raised.value.response["Error"]["Code"]
@@ -101,20 +101,20 @@ def test_a_refused_connection_is_one_failed_call_with_error_code_connection_erro
     ],
 )
 def test_the_service_label_uses_the_catalog_names(
-    telemetry: Telemetry, moto: MotoServer, client_name: str, call: object, service: str, operation: str
+    telemetry: Telemetry, aws: MotoServer, client_name: str, call: object, service: str, operation: str
 ) -> None:
     assert service in catalog.SERVICES.values()
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    client = session.client(client_name, endpoint_url=moto.endpoint_url)
+    client = session.client(client_name, endpoint_url=aws.endpoint)
     telemetry.instrument_aws(client.meta.events)
     call(client)  # type: ignore[operator]
     assert recorded(telemetry, operation, service)["success"] == 1
 
 
-def test_instrumenting_twice_does_not_double_count(telemetry: Telemetry, moto: MotoServer) -> None:
+def test_instrumenting_twice_does_not_double_count(telemetry: Telemetry, aws: MotoServer) -> None:
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     telemetry.instrument_aws(session.events)
-    ec2 = session.client("ec2", endpoint_url=moto.endpoint_url, config=Config(retries={"mode": "standard"}))
+    ec2 = session.client("ec2", endpoint_url=aws.endpoint, config=Config(retries={"mode": "standard"}))
     telemetry.instrument_aws(ec2.meta.events)
     telemetry.instrument_aws(session.events)
     ec2.describe_vpcs()

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_pro
 
 from infra_operator.telemetry import MetricsServer, Telemetry, TelemetrySettings, _recorders, catalog, setup_telemetry
 
-from ._moto import MotoServer
+from infra_operator.sandbox.aws import MotoServer
 from .conftest import ec2_client
 
 EXPECTED_LE = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"]
@@ -24,7 +24,7 @@ EXPECTED_LE = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5
 INHERITED_LINT = 'infra_operator_resources_total non-counter metrics should not have "_total" suffix'
 
 
-def exercise_every_recorder(telemetry: Telemetry, moto: MotoServer) -> None:
+def exercise_every_recorder(telemetry: Telemetry, aws: MotoServer) -> None:
     with telemetry.reconcile("ElasticIP", "default", "eip-a", trigger="create") as rec:
         rec.outcome("requeue", "aws_api_failed")
     with telemetry.finalizer("ElasticIP", "default", "eip-a") as fin:
@@ -39,8 +39,8 @@ def exercise_every_recorder(telemetry: Telemetry, moto: MotoServer) -> None:
     telemetry.workqueue.enqueue("VPC", "default/main")
     telemetry.cache_lookup("VPC", hit=True)
     telemetry.cache_lookup("VPC", hit=False)
-    ec2 = ec2_client(telemetry, moto.endpoint_url)
-    moto.faults.throttle("DescribeAddresses", 1)
+    ec2 = ec2_client(telemetry, aws.endpoint)
+    aws.faults.throttle(operation="DescribeAddresses", times=1)
     ec2.describe_addresses()
     with pytest.raises(ec2.exceptions.ClientError):
         ec2.release_address(AllocationId="eipalloc-0000000000000000")
@@ -53,15 +53,15 @@ def fetch(url: str, accept: str | None = None) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def exercised(moto_server: MotoServer) -> Iterator[MetricsServer]:
+def exercised(aws: MotoServer) -> Iterator[MetricsServer]:
     """One telemetry with every recorder exercised, served on a free loopback port."""
     telemetry = setup_telemetry(TelemetrySettings(instance_id="test-instance"))
-    moto_server.faults.reset()
+    aws.faults.clear()
     try:
-        exercise_every_recorder(telemetry, moto_server)
+        exercise_every_recorder(telemetry, aws)
         yield telemetry.serve_metrics("127.0.0.1", 0)
     finally:
-        moto_server.faults.reset()
+        aws.faults.clear()
         telemetry.shutdown()
 
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
+from infra_operator.sandbox.aws import MotoServer
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog
 from otlp_receiver import GrpcReceiver, HttpReceiver, OtlpReceiver, resource_attributes
 from rotel_agent import RotelAgent
 
-from ._moto import MotoServer
 from .conftest import ec2_client
 
 RECONCILE_TOTAL = catalog.RECONCILE_TOTAL.name
@@ -46,8 +46,8 @@ def otlp_settings(endpoint: str, protocol: str, temporality: str = "cumulative")
     )
 
 
-def reconcile_with_an_aws_call(telemetry: Telemetry, moto: MotoServer) -> None:
-    ec2 = ec2_client(telemetry, moto.endpoint_url)
+def reconcile_with_an_aws_call(telemetry: Telemetry, aws: MotoServer) -> None:
+    ec2 = ec2_client(telemetry, aws.endpoint)
     with telemetry.reconcile("ElasticIP", "default", "eip-a", trigger="create"):
         ec2.describe_addresses()
 
@@ -93,11 +93,11 @@ def assert_arrived_intact(received: OtlpReceiver, settings: TelemetrySettings) -
 # `receiver` comes before `make_telemetry` in the signatures: fixtures tear down in reverse,
 # so each telemetry's final flush on shutdown still finds its receiver up.
 def test_metrics_and_spans_arrive_over_otlp(
-    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer
+    receiver: Any, make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer
 ) -> None:
     settings = otlp_settings(receiver.endpoint, protocol)
     telemetry = make_telemetry(settings)
-    reconcile_with_an_aws_call(telemetry, moto)
+    reconcile_with_an_aws_call(telemetry, aws)
     assert telemetry.force_flush()
     receiver.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
     assert_arrived_intact(receiver, settings)
@@ -133,12 +133,12 @@ def test_the_configured_temporality_is_exported(
 
 
 def test_through_rotel_as_an_independent_collector_hop(
-    make_telemetry: Callable[..., Telemetry], protocol: str, moto: MotoServer, tmp_path: Path
+    make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer, tmp_path: Path
 ) -> None:
     with GrpcReceiver() as downstream, RotelAgent(forward_to=downstream.endpoint, workdir=tmp_path) as hop:
         settings = otlp_settings(hop.grpc_endpoint if protocol == "grpc" else hop.http_endpoint, protocol)
         telemetry = make_telemetry(settings)
-        reconcile_with_an_aws_call(telemetry, moto)
+        reconcile_with_an_aws_call(telemetry, aws)
         assert telemetry.force_flush()
         downstream.wait_for(has_metric_and_spans(RECONCILE_TOTAL))
         assert_arrived_intact(downstream, settings)

@@ -10,7 +10,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .delta import MANAGED_BY
+from .delta import MANAGED_BY, tags_from_aws
 from .kind import AWSClients, Kind, Raw
 
 
@@ -21,6 +21,9 @@ class Lookup:
 
     listed: Raw | None
     hit: bool
+    # Every listed resource carrying the asked owner tag (the resource itself and any twin that
+    # a create retried after a lost answer left).
+    owned: tuple[Raw, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,11 @@ class DescribeCache:
         self._filling: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def lookup(self, kind: Kind, aws: AWSClients, provider: str, ident: str) -> Lookup | None:
-        """What the current snapshot of (provider, kind) says about `ident`, taking a snapshot
-        when there is none valid. None when the cache is off (ttl 0) or the kind cannot list
-        its managed resources: the caller reads by identifier."""
+    def lookup(self, kind: Kind, aws: AWSClients, provider: str, ident: str,
+               owner: tuple[str, str]) -> Lookup | None:
+        """What the current snapshot of (provider, kind) says about `ident` and the resources
+        tagged with `owner`, taking a snapshot when there is none valid. None when the cache is
+        off (ttl 0) or the kind cannot list its managed resources: the caller asks AWS."""
         if self.ttl <= 0:
             return None
         key = (provider, kind.kind)
@@ -63,7 +67,7 @@ class DescribeCache:
             snapshot = self._valid(key, aws, ident)
             if snapshot is not None:
                 snapshot.answered.add(ident)
-                return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id)
+                return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id, _owned(snapshot, owner))
             with self._guard:
                 writes_before = self._writes.get(key, 0)
             started = self._clock()
@@ -74,7 +78,7 @@ class DescribeCache:
             with self._guard:
                 if self._writes.get(key, 0) == writes_before:
                     self._snapshots[key] = snapshot
-            return Lookup(snapshot.by_id.get(ident), False)
+            return Lookup(snapshot.by_id.get(ident), False, _owned(snapshot, owner))
 
     def invalidate(self, provider: str, kind: str) -> None:
         """The engine wrote to a resource of `kind` through `provider`: the next lookup re-describes."""
@@ -91,3 +95,8 @@ class DescribeCache:
                 or self._clock() - snapshot.taken_at >= self.ttl):
             return None
         return snapshot
+
+
+def _owned(snapshot: _Snapshot, owner: tuple[str, str]) -> tuple[Raw, ...]:
+    key, value = owner
+    return tuple(raw for raw in snapshot.by_id.values() if tags_from_aws(raw.get("Tags")).get(key) == value)

@@ -115,8 +115,11 @@ class Kind:
         """Describe by identifier; None when absent (or in a terminal deleted state)."""
         raise NotImplementedError
 
-    def find_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> Raw | None:
-        """Find a resource tagged as owned by this object (adoption after a crash)."""
+    def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
+        """Every resource tagged as owned by this object, as one listing call describes them
+        (`read` may describe more): one after a crash between create and status write (the
+        engine adopts it), more after a create whose answer was lost, e.g. to a timeout, and
+        that was made again (the engine deletes the extras)."""
         raise NotImplementedError
 
     def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw] | None:

@@ -53,6 +53,9 @@ SPEC = {
                            "so 900 renews them on every AWS call."},
     },
 }
+# Spec fields whose values must not reach logs (kopf logs whole objects at DEBUG). The external
+# ID is not a credential, but it is what keeps a third party from assuming the role for you.
+SENSITIVE_SPEC_FIELDS = ("externalID",)
 STATUS = {"accountId": {"type": "string"}, "region": {"type": "string"},
           "lastCheckTime": {"type": "string", "format": "date-time"}}
 

@@ -144,9 +144,12 @@ class Reconciler:
         ident = obj.status.get(kind.identifier)
         drift_check = trigger in DRIFT_TRIGGERS and bool(ident)
 
+        owner = (OWNER_UID, obj.uid)
+        duplicates: list[Raw] = []
         with self._drift_scope(kind, obj, drift_check) as drift:
+            owned: list[Raw] | None = None
             if drift_check:
-                raw = self._drift_read(kind, aws, obj, ident)
+                raw, owned = self._drift_read(kind, aws, obj, ident, owner)
             else:
                 raw = _read(kind, aws, ident) if ident else None
             delta = None
@@ -155,18 +158,27 @@ class Reconciler:
                 if drift and not delta.empty:
                     for severity, fields in delta.by_severity().items():
                         drift.detected(severity.value, fields)
+                if drift:
+                    owned = kind.find_all_owned(aws, owner) if owned is None else owned
+                    duplicates = [r for r in owned if kind.identify(r) != ident]
+                    if duplicates:
+                        drift.detected(Severity.CRITICAL.value, ["duplicates"])
             elif ident and drift:
                 drift.detected(Severity.CRITICAL.value, ["existence"])
 
         if raw is None and ident:
             self._gone_out_of_band(kind, obj, ident, outcome)
         if raw is None:
-            raw = kind.find_owned(aws, (OWNER_UID, obj.uid))
-            if raw is not None:
+            owned = kind.find_all_owned(aws, owner)
+            if owned:
+                raw, duplicates = _read(kind, aws, kind.identify(owned[0])) or owned[0], owned[1:]
                 outcome.event("Normal", "Adopted",
                               f"adopted {kind.kind} {kind.identify(raw)} tagged as owned by this object")
                 delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
         healing = drift if drift_check else None
+        if duplicates:
+            with self._writing(kind, obj):
+                self._delete_duplicates(kind, aws, kind.identify(raw), duplicates, healing, outcome)
         if raw is None:
             # Create the resource, then converge what the create call could not set like any update.
             with self._writing(kind, obj):
@@ -193,6 +205,17 @@ class Reconciler:
                 reason="DeletedInAWS", error_type="sync_failed", delay=300)
         outcome.event("Warning", "DeletedInAWS", f"{kind.kind} {ident} was deleted outside the operator; re-creating")
 
+    def _delete_duplicates(self, kind: Kind, aws: AWSClients, kept: str, duplicates: list[Raw], drift,
+                           outcome: Outcome) -> None:
+        """Delete the resources tagged as this object's besides the one it keeps. Only a create
+        whose answer was lost (a timeout) and that was made again leaves such twins."""
+        with _healing(drift):
+            for raw in duplicates:
+                _absent_ok(kind.delete, aws, kind.identify(raw), raw)
+                outcome.event("Warning", "DuplicateDeleted",
+                              f"deleted {kind.kind} {kind.identify(raw)}, a duplicate of {kept} tagged as owned "
+                              "by this object")
+
     def _create(self, kind: Kind, aws: AWSClients, obj: CustomObject, desired: dict, outcome: Outcome) -> Raw:
         created = kind.create(aws, desired, desired["tags"], token=f"{obj.uid}-{obj.generation or 0}")
         ident = kind.identify(created)
@@ -208,7 +231,7 @@ class Reconciler:
                      delta: Delta, drift, outcome: Outcome) -> Raw:
         ident = kind.identify(raw)
         fields = [f.name for f in delta.changed] + (["tags"] if delta.tags_to_set or delta.tags_to_remove else [])
-        try:
+        with _healing(drift):
             if delta.needs_replacement:
                 raise TerminalError(
                     f"{', '.join(delta.needs_replacement)} cannot change in place on {kind.kind} {ident}; "
@@ -219,12 +242,7 @@ class Reconciler:
                     kind.update(aws, ident, desired, raw, changed)
                 if delta.tags_to_set or delta.tags_to_remove:
                     kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
-        except Exception as exc:
-            if drift is not None:
-                drift.heal_failed("drift_healing_failed")
-            raise _as_engine_error(exc) from exc
         if drift is not None:
-            drift.healed()
             outcome.event("Normal", "DriftHealed", f"healed drift on {kind.kind} {ident}: {', '.join(fields)}")
         else:
             outcome.event("Normal", "Updated", f"updated {kind.kind} {ident}: {', '.join(fields)}")
@@ -249,20 +267,21 @@ class Reconciler:
         owner = (OWNER_UID, obj.uid)
         ident = obj.status.get(kind.identifier)
         raw = _read(kind, aws, ident) if ident else None
-        if raw is None:
-            raw = kind.find_owned(aws, owner)
+        # The one in status, and any other tagged as ours (a crash before the status write, a duplicate).
+        targets = ([raw] if raw is not None else []) + [
+            r for r in kind.find_all_owned(aws, owner) if raw is None or kind.identify(r) != ident]
         if retain:
             owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))
-            kept = ([kind.identify(raw)] if raw is not None else []) + kind.held(aws, owner)
+            kept = [kind.identify(r) for r in targets] + kind.held(aws, owner)
             for each in kept:
                 kind.set_tags(aws, each, {}, owned)
             if kept:
                 outcome.event("Normal", "Retained",
                               f"left {kind.kind} {', '.join(kept)} in AWS and removed the ownership tags")
             return
-        if raw is not None:
-            ident = kind.identify(raw)
-            _absent_ok(kind.delete, aws, ident, raw)
+        for target in targets:
+            ident = kind.identify(target)
+            _absent_ok(kind.delete, aws, ident, target)
             self._await_gone(kind, aws, ident)
             outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
         # Only once the main resource is gone (on this run or an earlier one) can what it held go.
@@ -285,17 +304,18 @@ class Reconciler:
     def _clients(self, obj: CustomObject) -> AWSClients:
         return self.providers.get(obj.provider_key)
 
-    def _drift_read(self, kind: Kind, aws: AWSClients, obj: CustomObject, ident: str) -> Raw | None:
-        """A drift check's read: from the describe cache's snapshot when it holds the resource,
-        from AWS by identifier otherwise (which also tells a deleted resource from one that
-        merely lost its managed-by tag)."""
-        lookup = _describing(self.describe_cache.lookup, kind, aws, obj.provider_key, ident)
+    def _drift_read(self, kind: Kind, aws: AWSClients, obj: CustomObject, ident: str,
+                    owner: tuple[str, str]) -> tuple[Raw | None, list[Raw] | None]:
+        """A drift check's read, and the resources tagged as this object's when known: from the
+        describe cache's snapshot when it holds the resource, from AWS by identifier otherwise
+        (which also tells a deleted resource from one that merely lost its managed-by tag)."""
+        lookup = _describing(self.describe_cache.lookup, kind, aws, obj.provider_key, ident, owner)
         if lookup is None:
-            return _read(kind, aws, ident)
+            return _read(kind, aws, ident), None
         self.telemetry.cache_lookup(kind.kind, lookup.hit)
         if lookup.listed is None:
-            return _read(kind, aws, ident)
-        return _describing(kind.complete, aws, lookup.listed)
+            return _read(kind, aws, ident), None
+        return _describing(kind.complete, aws, lookup.listed), list(lookup.owned)
 
     @contextmanager
     def _writing(self, kind: Kind, obj: CustomObject) -> Iterator[None]:
@@ -360,6 +380,20 @@ def _describing(describe: Callable[..., Any], *args: Any) -> Any:
             raise
         error.error_type = "get_failed"
         raise error from exc
+
+
+@contextmanager
+def _healing(drift) -> Iterator[None]:
+    """Around changes made to AWS; when they heal a drift (`drift` not None), counts them as
+    healed, or as a failed heal when they raise (as an engine error)."""
+    try:
+        yield
+    except Exception as exc:
+        if drift is not None:
+            drift.heal_failed("drift_healing_failed")
+        raise _as_engine_error(exc) from exc
+    if drift is not None:
+        drift.healed()
 
 
 def _absent_ok(delete: Callable[..., None], *args: Any) -> None:

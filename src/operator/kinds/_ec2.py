@@ -47,12 +47,23 @@ def modify_attributes(aws: AWSClients, call: str, id_param: str, ident: str, val
         modify(**{id_param: ident, name[0].upper() + name[1:]: {"Value": value}})
 
 
+def network_problem(cidr: str) -> str | None:
+    """Why a CIDR block (IPv4 or IPv6) that passed the schema's pattern is not a network
+    address AWS takes as written (octets over 255, host bits set); None when it is one. AWS
+    would refuse it, or store it normalised so that it never matches the spec again."""
+    try:
+        ipaddress.ip_network(cidr)
+    except ValueError as exc:
+        return f"{cidr!r} is not a network address: {exc}"
+    return None
+
+
 def check_prefix(field: str, cidr: str, shortest: int = 16, longest: int = 28) -> ipaddress.IPv4Network:
     """An IPv4 CIDR block with a prefix length AWS accepts for VPCs and subnets."""
-    try:
-        network = ipaddress.IPv4Network(cidr)
-    except ValueError as exc:
-        raise TerminalError(f"spec.{field} {cidr!r} is not a network address: {exc}", reason="InvalidCidr") from exc
+    problem = network_problem(cidr)
+    if problem:
+        raise TerminalError(f"spec.{field} {problem}", reason="InvalidCidr")
+    network = ipaddress.IPv4Network(cidr)
     if not shortest <= network.prefixlen <= longest:
         raise TerminalError(f"spec.{field} {cidr} must have a prefix length between /{shortest} and /{longest}",
                             reason="InvalidCidr")
@@ -90,12 +101,12 @@ class EC2Kind(Kind):
         found = getattr(aws.client("ec2"), self.resource.describe)(**{self.resource.ids_param: [ident]})
         return self._first_present(aws, found[self.resource.list_key])
 
-    def find_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> Raw | None:
-        owned = describe_tagged(aws, self.resource.describe, self.resource.list_key, owner_uid_tag)
-        return self._first_present(aws, owned)
+    def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
+        return self.list_managed(aws, owner_uid_tag)
 
     def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw]:
-        return describe_tagged(aws, self.resource.describe, self.resource.list_key, managed_tag)
+        return [raw for raw in describe_tagged(aws, self.resource.describe, self.resource.list_key, managed_tag)
+                if self.present(raw)]
 
     def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
         return self._first_present(aws, [listed])

@@ -10,7 +10,8 @@ from typing import Any, Mapping
 from ..engine.delta import list_changes
 from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
-from ._ec2 import CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource
+from ._ec2 import (CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource,
+                   network_problem)
 
 TARGETS = ("gatewayId", "natGatewayId")  # state keys, also the AWS parameter names (capitalised)
 
@@ -69,6 +70,9 @@ class RouteTable(EC2Kind):
             if len(targets) != 1:
                 raise TerminalError(f"spec.routes[{index}] needs exactly one target, not {targets or 'none'}",
                                     reason="InvalidRoute")
+            problem = network_problem(route["destinationCidrBlock"])
+            if problem:
+                raise TerminalError(f"spec.routes[{index}].destinationCidrBlock {problem}", reason="InvalidRoute")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         return {

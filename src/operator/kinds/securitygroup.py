@@ -8,7 +8,8 @@ from typing import Any, Mapping
 from ..engine.delta import list_changes
 from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
-from ._ec2 import CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource
+from ._ec2 import (CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource,
+                   network_problem)
 
 PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",
              "icmpv6": "icmpv6", "58": "icmpv6", "all": "-1", "-1": "-1"}
@@ -44,6 +45,22 @@ RULE = {
                  "|| has(self.prefixListIds)", "message": "a rule needs at least one source or destination"},
     ],
 }
+
+
+def _rule_problem(rule: Mapping[str, Any]) -> str | None:
+    """What AWS would refuse in a rule that passed the schema (which cannot compare fields or
+    judge numbers inside patterns); None when nothing."""
+    protocol = _protocol(rule["protocol"])
+    if protocol.isdigit() and int(protocol) > 255:
+        return f"protocol {protocol} is not an IP protocol number (0 to 255)"
+    if protocol != "-1" and rule.get("fromPort") is None:
+        return f"fromPort is required for protocol {rule['protocol']}"
+    if protocol in ("tcp", "udp") and rule.get("toPort") is not None and rule["toPort"] < rule["fromPort"]:
+        return f"the port range {rule['fromPort']}-{rule['toPort']} ends before it starts"
+    if not any(rule.get(field) for field, _, _ in SOURCES):
+        return "a rule needs at least one source or destination"
+    return next(filter(None, (network_problem(cidr) for field in ("cidrBlocks", "ipv6CidrBlocks")
+                              for cidr in rule.get(field) or ())), None)
 
 
 def _protocol(value: Any) -> str:
@@ -114,14 +131,9 @@ class SecurityGroup(EC2Kind):
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         for direction in RULES:
             for index, rule in enumerate(spec.get(direction) or ()):
-                where = f"spec.{direction}[{index}]"
-                if _protocol(rule["protocol"]) != "-1" and rule.get("fromPort") is None:
-                    problem = f"fromPort is required for protocol {rule['protocol']}"
-                elif not any(rule.get(field) for field, _, _ in SOURCES):
-                    problem = "a rule needs at least one source or destination"
-                else:
-                    continue
-                raise TerminalError(f"{where}: {problem}", reason="InvalidRule")
+                problem = _rule_problem(rule)
+                if problem:
+                    raise TerminalError(f"spec.{direction}[{index}]: {problem}", reason="InvalidRule")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         return {"vpcId": spec["vpcId"], "groupName": spec["groupName"],

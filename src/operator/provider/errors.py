@@ -8,6 +8,7 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
     NoCredentialsError,
     PartialCredentialsError,
+    ReadTimeoutError,
 )
 
 from ..engine.errors import EngineError, NotFound, ProviderNotReady, RetryableError, TerminalError
@@ -66,6 +67,8 @@ def classify(exc: BaseException) -> EngineError | None:
         if code.endswith("LimitExceeded"):
             return RetryableError(text, reason="AWSLimitExceeded", delay=120)
         return TerminalError(text, reason="AWSRejected", error_type="aws_api_failed")
+    if isinstance(exc, ReadTimeoutError):  # asked, but no answer in time: the call may have happened
+        return RetryableError(f"AWS did not answer in time: {type(exc).__name__}", reason="AWSUnavailable", delay=10)
     if isinstance(exc, (BotoConnectionError, BotoCoreError)):
         return RetryableError(f"AWS endpoint unreachable: {type(exc).__name__}", reason="AWSUnreachable", delay=10)
     return None

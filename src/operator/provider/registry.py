@@ -10,11 +10,18 @@ from ..engine.errors import ProviderNotReady
 from .session import ProviderConfig, ProviderSession
 
 
+# Seconds before an object retries while its provider's credentials are being checked (a
+# fraction of a second: STS GetCallerIdentity), e.g. right after an operator restart.
+CHECKING_DELAY = 1.0
+# Seconds before an object retries while its provider failed its check.
+NOT_READY_DELAY = 15.0
+
+
 @dataclass
 class _Entry:
     session: ProviderSession
     ready: bool = False
-    reason: str = "provider not checked yet"
+    reason: str | None = None  # None until the first check of this session ends
 
 
 class ProviderRegistry:
@@ -40,6 +47,7 @@ class ProviderRegistry:
         return session, rotated
 
     def mark(self, name: str, ready: bool, reason: str = "") -> None:
+        """The end of a check: `reason` says why the provider is not ready."""
         with self._lock:
             entry = self._entries.get(name)
             if entry:
@@ -54,6 +62,8 @@ class ProviderRegistry:
             entry = self._entries.get(name)
         if entry is None:
             raise ProviderNotReady(f"AWSProvider {name} is not known (missing, or not reconciled yet)", delay=5)
+        if entry.reason is None:
+            raise ProviderNotReady(f"AWSProvider {name}: its credentials are being checked", delay=CHECKING_DELAY)
         if not entry.ready:
-            raise ProviderNotReady(f"AWSProvider {name} is not ready: {entry.reason}", delay=15)
+            raise ProviderNotReady(f"AWSProvider {name} is not ready: {entry.reason}", delay=NOT_READY_DELAY)
         return entry.session

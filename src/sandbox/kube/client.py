@@ -1,4 +1,5 @@
-"""A small synchronous kubectl for tests, against the emulator or a real cluster (``KUBECONFIG``)."""
+"""A small synchronous kubectl over HTTP, against the emulator or a real cluster (``KUBECONFIG``):
+the sandbox applies CRDs and samples with it, tests drive and inspect clusters with it."""
 from __future__ import annotations
 
 import base64
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from harness.kube.errors import ApiError
+from .errors import ApiError
 
 Obj = dict[str, Any]
 T = TypeVar("T")
@@ -102,23 +103,6 @@ class ClusterAccess:
         path.write_text(yaml.safe_dump(config))
         return path
 
-    def kopf_connection_info(self) -> Any:
-        """What a ``@kopf.on.login`` handler returns to reach this cluster::
-
-            @kopf.on.login()
-            def login(**_):
-                return access.kopf_connection_info()
-        """
-        import kopf  # only operator runners need it
-
-        return kopf.ConnectionInfo(
-            server=self.server, ca_path=self.ca_path, ca_data=self.ca_data, insecure=self.insecure or None,
-            token=self.token, scheme="Bearer" if self.token else None,
-            certificate_path=self.certificate_path, certificate_data=self.certificate_data,
-            private_key_path=self.private_key_path, private_key_data=self.private_key_data,
-            username=self.username, password=self.password, default_namespace=self.default_namespace,
-        )
-
     def ssl_context(self) -> ssl.SSLContext | None:
         if not self.server.startswith("https:"):
             return None
@@ -161,6 +145,9 @@ def split_api_version(api_version: str) -> tuple[str, str]:
 class KubeClient:
     """kubectl-like calls over HTTP. Objects are plain dicts; errors raise :class:`ApiError`."""
 
+    # What `for_server` and `from_kubeconfig` build (a subclass may add to ClusterAccess).
+    access_type: type[ClusterAccess] = ClusterAccess
+
     def __init__(self, access: ClusterAccess, timeout: float = 10.0, emulator: Any = None) -> None:
         self.access = access
         self.emulator = emulator  # the EmulatorServer behind `access`, None for a real cluster
@@ -171,11 +158,11 @@ class KubeClient:
     @classmethod
     def for_server(cls, server: str, emulator: Any = None) -> KubeClient:
         """A client for an unauthenticated plain-HTTP server (the emulator)."""
-        return cls(ClusterAccess(server=server.rstrip("/")), emulator=emulator)
+        return cls(cls.access_type(server=server.rstrip("/")), emulator=emulator)
 
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str], context: str | None = None) -> KubeClient:
-        return cls(ClusterAccess.from_kubeconfig(path, context))
+        return cls(cls.access_type.from_kubeconfig(path, context))
 
     # --- HTTP ----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from harness.kube import errors
+from . import errors
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

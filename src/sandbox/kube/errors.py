@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.kube.schema import FieldError
+from .schema import FieldError
 
 
 class ApiError(Exception):

@@ -18,9 +18,9 @@ from typing import Any
 
 import jsonschema.exceptions
 
-from harness.kube import errors
-from harness.kube.schema import FieldError, StructuralSchema
-from harness.kube.selectors import Predicate
+from . import errors
+from .schema import FieldError, StructuralSchema
+from .selectors import Predicate
 
 Obj = dict[str, Any]
 KindKey = tuple[str, str]  # (group, plural)

@@ -5,7 +5,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.kube.errors import bad_request
+from .errors import bad_request
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 

@@ -2,7 +2,7 @@
 
 kmock (``KubernetesScaffold``) serves the HTTP port, ``/api``, ``/apis``, ``/version`` and the
 resource discovery kopf reads. Object requests (list, watch, get, create, replace, patch, delete)
-go to :class:`~harness.kube.store.Store`, which behaves like the API server where kmock's own
+go to :class:`~infra_operator.sandbox.kube.store.Store`, which behaves like the API server where kmock's own
 emulator does not (resourceVersion, watch resumption, generation, status subresource, schemas).
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import aiohttp.web
 import attrs
 import kmock
 
-from harness.kube import errors
-from harness.kube.patching import json_patch, merge_patch
-from harness.kube.selectors import field_selector, label_selector
-from harness.kube.store import CRD_KEY, Kind, Obj, Store, WatchEvent, served_resources
+from . import errors
+from .patching import json_patch, merge_patch
+from .selectors import field_selector, label_selector
+from .store import CRD_KEY, Kind, Obj, Store, WatchEvent, served_resources
 
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 # How often an idle watch checks whether its client went away.
@@ -65,6 +65,10 @@ class KubeEmulator(kmock.KubernetesScaffold):
     store: Store = attrs.field(factory=Store)
     _written: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
     _closing: bool = attrs.field(default=False, init=False)
+    # Bumped by drop_watches: a watch ends when it changes.
+    _watch_epoch: int = attrs.field(default=0, init=False)
+    # How many watch requests were answered (a client that lost its stream opens another).
+    watches_opened: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -79,6 +83,12 @@ class KubeEmulator(kmock.KubernetesScaffold):
         """End every open watch stream (as the API server does when it shuts down), so that the
         HTTP server does not wait for watchers that never hang up."""
         self._closing = True
+        self._wake_watchers()
+
+    def drop_watches(self) -> None:
+        """End the watch streams open now, as an API server restart or a load balancer does;
+        clients reconnect and resume from the last resourceVersion they saw."""
+        self._watch_epoch += 1
         self._wake_watchers()
 
     def _sync_discovery(self) -> None:
@@ -158,6 +168,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
                      namespace: str | None) -> aiohttp.web.StreamResponse:
         """Stream watch events: a snapshot of ADDED events when no resourceVersion is given,
         otherwise exactly the logged events after it (410 Gone when the log no longer reaches)."""
+        self.watches_opened += 1
         query = request.query
         selectors = (label_selector(query.get("labelSelector")), field_selector(query.get("fieldSelector")))
         store = self.store
@@ -179,6 +190,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
+        epoch = self._watch_epoch
 
         response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
@@ -186,7 +198,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
         try:
             for event in events:
                 await _send(response, event)
-            while not self._closing and (deadline is None or loop.time() < deadline):
+            while (not self._closing and epoch == self._watch_epoch
+                   and (deadline is None or loop.time() < deadline)):
                 written = self._written
                 start, reachable = store.events_since(last_seen)
                 if not reachable:
@@ -281,6 +294,17 @@ class EmulatorServer:
             self._ready.set()
             await self._stopping.wait()
             self.emulator.end_watches()
+
+    @property
+    def watches_opened(self) -> int:
+        """Watch requests answered so far."""
+        return self.emulator.watches_opened if self.emulator is not None else 0
+
+    def drop_watches(self) -> None:
+        """End every open watch stream (see KubeEmulator.drop_watches); new ones work."""
+        if self._loop is None or self.emulator is None:
+            raise RuntimeError("the emulator is not running")
+        self._loop.call_soon_threadsafe(self.emulator.drop_watches)
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:

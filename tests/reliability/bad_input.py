@@ -1,0 +1,182 @@
+"""The malformed-input corpus: custom objects of every kind that are wrong in one way each, and
+what must answer them — the API server's schema (422 naming the field), or the operator with
+`Ready=False`, a specific reason and a Warning event. `retries` marks answers that are retried
+(the missing piece may appear) rather than final until the spec changes.
+
+Test setup provides: the AWSProvider `aws` (Ready), the VPC `net` (10.0.0.0/16, Ready), and
+the Secret `incomplete` (an access key id and no secret key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+AWS = {"providerRef": {"name": "aws"}}
+NET = {**AWS, "vpcRef": {"name": "net"}}
+SUBNET_ID = "subnet-0123abcd"
+ENDPOINT = "http://127.0.0.1:1"  # the cases' AWSProviders never get past their spec
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    kind: str
+    spec: Any
+    rejected: str | None = None  # the field a 422 names
+    reason: str | None = None  # the Ready=False reason and Warning event
+    retries: bool = False
+
+
+def rule(**fields: Any) -> dict[str, Any]:
+    """A valid ingress/egress rule changed by `fields` (None removes a field)."""
+    return _without_none({"protocol": "tcp", "fromPort": 443, "cidrBlocks": ["10.0.0.0/8"], **fields})
+
+
+def route(**fields: Any) -> dict[str, Any]:
+    """A valid route changed by `fields` (None removes a field)."""
+    return _without_none({"destinationCidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123abcd", **fields})
+
+
+def _without_none(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if value is not None}
+
+
+CASES: tuple[Case, ...] = (
+    # ElasticIP: wrong types and values, provider reference, tags.
+    Case("eip-domain-enum", "ElasticIP", {**AWS, "domain": "moon"}, rejected="spec.domain"),
+    Case("eip-domain-type", "ElasticIP", {**AWS, "domain": 5}, rejected="spec.domain"),
+    Case("eip-no-provider", "ElasticIP", {}, rejected="spec.providerRef"),
+    Case("eip-provider-no-name", "ElasticIP", {"providerRef": {}}, rejected="spec.providerRef.name"),
+    Case("eip-provider-bad-name", "ElasticIP", {"providerRef": {"name": "Not_A_Name"}},
+         rejected="spec.providerRef.name"),
+    Case("eip-provider-string", "ElasticIP", {"providerRef": "aws"}, rejected="spec.providerRef"),
+    Case("eip-unknown-provider", "ElasticIP", {"providerRef": {"name": "nowhere"}}, reason="ProviderNotReady",
+         retries=True),
+    Case("eip-policy-enum", "ElasticIP", {**AWS, "deletionPolicy": "Sometimes"}, rejected="spec.deletionPolicy"),
+    Case("eip-pool-pattern", "ElasticIP", {**AWS, "publicIpv4Pool": "pool-1"}, rejected="spec.publicIpv4Pool"),
+    Case("eip-border-group-empty", "ElasticIP", {**AWS, "networkBorderGroup": ""}, rejected="spec.networkBorderGroup"),
+    Case("eip-spec-string", "ElasticIP", "allocate one", rejected="spec"),
+    Case("eip-tags-list", "ElasticIP", {**AWS, "tags": ["team=web"]}, rejected="spec.tags"),
+    Case("eip-tag-value-number", "ElasticIP", {**AWS, "tags": {"team": 7}}, rejected="spec.tags.team"),
+    Case("eip-tag-value-long", "ElasticIP", {**AWS, "tags": {"team": "v" * 257}}, rejected="spec.tags.team"),
+    Case("eip-too-many-tags", "ElasticIP", {**AWS, "tags": {f"k{i}": "v" for i in range(41)}}, rejected="spec.tags"),
+    Case("eip-tag-aws-prefix", "ElasticIP", {**AWS, "tags": {"aws:owner": "me"}}, reason="InvalidTags"),
+    Case("eip-tag-ours", "ElasticIP", {**AWS, "tags": {"infra-operator.dev/owner-uid": "x"}}, reason="InvalidTags"),
+    Case("eip-tag-key-long", "ElasticIP", {**AWS, "tags": {"k" * 129: "v"}}, reason="InvalidTags"),
+    Case("eip-tag-key-empty", "ElasticIP", {**AWS, "tags": {"": "v"}}, reason="InvalidTags"),
+    # VPC: CIDR blocks the pattern lets through, conflicting DNS settings.
+    Case("vpc-no-cidr", "VPC", {**AWS}, rejected="spec.cidrBlock"),
+    Case("vpc-cidr-number", "VPC", {**AWS, "cidrBlock": 42}, rejected="spec.cidrBlock"),
+    Case("vpc-cidr-no-prefix", "VPC", {**AWS, "cidrBlock": "10.0.0.0"}, rejected="spec.cidrBlock"),
+    Case("vpc-cidr-prefix-33", "VPC", {**AWS, "cidrBlock": "10.0.0.0/33"}, rejected="spec.cidrBlock"),
+    Case("vpc-cidr-octet-999", "VPC", {**AWS, "cidrBlock": "999.0.0.0/16"}, reason="InvalidCidr"),
+    Case("vpc-cidr-host-bits", "VPC", {**AWS, "cidrBlock": "10.0.0.1/16"}, reason="InvalidCidr"),
+    Case("vpc-cidr-too-wide", "VPC", {**AWS, "cidrBlock": "10.0.0.0/8"}, reason="InvalidCidr"),
+    Case("vpc-cidr-too-narrow", "VPC", {**AWS, "cidrBlock": "10.0.0.0/30"}, reason="InvalidCidr"),
+    Case("vpc-dns-string", "VPC", {**AWS, "cidrBlock": "10.1.0.0/16", "enableDnsSupport": "yes"},
+         rejected="spec.enableDnsSupport"),
+    Case("vpc-hostnames-without-dns", "VPC", {**AWS, "cidrBlock": "10.1.0.0/16", "enableDnsSupport": False,
+                                              "enableDnsHostnames": True}, reason="InvalidSpec"),
+    Case("vpc-tenancy-enum", "VPC", {**AWS, "cidrBlock": "10.1.0.0/16", "instanceTenancy": "host"},
+         rejected="spec.instanceTenancy"),
+    # Subnet: references missing, doubled or dangling; CIDR blocks outside the VPC or the range.
+    Case("subnet-no-vpc", "Subnet", {**AWS, "cidrBlock": "10.0.1.0/24"}, reason="MissingReference"),
+    Case("subnet-vpc-twice", "Subnet", {**NET, "vpcId": "vpc-0123abcd", "cidrBlock": "10.0.1.0/24"},
+         reason="ConflictingReference"),
+    Case("subnet-vpc-dangling", "Subnet", {**AWS, "vpcRef": {"name": "ghost"}, "cidrBlock": "10.0.1.0/24"},
+         reason="DependencyNotReady", retries=True),
+    Case("subnet-vpc-id-pattern", "Subnet", {**AWS, "vpcId": "vpc-123", "cidrBlock": "10.0.1.0/24"},
+         rejected="spec.vpcId"),
+    Case("subnet-outside-vpc", "Subnet", {**NET, "cidrBlock": "10.9.0.0/24"}, reason="CidrOutsideVpc"),
+    Case("subnet-too-narrow", "Subnet", {**NET, "cidrBlock": "10.0.1.0/29"}, reason="InvalidCidr"),
+    Case("subnet-no-cidr", "Subnet", {**NET}, rejected="spec.cidrBlock"),
+    Case("subnet-zone-pattern", "Subnet", {**NET, "cidrBlock": "10.0.1.0/24", "availabilityZone": "Mars"},
+         rejected="spec.availabilityZone"),
+    Case("subnet-public-ip-number", "Subnet", {**NET, "cidrBlock": "10.0.1.0/24", "mapPublicIpOnLaunch": 1},
+         rejected="spec.mapPublicIpOnLaunch"),
+    # InternetGateway.
+    Case("igw-vpc-dangling", "InternetGateway", {**AWS, "vpcRef": {"name": "ghost"}}, reason="DependencyNotReady",
+         retries=True),
+    Case("igw-vpc-twice", "InternetGateway", {**NET, "vpcId": "vpc-0123abcd"}, reason="ConflictingReference"),
+    Case("igw-vpc-id-pattern", "InternetGateway", {**AWS, "vpcId": "igw-0123abcd"}, rejected="spec.vpcId"),
+    Case("igw-vpc-ref-no-name", "InternetGateway", {**AWS, "vpcRef": {}}, rejected="spec.vpcRef.name"),
+    # NATGateway.
+    Case("nat-no-subnet", "NATGateway", {**AWS}, reason="MissingReference"),
+    Case("nat-subnet-twice", "NATGateway", {**AWS, "subnetRef": {"name": "sub"}, "subnetId": SUBNET_ID},
+         reason="ConflictingReference"),
+    Case("nat-private-with-address", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "connectivityType": "private",
+                                                    "allocationId": "eipalloc-0123abcd"}, reason="InvalidSpec"),
+    Case("nat-connectivity-enum", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "connectivityType": "satellite"},
+         rejected="spec.connectivityType"),
+    Case("nat-address-twice", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "elasticIPRef": {"name": "ip"},
+                                             "allocationId": "eipalloc-0123abcd"}, reason="ConflictingReference"),
+    Case("nat-address-dangling", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "elasticIPRef": {"name": "ghost"}},
+         reason="DependencyNotReady", retries=True),
+    Case("nat-allocation-pattern", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "allocationId": "eipalloc-zz"},
+         rejected="spec.allocationId"),
+    # SecurityGroup: rules the schema's patterns cannot judge.
+    Case("sg-no-name", "SecurityGroup", {**NET}, rejected="spec.groupName"),
+    Case("sg-name-empty", "SecurityGroup", {**NET, "groupName": ""}, rejected="spec.groupName"),
+    Case("sg-description-long", "SecurityGroup", {**NET, "groupName": "g", "description": "d" * 256},
+         rejected="spec.description"),
+    Case("sg-rule-no-port", "SecurityGroup", {**NET, "groupName": "g", "ingress": [rule(fromPort=None)]},
+         reason="InvalidRule"),
+    Case("sg-rule-no-source", "SecurityGroup", {**NET, "groupName": "g", "ingress": [rule(cidrBlocks=None)]},
+         reason="InvalidRule"),
+    Case("sg-rule-protocol-name", "SecurityGroup", {**NET, "groupName": "g", "ingress": [rule(protocol="smtp")]},
+         rejected="spec.ingress[0].protocol"),
+    Case("sg-rule-protocol-999", "SecurityGroup", {**NET, "groupName": "g", "ingress": [rule(protocol="999")]},
+         reason="InvalidRule"),
+    Case("sg-rule-port-range", "SecurityGroup", {**NET, "groupName": "g", "ingress": [rule(fromPort=70000)]},
+         rejected="spec.ingress[0].fromPort"),
+    Case("sg-rule-ports-inverted", "SecurityGroup", {**NET, "groupName": "g",
+                                                     "ingress": [rule(fromPort=443, toPort=80)]},
+         reason="InvalidRule"),
+    Case("sg-rule-cidr-octet", "SecurityGroup", {**NET, "groupName": "g",
+                                                 "egress": [rule(cidrBlocks=["300.0.0.0/8"])]}, reason="InvalidRule"),
+    Case("sg-rule-cidr-host-bits", "SecurityGroup", {**NET, "groupName": "g",
+                                                     "egress": [rule(cidrBlocks=["10.0.0.1/8"])]},
+         reason="InvalidRule"),
+    Case("sg-rules-string", "SecurityGroup", {**NET, "groupName": "g", "ingress": "all"}, rejected="spec.ingress"),
+    Case("sg-vpc-twice", "SecurityGroup", {**NET, "vpcId": "vpc-0123abcd", "groupName": "g"},
+         reason="ConflictingReference"),
+    # RouteTable: routes and associations.
+    Case("rtb-no-vpc", "RouteTable", {**AWS}, reason="MissingReference"),
+    Case("rtb-route-no-target", "RouteTable", {**NET, "routes": [route(gatewayId=None)]}, reason="InvalidRoute"),
+    Case("rtb-route-two-targets", "RouteTable", {**NET, "routes": [route(natGatewayId="nat-0123abcd")]},
+         reason="InvalidRoute"),
+    Case("rtb-route-prefix-40", "RouteTable", {**NET, "routes": [route(destinationCidrBlock="0.0.0.0/40")]},
+         rejected="spec.routes[0].destinationCidrBlock"),
+    Case("rtb-route-octet", "RouteTable", {**NET, "routes": [route(destinationCidrBlock="300.0.0.0/8")]},
+         reason="InvalidRoute"),
+    Case("rtb-route-gateway-dangling", "RouteTable", {**NET, "routes": [route(gatewayId=None,
+                                                                             gatewayRef={"name": "ghost"})]},
+         reason="DependencyNotReady", retries=True),
+    Case("rtb-association-empty", "RouteTable", {**NET, "associations": [{}]}, reason="MissingReference"),
+    Case("rtb-association-twice", "RouteTable", {**NET, "associations": [{"subnetRef": {"name": "sub"},
+                                                                          "subnetId": SUBNET_ID}]},
+         reason="ConflictingReference"),
+    Case("rtb-association-string", "RouteTable", {**NET, "associations": ["subnet-a"]},
+         rejected="spec.associations[0]"),
+    Case("rtb-routes-string", "RouteTable", {**NET, "routes": "default"}, rejected="spec.routes"),
+    # AWSProvider: schema, and credentials that cannot be had.
+    Case("provider-no-region", "AWSProvider", {"endpoint": ENDPOINT}, rejected="spec.region"),
+    Case("provider-region-pattern", "AWSProvider", {"region": "mars-1"}, rejected="spec.region"),
+    Case("provider-region-number", "AWSProvider", {"region": 1}, rejected="spec.region"),
+    Case("provider-endpoint-scheme", "AWSProvider", {"region": "us-east-1", "endpoint": "ftp://x"},
+         rejected="spec.endpoint"),
+    Case("provider-credentials-empty", "AWSProvider", {"region": "us-east-1", "credentials": {}},
+         rejected="spec.credentials.secretRef"),
+    Case("provider-role-pattern", "AWSProvider", {"region": "us-east-1", "assumeRoleARN": "arn:aws:iam::12:role/x"},
+         rejected="spec.assumeRoleARN"),
+    Case("provider-external-id-short", "AWSProvider", {"region": "us-east-1", "externalID": "x"},
+         rejected="spec.externalID"),
+    Case("provider-session-name", "AWSProvider", {"region": "us-east-1", "sessionName": "a b"},
+         rejected="spec.sessionName"),
+    Case("provider-secret-missing", "AWSProvider", {"region": "us-east-1", "endpoint": ENDPOINT,
+                                                    "credentials": {"secretRef": {"name": "missing"}}},
+         reason="SecretNotFound", retries=True),
+    Case("provider-secret-incomplete", "AWSProvider", {"region": "us-east-1", "endpoint": ENDPOINT,
+                                                       "credentials": {"secretRef": {"name": "incomplete"}}},
+         reason="SecretIncomplete", retries=True),
+)
