@@ -35,6 +35,8 @@ class _Snapshot:
     by_id: Mapping[str, Raw]
     # Identifiers it answered: it answers each at most once.
     answered: set[str] = field(default_factory=set)
+    # tag key -> tag value -> the listed resources carrying it, built on first use.
+    by_tag: dict[str, dict[str, tuple[Raw, ...]]] = field(default_factory=dict)
 
 
 class DescribeCache:
@@ -98,5 +100,15 @@ class DescribeCache:
 
 
 def _owned(snapshot: _Snapshot, owner: tuple[str, str]) -> tuple[Raw, ...]:
+    """The snapshot's resources tagged (key, value), from an index of the tag key: every drift
+    check asks, so scanning the snapshot each time would make a round cost O(n²)."""
     key, value = owner
-    return tuple(raw for raw in snapshot.by_id.values() if tags_from_aws(raw.get("Tags")).get(key) == value)
+    index = snapshot.by_tag.get(key)
+    if index is None:
+        grouped: dict[str, list[Raw]] = {}
+        for raw in snapshot.by_id.values():
+            tagged = tags_from_aws(raw.get("Tags")).get(key)
+            if tagged is not None:
+                grouped.setdefault(tagged, []).append(raw)
+        index = snapshot.by_tag[key] = {tagged: tuple(raws) for tagged, raws in grouped.items()}
+    return index.get(value, ())
