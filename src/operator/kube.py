@@ -56,13 +56,21 @@ class SecretReader:
         self._api.connect(info)
 
     def __call__(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        found = self.versioned(namespace, name)
+        return found[0] if found else None
+
+    def versioned(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
+        """The decoded data and a version that changes whenever the data may have (uid and
+        resourceVersion, never derived from the values)."""
         try:
             secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise
-        return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        meta = secret.get("metadata") or {}
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        return data, f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
 
 
 class StartupProblem(Exception):

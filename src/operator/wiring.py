@@ -60,12 +60,17 @@ def _references_index(plural: str) -> str:
 def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool = True) -> None:
     if outcome.status:
         patch.setdefault("status", {}).update(outcome.status)
+    if outcome.annotations:
+        # kopf writes these before the status, and before the handler runs again.
+        patch.setdefault("metadata", {}).setdefault("annotations", {}).update(outcome.annotations)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     if not raise_retry:
         return
     if outcome.permanent:
         raise kopf.PermanentError(outcome.message)
+    if outcome.rerun:
+        raise kopf.TemporaryError(outcome.message or "running again", delay=0)
     if outcome.retry_after is not None:
         raise kopf.TemporaryError(outcome.message or "waiting", delay=outcome.retry_after)
 
@@ -195,7 +200,7 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated)
     secrets = SecretReader()
-    reconciler = Reconciler(telemetry, providers, config.engine_settings())
+    reconciler = Reconciler(telemetry, providers, config.engine_settings(), read_secret=secrets.versioned)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets, kinds)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None

@@ -50,7 +50,7 @@ def stack(aws, telemetry: Telemetry, objects: list[tuple[str, str, dict]], **pro
     providers.apply(ProviderConfig(f"{namespace}/aws", "us-east-1", aws.endpoint,
                                    StaticCredentials("testing", "testing"), **provider))
     providers.mark(f"{namespace}/aws", True)
-    engine = Reconciler(telemetry, providers, EngineSettings(delete_confirm_timeout=5.0))
+    engine = Reconciler(telemetry, providers, EngineSettings(deletion_poll_delay=0.1))
     cluster = InMemoryCluster(engine, all_kinds(), namespace)
     for kind, name, spec in objects:
         cluster.add(kind, name, spec)

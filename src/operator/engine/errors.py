@@ -53,3 +53,22 @@ class NotFound(EngineError):
     """Raised by kinds when the AWS resource is gone (the engine treats it as absence)."""
 
     reason = "NotFound"
+
+
+class InProgress(RetryableError):
+    """AWS is working on it (a create, modify or delete that takes minutes): look again after
+    `delay` seconds. Not a failure: no Warning event, no error counted, no worker waits."""
+
+    reason = "InProgress"
+    error_type = "sync_failed"
+
+    def __init__(self, message: str, *, delay: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.delay = delay  # None: the engine's provisioning delay
+
+
+class DeletionProtected(RetryableError):
+    """AWS refuses the delete while the resource's deletion protection is on."""
+
+    reason = "DeletionProtected"
+    error_type = "finalizer_failed"

@@ -22,6 +22,10 @@ class Outcome:
     # The spec cannot be satisfied: do not retry until it changes.
     permanent: bool = False
     message: str = ""
+    # Annotations to write on the object (None: remove) before anything else happens to it.
+    annotations: dict[str, str | None] = field(default_factory=dict)
+    # Run again at once, once `annotations` are written (the create-pending record).
+    rerun: bool = False
 
     def event(self, type_: str, reason: str, message: str) -> None:
         self.events.append(Event(type_, reason, message))

@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping
 
 from .errors import DependencyNotReady, TerminalError
 from .kind import Kind, Reference
-from .objects import ClusterView
+from .objects import ClusterView, ObjectSummary
 
 # Seconds before retrying while a referenced object does not exist yet / is not Ready yet.
 MISSING_DELAY = 10.0
@@ -34,6 +34,15 @@ def _holders(ref: Reference, spec: Mapping[str, Any]) -> Iterator[tuple[str, Map
     for index, item in enumerate(spec.get(ref.within) or ()):
         if isinstance(item, Mapping):
             yield f"spec.{ref.within}[{index}]", item
+
+
+def _fills(ref: Reference) -> list[tuple[str, str | None]]:
+    """(spec field, status field) pairs a reference fills; None: the referenced kind's identifier."""
+    return [(ref.id_field, ref.status_field), *ref.also]
+
+
+def _value(found: ObjectSummary, status_field: str | None) -> Any:
+    return found.status.get(status_field) if status_field else found.ident
 
 
 def referenced(kind: Kind, spec: Mapping[str, Any]) -> set[tuple[str, str]]:
@@ -66,11 +75,12 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
             if found is None:
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
                 delays.append(MISSING_DELAY)
-            elif not found.ready or not found.ident:
+            elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
                 delays.append(NOT_READY_DELAY)
             else:
-                holder[ref.id_field] = found.ident
+                for spec_field, status_field in _fills(ref):
+                    holder[spec_field] = _value(found, status_field)
     if problems:
         resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays))
     return resolution

@@ -127,7 +127,7 @@ class RouteTable(EC2Kind):
     def _target(route: Mapping[str, Any]) -> dict[str, str]:
         return {_aws_name(t): route[t] for t in TARGETS if route.get(t)}
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         ec2 = aws.client("ec2")
         for association in self._subnet_associations(raw):
             ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])

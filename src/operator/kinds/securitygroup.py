@@ -168,5 +168,5 @@ class SecurityGroup(EC2Kind):
                 getattr(ec2, f"authorize_security_group_{direction}")(
                     GroupId=ident, IpPermissions=[permission(e) for e in changes.added])
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         aws.client("ec2").delete_security_group(GroupId=ident)
