@@ -382,3 +382,15 @@ def test_global_services_and_explicit_regions(service, region, expected):
     from infra_operator.operator.provider.session import ProviderConfig, ProviderSession, StaticCredentials
     session = ProviderSession(ProviderConfig("ns/aws", "eu-west-1", None, StaticCredentials("a", "b")))
     assert session.client(service, region).meta.region_name == expected
+
+
+def test_a_delete_after_a_crash_before_the_status_write_deletes_what_the_create_made_and_nothing_else():
+    kind = Gadget()
+    h = Harness(kind)
+    h.once()  # the record
+    h.engine.reconcile(kind, h.body, "create", h)  # creates; the status write is lost (crash)
+    assert h.delete().retry_after is None and kind.store["g1"]["deleted"]
+    other = Gadget()
+    other.store["g1"] = {"Name": "g1", "Size": 3, "Tags": {}}  # someone else's, and no record of ours
+    stranger = Harness(other)
+    assert stranger.delete().retry_after is None and not names(other.calls, "delete")

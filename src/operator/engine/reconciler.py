@@ -473,8 +473,8 @@ class Reconciler:
         if kind.adoption is Adoption.OWNER_TAG:
             found += [r for r in kind.find_all_owned(aws, (OWNER_UID, obj.uid))
                       if raw is None or kind.identify(r) != ident]
-        elif raw is None:
-            run.desired = kind.desired(obj.spec)
+        elif not ident:  # never recorded: a create may have happened before a crash
+            run.desired = kind.desired(resolve(kind, obj.spec, obj.namespace, run.cluster).spec)
             run.token = kind.token.from_uid(obj.uid)
             created = _describing(kind.find_created, aws, run.desired, run.token)
             found += [created] if created is not None and self._ours(run, created) else []
