@@ -192,6 +192,8 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
                        stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
     """Run the operator until stop_flag is set or the task is cancelled."""
+    kinds = tuple(kinds) or all_kinds()
+    telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated)
     secrets = SecretReader()
