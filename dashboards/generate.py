@@ -76,15 +76,16 @@ def _increase(spec, window: str, *by: str) -> Query:
 
 
 def _error_ratio() -> Query:
+    # Both counters exist per kind from the operator's start (at 0), so the ratio is 0, not
+    # "No data", for a kind that never failed.
     reconciles = promql.rate(m.RECONCILE_TOTAL, (RT,))
-    errors = promql.or_zero(promql.rate(m.RECONCILE_ERRORS, (RT,)), reconciles)
+    errors = promql.rate(m.RECONCILE_ERRORS, (RT,))
     return Query(f"{errors} / {reconciles}", _legend((RT,)))
 
 
 def _cache_hit_ratio() -> Query:
     hits = promql.rate(m.CACHE_HITS, (RT,))
     misses = promql.rate(m.CACHE_MISSES, (RT,))
-    hits, misses = promql.or_zero(hits, misses), promql.or_zero(misses, hits)
     return Query(f"{hits} / ({hits} + {misses})", _legend((RT,)))
 
 

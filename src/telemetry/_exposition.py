@@ -22,11 +22,13 @@ from operator import itemgetter
 
 from prometheus_client import exposition
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
+
+from . import catalog
 
 OPENMETRICS_ACCEPT = OPENMETRICS_CONTENT_TYPE.split(";")[0]
 # One exposed sample: (sample name, its labels) -> value.
@@ -154,6 +156,27 @@ class _FixedCollector:
 
     def collect(self) -> list[Metric]:
         return self._families
+
+
+_EMPTY_FAMILY: dict[str, type[Metric]] = {
+    "counter": CounterMetricFamily,
+    "gauge": GaugeMetricFamily,
+    "histogram": HistogramMetricFamily,
+}
+# The Prometheus names of the catalog's UCUM units (the exporter's translation).
+_UNITS = {"": "", "s": "seconds"}
+
+
+def _empty_family(spec: catalog.MetricSpec) -> Metric:
+    return _EMPTY_FAMILY[spec.prometheus_type](spec.name, spec.help, labels=spec.labels, unit=_UNITS[spec.unit])
+
+
+def with_catalog_families(families: Iterable[Metric]) -> list[Metric]:
+    """`families` plus, for every catalog metric without samples yet, its family with no
+    samples: its HELP and TYPE are exposed from the first scrape on."""
+    families = list(families)
+    present = {family.name for family in families}
+    return [*(_empty_family(spec) for spec in catalog.CATALOG if _empty_family(spec).name not in present), *families]
 
 
 def render(families: Iterable[Metric], accept_header: str | None = None) -> tuple[bytes, str]:

@@ -198,4 +198,5 @@ def setup_telemetry(
         registry,
         close=close,
         flush=flush,
+        expose_catalog=settings.metrics_enabled,
     )

@@ -58,9 +58,8 @@ class EngineSettings:
     deletion_protected_delay: float = 300.0
     # Retry delay while a Secret a spec names is missing or lacks the key.
     secret_missing_delay: float = 30.0
-    # How long one describe snapshot per (provider, kind) answers drift checks; at most the
-    # resync interval (OperatorConfig caps it), 0 turns the describe cache off.
-    describe_cache_ttl: float = 300.0
+    # Whether one describe snapshot per (provider, kind) answers a resync round's drift checks.
+    describe_cache: bool = True
 
 
 def _no_secrets(namespace: str, name: str) -> None:
@@ -99,7 +98,7 @@ class Reconciler:
         self.providers = providers
         self.settings = settings
         self.read_secret = read_secret
-        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache_ttl)
+        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
