@@ -5,14 +5,15 @@ The wiring tells the waker what each object waits for (`wait`) and every readine
 the summary indexes (`observed`). When an awaited object becomes Ready, the waker changes the
 annotation `wake.infra-operator.dev/dependencies-ready` on each object waiting for it: kopf
 sees a new essence and runs its update handler at once. (A retry delay of kopf's would not do:
-kopf keeps a delayed handler delayed whatever event arrives.) Should a wake be lost, the
-object's resync runs it (the engine resyncs objects waiting for dependencies too)."""
+kopf keeps a delayed handler delayed whatever event arrives.) A wake whose patch fails is
+tried again, with backoff; after an operator restart kopf resumes every object anyway."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
@@ -22,6 +23,8 @@ from .kube import ApiClient
 log = logging.getLogger(__name__)
 
 WAKE_ANNOTATION = "wake.infra-operator.dev/dependencies-ready"
+# Pauses between attempts of a wake whose patch failed (seconds).
+PATCH_RETRY_PAUSES = (0.5, 2.0, 8.0)
 
 Key = tuple[str, str, str]  # kind, namespace, name
 
@@ -77,10 +80,20 @@ class DependencyWaker:
     def _patch(self, key: Key) -> None:
         kind, namespace, name = key
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{self._plurals[kind]}/{name}"
-        try:
-            self._api.merge_patch(path, {"metadata": {"annotations": {WAKE_ANNOTATION: str(self._clock())}}})
-        except Exception as exc:  # gone meanwhile, or the API hiccuped: its resync runs it
-            log.info("could not wake %s %s/%s: %s", kind, namespace, name, exc)
+        for pause in (*PATCH_RETRY_PAUSES, None):
+            try:
+                self._api.merge_patch(path, {"metadata": {"annotations": {WAKE_ANNOTATION: str(self._clock())}}})
+                return
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    return  # deleted meanwhile: nothing to wake
+                error: Exception = exc
+            except Exception as exc:  # the API hiccuped: try again
+                error = exc
+            if pause is None:
+                log.warning("could not wake %s %s/%s: %s", kind, namespace, name, error)
+                return
+            time.sleep(pause)  # on the waker's own thread, never a handler's
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

@@ -124,10 +124,9 @@ class Reconciler:
     def reconcile(self, kind: Kind, body: Mapping[str, Any], trigger: str, cluster: ClusterView) -> Outcome:
         """Create, update, resume or resync one object (trigger: create|update|resume|resync)."""
         obj = CustomObject.from_body(body)
-        if trigger == "resync" and (obj.status.get("observedGeneration") != obj.generation
-                                    or not (obj.status.get(kind.identifier) or _waiting(obj.status))):
-            # A spec change is pending, or the object was never created (and waits for nothing):
-            # the handler path owns it and retries it.
+        if trigger == "resync" and (not obj.status.get(kind.identifier)
+                                    or obj.status.get("observedGeneration") != obj.generation):
+            # Never created, or a spec change is pending: the handler path owns it and retries it.
             return Outcome()
         with self._locked(obj.uid, wait=trigger != "resync") as acquired:
             if not acquired:
@@ -649,13 +648,6 @@ class Reconciler:
                 entry.users -= 1
                 if entry.users == 0:
                     del self._locks[uid]
-
-
-def _waiting(status: Mapping[str, Any]) -> bool:
-    """Whether the object waits for objects it references (the waker runs it when they are
-    Ready; a resync runs it should that wake be lost)."""
-    return any(c.get("type") == conditions.READY and c.get("reason") == DependencyNotReady.reason
-               for c in status.get("conditions") or ())
 
 
 def _describing(describe: Callable[..., Any], *args: Any) -> Any:
