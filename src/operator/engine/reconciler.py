@@ -124,6 +124,9 @@ class Reconciler:
     def reconcile(self, kind: Kind, body: Mapping[str, Any], trigger: str, cluster: ClusterView) -> Outcome:
         """Create, update, resume or resync one object (trigger: create|update|resume|resync)."""
         obj = CustomObject.from_body(body)
+        if trigger == "update" and not obj.status.get(kind.identifier):
+            # Not created yet (e.g. woken once its dependencies are Ready): still its creation.
+            trigger = "create"
         if trigger == "resync" and (not obj.status.get(kind.identifier)
                                     or obj.status.get("observedGeneration") != obj.generation):
             # Never created, or a spec change is pending: the handler path owns it and retries it.
