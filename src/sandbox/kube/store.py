@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema.exceptions
 
-from . import errors
+from . import errors, managed
 from .schema import FieldError, StructuralSchema
 from .selectors import Predicate
 
@@ -37,6 +37,10 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# In the API server's order (a CRD's resource lists them so).
+ALL_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
+
+
 @dataclasses.dataclass
 class Kind:
     """A served resource: its names, scope, served versions (with schemas) and subresources."""
@@ -51,6 +55,9 @@ class Kind:
     categories: tuple[str, ...] = ()
     status_subresource: bool = False
     custom: bool = False  # custom objects carry metadata.generation and follow their CRD's schema
+    verbs: tuple[str, ...] = ALL_VERBS
+    # A CRD version's additionalPrinterColumns, by version (what Table responses show).
+    printer_columns: dict[str, tuple[Obj, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def key(self) -> KindKey:
@@ -59,14 +66,22 @@ class Kind:
     def api_version(self, version: str) -> str:
         return f"{self.group}/{version}" if self.group else version
 
+    @property
+    def subresources(self) -> dict[str, tuple[str, ...]]:
+        """Subresource name → its verbs."""
+        return {"status": ("get", "patch", "update")} if self.status_subresource else {}
+
 
 BUILTIN_KINDS = (
-    Kind("", "namespaces", "Namespace", False, {"v1": None}, "namespace", ("ns",), status_subresource=True),
+    Kind("", "namespaces", "Namespace", False, {"v1": None}, "namespace", ("ns",), status_subresource=True,
+         verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
     Kind("", "events", "Event", True, {"v1": None}, "event", ("ev",)),
     Kind("", "secrets", "Secret", True, {"v1": None}, "secret"),
     Kind("", "configmaps", "ConfigMap", True, {"v1": None}, "configmap", ("cm",)),
     Kind("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", False, {"v1": None},
-         "customresourcedefinition", ("crd", "crds"), status_subresource=True),
+         "customresourcedefinition", ("crd", "crds"), ("api-extensions",), status_subresource=True),
+    # Leader election (an operator with replicas > 1) holds a Lease.
+    Kind("coordination.k8s.io", "leases", "Lease", True, {"v1": None}, "lease"),
 )
 CRD_KEY: KindKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_KEY: KindKey = ("", "namespaces")
@@ -123,7 +138,9 @@ def kind_from_crd(crd: Obj) -> Kind:
     return Kind(group, plural, kind_name, spec["scope"] == "Namespaced", schemas,
                 singular=names.get("singular", kind_name.lower()), short_names=tuple(names.get("shortNames", ())),
                 categories=tuple(names.get("categories", ())),
-                status_subresource="status" in (storage.get("subresources") or {}), custom=True)
+                status_subresource="status" in (storage.get("subresources") or {}), custom=True,
+                printer_columns={v["name"]: tuple(v.get("additionalPrinterColumns") or ())
+                                 for v in versions if v["name"] in schemas})
 
 
 def _content(obj: Obj, without_status: bool) -> Obj:
@@ -187,7 +204,9 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def create(self, kind: Kind, version: str, namespace: str | None, body: Obj) -> Obj:
+    def create(self, kind: Kind, version: str, namespace: str | None, body: Obj, manager: str = "") -> Obj:
+        """Create an object; ``manager`` (the writer's field manager) then owns its fields. Without
+        one, the body's managedFields are kept (a server-side apply computed them)."""
         obj = copy.deepcopy(body)
         self._check_type(kind, version, obj)
         meta = obj.setdefault("metadata", {})
@@ -217,20 +236,26 @@ class Store:
         if kind.custom and kind.status_subresource:
             obj.pop("status", None)
         self._prepare(kind, version, obj, None)
+        if manager:
+            managed.record_update(kind.status_subresource, None, obj, manager, obj["apiVersion"], None,
+                                  meta["creationTimestamp"])
         return self._store(kind, key, obj, "ADDED")
 
     def replace(self, kind: Kind, version: str, namespace: str | None, name: str, body: Obj,
-                subresource: str | None) -> Obj:
+                subresource: str | None, manager: str = "") -> Obj:
         body = copy.deepcopy(body)
         self._check_type(kind, version, body)
         given = (body.get("metadata") or {}).get("name")
         if given != name:
             raise errors.bad_request(f"the name of the object ({given}) does not match the name on the URL ({name})")
-        return self.update(kind, version, namespace, name, lambda _: body, subresource)
+        return self.update(kind, version, namespace, name, lambda _: body, subresource, manager)
 
     def update(self, kind: Kind, version: str, namespace: str | None, name: str,
-               change: Callable[[Obj], Obj], subresource: str | None) -> Obj:
-        """Apply ``change`` (a replacement or a patch) to the object or to its status subresource."""
+               change: Callable[[Obj], Obj], subresource: str | None, manager: str = "",
+               applied: bool = False) -> Obj:
+        """Apply ``change`` (a replacement or a patch) to the object or to its status subresource;
+        ``manager`` then owns the fields it changed. ``applied``: ``change`` is a server-side apply,
+        which computed the managedFields itself."""
         old = self._existing(kind, namespace, name)
         candidate = change(self._view(kind, version, old))
         expected_version = (candidate.get("metadata") or {}).get("resourceVersion")
@@ -247,7 +272,7 @@ class Store:
             meta = new.setdefault("metadata", {})
             if not isinstance(meta, dict):
                 raise errors.bad_request("metadata must be an object")
-            for field in ("name", "namespace", "resourceVersion", *_SERVER_MANAGED):
+            for field in ("name", "namespace", "resourceVersion", "managedFields", *_SERVER_MANAGED):
                 meta.pop(field, None)
                 if field in old["metadata"]:
                     meta[field] = old["metadata"][field]
@@ -259,6 +284,11 @@ class Store:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         self._check_finalizers(kind, old, new)
         self._prepare(kind, version, new, old)
+        if applied:
+            new["metadata"]["managedFields"] = candidate["metadata"].get("managedFields", [])
+        elif manager:
+            managed.record_update(kind.status_subresource, old, new, manager, kind.api_version(version),
+                                  subresource, now_rfc3339())
         if new == old:
             return self._view(kind, version, old)  # a no-op write changes nothing, not even the version
         if "generation" in old["metadata"] and (
@@ -269,6 +299,24 @@ class Store:
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             return self._remove(kind, key)
         return stored
+
+    def apply(self, kind: Kind, version: str, namespace: str | None, name: str, config: Obj, manager: str,
+              force: bool, subresource: str | None) -> tuple[Obj, bool]:
+        """Server-side apply of ``config`` by ``manager``: creates the object when it does not exist.
+        Returns the object and whether it was created."""
+        self._check_type(kind, version, config)
+        given = (config.get("metadata") or {}).get("name")
+        if given != name:
+            raise errors.bad_request(f"the name of the object ({given}) does not match the name on the URL ({name})")
+        key = (namespace if kind.namespaced else None, name)
+        if key not in self._objects[kind.key]:
+            if subresource is not None:
+                raise errors.not_found(kind.plural, kind.group, name)
+            created = managed.apply(kind.status_subresource, None, config, manager, force, None, now_rfc3339())
+            return self.create(kind, version, namespace, created), True
+        return self.update(kind, version, namespace, name, lambda current: managed.apply(
+            kind.status_subresource, current, config, manager, force, subresource, now_rfc3339()),
+            subresource, applied=True), False
 
     def delete(self, kind: Kind, version: str, namespace: str | None, name: str) -> Obj:
         obj = self._existing(kind, namespace, name)
