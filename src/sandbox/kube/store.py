@@ -258,6 +258,7 @@ class Store:
         which computed the managedFields itself."""
         old = self._existing(kind, namespace, name)
         candidate = change(self._view(kind, version, old))
+        applied_fields = (candidate.get("metadata") or {}).get("managedFields", []) if applied else None
         expected_version = (candidate.get("metadata") or {}).get("resourceVersion")
         if expected_version not in (None, "", old["metadata"]["resourceVersion"]):
             raise errors.conflict(kind.plural, kind.group, name)
@@ -284,8 +285,8 @@ class Store:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         self._check_finalizers(kind, old, new)
         self._prepare(kind, version, new, old)
-        if applied:
-            new["metadata"]["managedFields"] = candidate["metadata"].get("managedFields", [])
+        if applied_fields is not None:
+            new["metadata"]["managedFields"] = applied_fields
         elif manager:
             managed.record_update(kind.status_subresource, old, new, manager, kind.api_version(version),
                                   subresource, now_rfc3339())
