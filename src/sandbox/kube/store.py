@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema.exceptions
 
 from . import errors, managed
+from .jsonpath import compile_json_path
 from .schema import FieldError, StructuralSchema
 from .selectors import Predicate
 
@@ -119,6 +120,12 @@ def kind_from_crd(crd: Obj) -> Kind:
                                    "Invalid value: must have exactly one version marked as storage version"))
     schemas: dict[str, StructuralSchema | None] = {}
     for index, version in enumerate(versions):
+        for column_index, column in enumerate(version.get("additionalPrinterColumns") or ()):
+            try:
+                compile_json_path(column.get("jsonPath", ""))
+            except ValueError as error:
+                problems.append(FieldError(f"spec.versions[{index}].additionalPrinterColumns[{column_index}].jsonPath",
+                                           "FieldValueInvalid", f"Invalid value: {error}"))
         openapi = (version.get("schema") or {}).get("openAPIV3Schema")
         if openapi is None:
             problems.append(FieldError(f"spec.versions[{index}].schema.openAPIV3Schema", "FieldValueRequired",
