@@ -197,7 +197,7 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated)
     secrets = SecretReader()
-    reconciler = Reconciler(telemetry, providers, config.engine_settings())
+    reconciler = Reconciler(telemetry, providers, config.engine)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets, kinds)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
