@@ -72,12 +72,3 @@ def label_values(spec: MetricSpec, label: str) -> str:
     if label not in spec.labels:
         raise ValueError(f"{spec.name} has no label {label}")
     return f"label_values({spec.name}, {label})"
-
-
-def or_zero(expr: str, like: str) -> str:
-    """`expr`, or 0 for each series of `like` that `expr` lacks.
-
-    A counter has no series before its first increment (no error yet means no error series), so
-    a ratio over it would show "No data" instead of 0. Both sides must share their grouping.
-    """
-    return f"({expr} or 0 * {like})"

@@ -192,10 +192,12 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
                        stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
     """Run the operator until stop_flag is set or the task is cancelled."""
+    kinds = tuple(kinds) or all_kinds()
+    telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated)
     secrets = SecretReader()
-    reconciler = Reconciler(telemetry, providers, config.engine_settings())
+    reconciler = Reconciler(telemetry, providers, config.engine)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets, kinds)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None

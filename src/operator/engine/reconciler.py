@@ -41,9 +41,8 @@ class EngineSettings:
     provisioning_delay: float = 5.0
     # Requeue delay while dependents block a deletion.
     dependents_delay: float = 5.0
-    # How long one describe snapshot per (provider, kind) answers drift checks; at most the
-    # resync interval (OperatorConfig caps it), 0 turns the describe cache off.
-    describe_cache_ttl: float = 300.0
+    # Whether one describe snapshot per (provider, kind) answers a resync round's drift checks.
+    describe_cache: bool = True
 
 
 class Reconciler:
@@ -54,7 +53,7 @@ class Reconciler:
         self.providers = providers
         self.settings = settings
         self._sleep = sleep
-        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache_ttl)
+        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
