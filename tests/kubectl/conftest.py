@@ -3,10 +3,8 @@ operator running: what a user of the sandbox types."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import pathlib
 import secrets
-import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -34,19 +32,6 @@ class Kubectl:
             raise AssertionError(f"kubectl {' '.join(args)} exited with {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")
         return result
-
-
-@pytest.fixture(scope="session")
-def kubectl_binary() -> str:
-    """kubectl (scripts/bootstrap.sh installs Debian's kubernetes-client): skipped without it on a
-    laptop, a failure in CI."""
-    found = shutil.which("kubectl")
-    if found is None:
-        message = "kubectl not found: run scripts/bootstrap.sh (installs Debian's kubernetes-client)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")
