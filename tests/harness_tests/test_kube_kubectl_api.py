@@ -224,3 +224,20 @@ def test_a_printer_column_path_the_server_cannot_evaluate_is_refused(kube: KubeC
     refused = call(kube, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
     assert refused.code == 422
     assert refused.body["details"]["causes"][0]["field"] == "spec.versions[0].additionalPrinterColumns[0].jsonPath"
+
+
+def test_dry_run_answers_and_leaves_nothing_behind(kube: KubeClient, namespace: str, widget: Widget) -> None:
+    path = f"/apis/{API}/namespaces/{namespace}/widgets"
+    version = call(kube, "GET", path).body["metadata"]["resourceVersion"]
+    created = call(kube, "POST", path, widget("w"), dryRun="All")
+    assert created.code == 201 and created.body["metadata"]["name"] == "w" and created.body["spec"]["color"] == "red"
+    assert call(kube, "GET", f"{path}/w").code == 404
+    stored = kube.create(widget("w"))
+    patched = call(kube, "PATCH", f"{path}/w", {"spec": {"size": 5}}, content_type="application/merge-patch+json",
+                   dryRun="All")
+    assert patched.body["spec"]["size"] == 5
+    assert patched.body["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
+    assert call(kube, "DELETE", f"{path}/w", dryRun="All").code == 200
+    assert kube.get(API, "Widget", namespace, "w") == stored
+    assert int(call(kube, "GET", path).body["metadata"]["resourceVersion"]) > int(version)
+    assert call(kube, "POST", path, widget("x"), dryRun="Some").code == 400

@@ -143,6 +143,21 @@ def test_apply_refuses_unknown_fields_and_wrong_types(kubectl: Kubectl, applied,
     assert kubectl("get", resource(kind), "not-created", check=False).returncode != 0
 
 
+def test_diff_and_server_dry_run_change_nothing(kubectl: Kubectl, applied, tmp_path) -> None:
+    ours = [doc for doc in applied if doc["apiVersion"].startswith(f"{GROUP}/")]
+    manifest = tmp_path / "samples.yaml"
+    manifest.write_text(yaml.safe_dump_all(ours))
+    assert kubectl("diff", "-f", str(manifest)).stdout == ""  # exit code 0: no difference
+    changed = [{**doc, "metadata": {**doc["metadata"], "labels": {"changed": "yes"}}} for doc in ours]
+    manifest.write_text(yaml.safe_dump_all(changed))
+    diff = kubectl("diff", "-f", str(manifest), check=False)
+    assert diff.returncode == 1 and diff.stdout.count("+    changed: \"yes\"") == len(changed), diff.stdout
+    for flags in ((), ("--server-side",)):
+        dry = kubectl("apply", *flags, "--dry-run=server", "-f", str(manifest)).stdout
+        assert dry.count("(server dry run)") == len(changed)
+    assert kubectl("get", "aws", "-l", "changed=yes", "-o", "name").stdout == ""
+
+
 @pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
 def test_patch(kubectl: Kubectl, applied, kind: str, name: str) -> None:
     patched = kubectl("patch", resource(kind), name, "--type", "merge", "-p", '{"metadata":{"labels":{"patched":"merge"}}}')

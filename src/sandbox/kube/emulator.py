@@ -10,6 +10,7 @@ gets answer as Tables when the client asks (:mod:`.tables`), as kubectl does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import threading
@@ -24,7 +25,7 @@ import yaml
 from . import discovery, errors, openapi, tables
 from .media import negotiate
 from .patching import json_patch, merge_patch
-from .selectors import field_selector, label_selector
+from .selectors import Predicate, field_selector, label_selector
 from .store import Kind, Obj, Store, WatchEvent
 
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -140,26 +141,38 @@ class KubeEmulator(kmock.KubernetesScaffold):
         return _json(document)
 
     async def _serve(self, request: aiohttp.web.BaseRequest, target: ObjectPath) -> aiohttp.web.StreamResponse:
-        store = self.store
+        store, query = self.store, request.query
         kind = store.kind(target.group, target.version, target.plural)
         cluster_wide_read = request.method == "GET" and target.name is None
         if (target.namespace is not None and not kind.namespaced) or (
                 kind.namespaced and target.namespace is None and not cluster_wide_read):
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        version, namespace, name, query = target.version, target.namespace, target.name, request.query
         selectors = (label_selector(query.get("labelSelector")),
                      field_selector(query.get("fieldSelector"), kind.key))
         as_table = negotiate(request.headers.get("Accept"), tables.TABLE_SHAPES) is not None
+        # Writers are named by ?fieldManager=, else by their User-Agent's product, as the API server does.
+        manager = query.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128]
+        raw_body, writes = b"", contextlib.nullcontext()
+        if request.method == "GET" and target.name is None and query.get("watch") in ("true", "1"):
+            return await self._watch(request, kind, target.version, target.namespace, selectors, (
+                lambda obj: tables.table(kind, target.version, [obj], query.get("includeObject"),
+                                         store.resource_version)) if as_table else None)
+        if request.method != "GET":
+            raw_body = await request.read()
+            writes = _dry_run(store, query.getall("dryRun", []))
+        # No await from here on: a write (or a dry run, which restores the store after it) is one step.
+        with writes:
+            return self._answer(request, target, kind, raw_body, manager, selectors, as_table)
+
+    def _answer(self, request: aiohttp.web.BaseRequest, target: ObjectPath, kind: Kind, raw_body: bytes,
+                manager: str, selectors: tuple[Predicate, Predicate], as_table: bool) -> aiohttp.web.Response:
+        store, query = self.store, request.query
+        version, namespace, name = target.version, target.namespace, target.name
 
         def shown(objects: list[Obj]) -> Obj:
             return tables.table(kind, version, objects, query.get("includeObject"), store.resource_version)
 
-        # Writers are named by ?fieldManager=, else by their User-Agent's product, as the API server does.
-        manager = query.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128]
         match request.method, name:
-            case "GET", None if query.get("watch") in ("true", "1"):
-                return await self._watch(request, kind, version, namespace,
-                                         (lambda obj: shown([obj])) if as_table else None)
             case "GET", None:
                 items = store.list(kind, version, namespace, *selectors)
                 return _json(shown(items) if as_table else {
@@ -169,11 +182,11 @@ class KubeEmulator(kmock.KubernetesScaffold):
                 obj = store.get(kind, version, namespace, name)
                 return _json(shown([obj]) if as_table else obj)
             case "POST", None:
-                body = await _body(request)
+                body = _body(raw_body)
                 warnings = _unknown_fields(kind, version, body, query.get("fieldValidation"))
                 return _json(store.create(kind, version, namespace, body, manager), 201, warnings=warnings)
             case "PUT", str():
-                body = await _body(request)
+                body = _body(raw_body)
                 warnings = _unknown_fields(kind, version, body, query.get("fieldValidation"))
                 return _json(store.replace(kind, version, namespace, name, body, target.subresource, manager),
                              warnings=warnings)
@@ -181,13 +194,13 @@ class KubeEmulator(kmock.KubernetesScaffold):
                 if not query.get("fieldManager"):
                     raise errors.ApiError(422, "Invalid", "PATCH /" + request.path.strip("/") + " is invalid: "
                                           "fieldManager: Required value: is required for apply patch")
-                config = await _yaml_body(request)
+                config = _yaml_body(raw_body)
                 warnings = _unknown_fields(kind, version, config, query.get("fieldValidation"))
                 obj, created = store.apply(kind, version, namespace, name, config, manager,
                                            query.get("force") in ("true", "1"), target.subresource)
                 return _json(obj, 201 if created else 200, warnings=warnings)
             case "PATCH", str():
-                patch = await _body(request)
+                patch = _body(raw_body)
                 warnings = (_unknown_fields(kind, version, patch, query.get("fieldValidation"))
                             if isinstance(patch, dict) else [])
                 change = _patcher(kind, request.content_type, patch)
@@ -204,6 +217,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
                                                        f"resource ({request.method})")
 
     async def _watch(self, request: aiohttp.web.BaseRequest, kind: Kind, version: str, namespace: str | None,
+                     selectors: tuple[Predicate, Predicate],
                      render: Callable[[Obj], Obj] | None) -> aiohttp.web.StreamResponse:
         """Stream watch events: a snapshot of ADDED events when no resourceVersion is given,
         otherwise exactly the logged events after it (410 Gone when the log no longer reaches).
@@ -211,8 +225,6 @@ class KubeEmulator(kmock.KubernetesScaffold):
         render = render or (lambda obj: obj)
         self.watches_opened += 1
         query = request.query
-        selectors = (label_selector(query.get("labelSelector")),
-                     field_selector(query.get("fieldSelector"), kind.key))
         store = self.store
         since = query.get("resourceVersion") or "0"
         if not since.isdigit():
@@ -275,22 +287,31 @@ async def _send(response: aiohttp.web.StreamResponse, event: dict[str, Any]) -> 
     await response.write(json.dumps(event).encode() + b"\n")
 
 
-async def _body(request: aiohttp.web.BaseRequest) -> Any:
+def _body(raw: bytes) -> Any:
     try:
-        return json.loads(await request.read())
+        return json.loads(raw)
     except ValueError as error:
         raise errors.bad_request(f"the request body is not valid JSON: {error}") from error
 
 
-async def _yaml_body(request: aiohttp.web.BaseRequest) -> Obj:
+def _yaml_body(raw: bytes) -> Obj:
     """An apply configuration: YAML (JSON is YAML too), one object."""
     try:
-        config = yaml.safe_load(await request.read())
+        config = yaml.safe_load(raw)
     except yaml.YAMLError as error:
         raise errors.bad_request(f"error decoding YAML: {error}") from error
     if not isinstance(config, dict):
         raise errors.bad_request("the apply configuration must be an object")
     return config
+
+
+def _dry_run(store: Store, values: list[str]) -> contextlib.AbstractContextManager[None]:
+    """``?dryRun=All``: the write is checked and answered, and leaves nothing behind."""
+    if not values:
+        return contextlib.nullcontext()
+    if values != ["All"]:
+        raise errors.bad_request(f'dryRun: Unsupported value: "{values[0]}": supported values: "All"')
+    return store.dry_run()
 
 
 def _unknown_fields(kind: Kind, version: str, body: Any, validation: str | None) -> list[str]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import copy
 import dataclasses
 import datetime
 import random
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jsonschema.exceptions
@@ -167,9 +168,24 @@ class Store:
         self._event_versions: list[int] = []
         self._max_events = max_events
         self.listeners: list[Callable[[], None]] = []  # called after every write
+        self._dry_run = False
         for name in INITIAL_NAMESPACES:
             self.create(self.kinds[NAMESPACE_KEY], "v1", None,
                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """Writes made inside are checked and answered but leave nothing behind (``?dryRun=All``):
+        no object, no resourceVersion, no watch event."""
+        saved = (copy.deepcopy(self._objects), dict(self.kinds), self._resource_version, list(self.events),
+                 list(self._event_versions))
+        listeners, self.listeners = self.listeners, []
+        self._dry_run = True
+        try:
+            yield
+        finally:
+            self._objects, self.kinds, self._resource_version, self.events, self._event_versions = saved
+            self.listeners, self._dry_run = listeners, False
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -378,6 +394,11 @@ class Store:
     def _store(self, kind: Kind, key: tuple[str | None, str], obj: Obj, event_type: str) -> Obj:
         self._resource_version += 1
         obj["metadata"]["resourceVersion"] = str(self._resource_version)
+        if self._dry_run:  # nothing is persisted: the version stays the stored one (none for a new object)
+            stored = self._objects[kind.key].get(key)
+            obj["metadata"].pop("resourceVersion")
+            if stored is not None:
+                obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
         self._objects[kind.key][key] = obj
         self._log(kind, key[0], event_type, obj)
         return copy.deepcopy(obj)
