@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +65,16 @@ def namespace(kube: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]
     kube.create_namespace(name)
     yield name
     kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def kubectl_binary() -> str:
+    """kubectl (scripts/bootstrap.sh installs Debian's kubernetes-client): skipped without it on a
+    laptop, a failure in CI."""
+    found = shutil.which("kubectl")
+    if found is None:
+        message = "kubectl not found: run scripts/bootstrap.sh (installs Debian's kubernetes-client)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found

@@ -6,8 +6,11 @@ calls are printed, and Ctrl-C stops everything cleanly. One run serves all tests
 from __future__ import annotations
 
 import collections
+import os
 import pathlib
+import shutil
 import socket
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -53,6 +56,8 @@ class Run:
     ready_metrics: Samples  # /metrics when all were Ready
     metrics_text: str
     drift_metrics: Samples  # /metrics once every kind of drift was detected
+    kubectl_listing: str | None  # `kubectl get aws -o name` with the printed KUBECONFIG (None: no kubectl)
+    kubeconfig: pathlib.Path
     exit_code: int
     stdout: str
     stderr: str
@@ -66,7 +71,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
                       "--resync-interval", "1", "--show-traces", "--duration", "120")
     try:
         kube_url = sandbox.wait_output(r"Kubernetes API\s+(http://\S+)", timeout=30).group(1)
+        kubeconfig = pathlib.Path(sandbox.wait_output(r"export KUBECONFIG=(\S+)", timeout=30).group(1))
         sandbox.wait_output(r"all \d+ objects Ready", timeout=60)
+        kubectl_listing = subprocess.run(
+            ["kubectl", "--cache-dir", str(kubeconfig.parent / "cache"), "get", "aws", "-o", "name"],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)}, capture_output=True, text=True, timeout=60,
+            check=True).stdout if shutil.which("kubectl") else None
         kube = KubeClient.for_server(kube_url)
         objects = {(kind, name): kube.get(API_VERSION, kind, "default", name) for kind, name in sample_objects()}
         ready_metrics = scrape(sandbox)
@@ -78,8 +88,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     finally:
         if sandbox.process.poll() is None:
             sandbox.process.kill()
-    return Run(objects, ready_metrics, metrics_text, drift_metrics, exit_code, sandbox.stdout(), sandbox.stderr(),
-               time.monotonic() - started)
+    return Run(objects, ready_metrics, metrics_text, drift_metrics, kubectl_listing, kubeconfig, exit_code,
+               sandbox.stdout(), sandbox.stderr(), time.monotonic() - started)
 
 
 def test_every_sample_object_becomes_ready(run: Run) -> None:
@@ -88,6 +98,13 @@ def test_every_sample_object_becomes_ready(run: Run) -> None:
     assert not not_ready
     assert run.objects[("AWSProvider", "aws")]["spec"]["endpoint"].startswith("http://127.0.0.1:")
     assert "all 11 objects Ready" in run.stdout
+
+
+def test_kubectl_works_with_the_printed_kubeconfig(run: Run, kubectl_binary: str) -> None:
+    assert run.kubectl_listing is not None
+    assert sorted(run.kubectl_listing.split()) == sorted(f"{kind.lower()}.{API_VERSION.split('/')[0]}/{name}"
+                                                         for kind, name in run.objects)
+    assert not run.kubeconfig.exists()  # removed when the sandbox stopped
 
 
 def test_metrics_serve_the_catalog_with_the_resource_counts(run: Run) -> None:
