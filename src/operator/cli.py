@@ -155,8 +155,9 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
     run.add_argument("--delay", type=_delay, action="append", metavar="NAME=SECONDS",
                      default=[_delay(item) for item in env("DELAYS", "").split(",") if item],
-                     help="set one of the engine's delays (repeatable): " + ", ".join(DELAYS)
-                          + " [INFRA_OPERATOR_DELAYS, comma-separated]")
+                     help="set one of the engine's delays in seconds (repeatable; default in brackets): "
+                          + ", ".join(f"{name} ({getattr(EngineSettings, field):g})" for name, field in DELAYS.items())
+                          + "; see docs/engine.md [INFRA_OPERATOR_DELAYS, comma-separated]")
     run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
     _log_flags(run, environ)
