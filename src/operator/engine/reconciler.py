@@ -598,7 +598,9 @@ class Reconciler:
             outcome.permanent = True
         else:
             # A delete never gives up: the finalizer stays until AWS confirms the resource gone.
-            outcome.retry_after = self._backoff(obj, getattr(error, "delay", None) or 10.0)
+            delay = getattr(error, "delay", None) or 10.0
+            # Waiting for a dependency is no failure of the object's (and the waker ends it).
+            outcome.retry_after = delay if isinstance(error, DependencyNotReady) else self._backoff(obj, delay)
         outcome.message = error.message
         if isinstance(error, DependencyNotReady):
             outcome.waiting_on = error.waiting_on
