@@ -28,7 +28,7 @@ if [ "${BOOTSTRAP_WITHOUT_PROMETHEUS:-0}" != 1 ] && \
     # The package only ships binaries for us; it must not leave a service scraping in the background.
     (systemctl stop prometheus prometheus-node-exporter 2>/dev/null || service prometheus stop 2>/dev/null || true) >/dev/null 2>&1
   else
-    echo "bootstrap: prometheus/promtool not found and apt-get is not usable; tests needing them will be skipped" >&2
+    echo "bootstrap: prometheus/promtool not found and apt-get is not usable; tests needing them are skipped (failed in CI)" >&2
   fi
 fi
 export PATH="$venv/bin:$PATH"
