@@ -25,6 +25,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.piechart import PieChartType
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
+    DashboardLinkType,
     DataSourceRef,
     Threshold,
     ThresholdsMode,
@@ -43,6 +44,18 @@ from infra_operator.telemetry import catalog as m  # noqa: E402
 OUTPUT = pathlib.Path(__file__).with_name("infra-operator.json")
 UID = "infra-operator"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
+SERVICE_NAME = "infra-operator"
+# The latency panels link to the operator's traces of the panel's time range in the Jaeger data
+# source the `jaeger` variable picks (Grafana's Explore, Jaeger search by service).
+TRACES_LINK = (
+    dashboard.DashboardLink("Traces in Jaeger")
+    .type(DashboardLinkType.LINK)
+    .icon("external link")
+    .tooltip("The operator's traces in this time range; exemplar dots open their own trace")
+    .url('/explore?schemaVersion=1&panes={"traces":{"datasource":"${jaeger}","queries":[{"refId":"A",'
+         '"datasource":{"type":"jaeger","uid":"${jaeger}"},"queryType":"search","service":"' + SERVICE_NAME + '"}],'
+         '"range":{"from":"${__from}","to":"${__to}"}}}')
+)
 LEGEND_CALCS = ["mean", "max", "lastNotNull"]
 # The SDK writes the interval variable's settings on every variable; Grafana's schema has them
 # only on interval variables.
@@ -53,6 +66,8 @@ RT = "resource_type"
 class Query(NamedTuple):
     expr: str
     legend: str
+    # Ask Prometheus for the series' exemplars (trace ids of recent observations) too.
+    exemplar: bool = False
 
 
 def _legend(by: Sequence[str], prefix: str = "") -> str:
@@ -64,7 +79,10 @@ def _rate(spec, *by: str, prefix: str = "") -> Query:
 
 
 def _quantile(q: float, spec, *by: str, prefix: str = "") -> Query:
-    return Query(promql.quantile(q, spec, by), _legend(by, prefix))
+    """A latency quantile, shown with the exemplars of the histogram: each dot is one recent
+    observation, and its trace_id opens the trace (the Prometheus data source's exemplar link,
+    docs/tracing.md)."""
+    return Query(promql.quantile(q, spec, by), _legend(by, prefix), exemplar=True)
 
 
 def _gauge(spec, *by: str, aggregation: str = "sum") -> Query:
@@ -118,7 +136,11 @@ def _panel(builder, title: str, description: str, unit: str, queries: Sequence[Q
     builder.unit(unit).thresholds(thresholds).span(width).height(height)
     for ref_id, query in zip("ABCDEFGH", queries, strict=False):
         target = prometheus.Dataquery().expr(query.expr).legend_format(query.legend)
+        if query.exemplar:
+            target.exemplar(True)
         builder.with_target(target.ref_id(ref_id).datasource(DATASOURCE))
+    if any(query.exemplar for query in queries):
+        builder.links([TRACES_LINK])
     return builder
 
 
@@ -266,6 +288,7 @@ def build_dashboard() -> dashboard.Dashboard:
         .timezone("browser")
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .with_variable(dashboard.DatasourceVariable("datasource").label("Data source").type("prometheus"))
+        .with_variable(dashboard.DatasourceVariable("jaeger").label("Traces").type("jaeger"))
         .with_variable(_filter_variable("resource_type", m.RECONCILE_TOTAL, "Resource type"))
         .with_variable(_filter_variable("service", m.AWS_API_CALLS, "AWS service"))
     )

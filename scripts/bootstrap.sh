@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything the project needs on a fresh machine: a virtualenv with the project and its
-# test extras (which include the sandbox's), and Debian's prometheus package (prometheus +
-# promtool) when missing, unless BOOTSTRAP_WITHOUT_PROMETHEUS=1 (the sandbox does not need it).
+# test extras (which include the sandbox's, and kubectl with a current kustomize: Debian's
+# kubernetes-client is too old for kustomize components), and Debian's prometheus package
+# (prometheus + promtool) when missing, unless BOOTSTRAP_WITHOUT_PROMETHEUS=1 (the sandbox does
+# not need it).
 # Sourced by scripts/test and scripts/sandbox; safe to run again (it only installs what is missing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

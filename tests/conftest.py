@@ -73,3 +73,9 @@ def namespace(kube: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]
     kube.create_namespace(name)
     yield name
     kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def kubectl_binary() -> str:
+    """kubectl's path (tests/tools.py: skipped without it on a laptop, a failure in CI)."""
+    return require_tool("kubectl")

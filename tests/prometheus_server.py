@@ -41,13 +41,16 @@ class PrometheusServer(LocalProcess):
     name = "prometheus"
 
     def __init__(self, targets: Sequence[str], workdir: pathlib.Path, *, job: str = JOB,
-                 interval: str = "1s", rule_files: Sequence[pathlib.Path] = ()) -> None:
+                 interval: str = "1s", rule_files: Sequence[pathlib.Path] = (),
+                 features: Sequence[str] = ("exemplar-storage",)) -> None:
         super().__init__(workdir / "prometheus.log")
         self.targets = list(targets)
         self.workdir = workdir
         self.job = job
         self.interval = interval
         self.rule_files = [str(path) for path in rule_files]
+        # Exemplar storage keeps the trace ids the operator's OpenMetrics exposition carries.
+        self.features = list(features)
         self.port = 0
 
     @property
@@ -64,7 +67,8 @@ class PrometheusServer(LocalProcess):
         }))
         self.port = free_port()
         return [find_tool("prometheus") or "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"]
+                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn",
+                *(f"--enable-feature={feature}" for feature in self.features)]
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -110,6 +114,11 @@ class PrometheusServer(LocalProcess):
                 raise TimeoutError(f"no result for {expr!r} within {timeout}s")
             time.sleep(0.25)
         return result
+
+    def exemplars(self, expr: str, start: float, end: float) -> list[dict]:
+        """Stored exemplars of the series `expr` selects between two Unix times:
+        [{"seriesLabels": {...}, "exemplars": [{"labels": {...}, "value": "…", "timestamp": …}]}]."""
+        return self.api("query_exemplars", query=expr, start=start, end=end)
 
     def alerts(self) -> list[dict]:
         """Pending and firing alerts, as /api/v1/alerts reports them."""

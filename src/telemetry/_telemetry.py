@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from . import _exposition, catalog
 from ._aws import AwsApiHooks, EventEmitter
+from ._exemplars import ExemplarReader
 from ._logging import ExportErrorLimiter, TraceContextFilter
 from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
 from ._server import MetricsServer
@@ -70,12 +71,15 @@ class Telemetry:
         close: Callable[[], None] = lambda: None,
         flush: Callable[[float], bool] = lambda _timeout: True,
         expose_catalog: bool = False,
+        exemplars: ExemplarReader | None = None,
     ) -> None:
         """Low level; `setup_telemetry` and `noop` are the ways in. `registry` is what
         /metrics renders, with every catalog family's HELP and TYPE when `expose_catalog`
-        (even before it has samples); `close` shuts the providers down, `flush(timeout_seconds)`
-        pushes pending data out."""
+        (even before it has samples), with the exemplars `exemplars` kept on the histogram
+        buckets; `close` shuts the providers down, `flush(timeout_seconds)` pushes pending
+        data out."""
         self._expose_catalog = expose_catalog
+        self._exemplars = exemplars
         self._tracer = tracer
         self._registry = registry
         self._close = close
@@ -172,7 +176,7 @@ class Telemetry:
     # Export ----------------------------------------------------------------------------------
 
     def render_metrics(self, openmetrics: bool = False) -> bytes:
-        """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0."""
+        """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars)."""
         return self._render(_exposition.OPENMETRICS_ACCEPT if openmetrics else None)[0]
 
     def sample_values(self) -> dict[_exposition.SampleKey, float]:
@@ -185,6 +189,8 @@ class Telemetry:
         # two concurrent scrapes could each get half of it: one collection at a time.
         with self._render_lock:
             families = self._registry.collect()
+            if self._exemplars is not None:
+                families = self._exemplars.attach(families)
             if self._expose_catalog:
                 families = _exposition.with_catalog_families(families)
             return _exposition.render(families, accept_header)

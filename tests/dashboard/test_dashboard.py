@@ -220,3 +220,19 @@ def test_promql_builders_refuse_what_the_catalog_does_not_allow():
         'histogram_quantile(0.5, sum by (le, service) (rate(infra_operator_aws_api_call_duration_seconds_bucket'
         '{service=~"$service"}[$__rate_interval])))'
     )
+
+
+def test_latency_panels_show_exemplars_and_link_to_the_jaeger_variable(dashboard):
+    variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
+    assert (variables["jaeger"]["type"], variables["jaeger"]["query"]) == ("datasource", "jaeger")
+    histograms = {spec.name for spec in catalog.CATALOG if spec.instrument is catalog.Instrument.HISTOGRAM}
+    latency = [panel for panel in data_panels(dashboard)
+               if any(f"{name}_bucket" in target["expr"] for target in panel["targets"] for name in histograms)]
+    assert {name for panel in latency for target in panel["targets"] for name in histograms
+            if f"{name}_bucket" in target["expr"]} == histograms
+    for panel in latency:
+        assert all(target["exemplar"] for target in panel["targets"]), panel["title"]
+        [link] = panel["links"]
+        assert '"uid":"${jaeger}"' in link["url"] and '"service":"infra-operator"' in link["url"], panel["title"]
+    others = [panel for panel in data_panels(dashboard) if panel not in latency]
+    assert not any(target.get("exemplar") or panel.get("links") for panel in others for target in panel["targets"])

@@ -6,8 +6,10 @@ calls are printed, and Ctrl-C stops everything cleanly. One run serves all tests
 from __future__ import annotations
 
 import collections
+import os
 import pathlib
 import socket
+import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from e2e.resources import API_VERSION, condition
 from harness.kube import KubeClient
 from infra_operator.telemetry import catalog, parse_samples
 from otlp_receiver import HttpReceiver
+from tools import find_tool
 
 from .conftest import Sandbox, sample_objects
 
@@ -53,6 +56,8 @@ class Run:
     ready_metrics: Samples  # /metrics when all were Ready
     metrics_text: str
     drift_metrics: Samples  # /metrics once every kind of drift was detected
+    kubectl_listing: str | None  # `kubectl get aws -o name` with the printed KUBECONFIG (None: no kubectl)
+    kubeconfig: pathlib.Path
     exit_code: int
     stdout: str
     stderr: str
@@ -65,7 +70,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
                       "--resync-interval", "1", "--show-traces", "--duration", "120")
     try:
         kube_url = sandbox.wait_output(r"Kubernetes API\s+(http://\S+)", timeout=30).group(1)
+        kubeconfig = pathlib.Path(sandbox.wait_output(r"export KUBECONFIG=(\S+)", timeout=30).group(1))
         sandbox.wait_output(r"all \d+ objects Ready", timeout=60)
+        kubectl = find_tool("kubectl")
+        kubectl_listing = subprocess.run(
+            [kubectl, "--cache-dir", str(kubeconfig.parent / "cache"), "get", "aws", "-o", "name"],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)}, capture_output=True, text=True, timeout=60,
+            check=True).stdout if kubectl else None
         kube = KubeClient.for_server(kube_url)
         objects = {(kind, name): kube.get(API_VERSION, kind, "default", name) for kind, name in sample_objects()}
         ready_metrics = scrape(sandbox)
@@ -78,8 +89,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     finally:
         if sandbox.process.poll() is None:
             sandbox.process.kill()
-    return Run(objects, ready_metrics, metrics_text, drift_metrics, exit_code, sandbox.stdout(), sandbox.stderr(),
-               running_until_interrupted)
+    return Run(objects, ready_metrics, metrics_text, drift_metrics, kubectl_listing, kubeconfig, exit_code,
+               sandbox.stdout(), sandbox.stderr(), running_until_interrupted)
 
 
 def test_every_sample_object_becomes_ready(run: Run) -> None:
@@ -88,6 +99,13 @@ def test_every_sample_object_becomes_ready(run: Run) -> None:
     assert not not_ready
     assert run.objects[("AWSProvider", "aws")]["spec"]["endpoint"].startswith("http://127.0.0.1:")
     assert "all 11 objects Ready" in run.stdout
+
+
+def test_kubectl_works_with_the_printed_kubeconfig(run: Run, kubectl_binary: str) -> None:
+    assert run.kubectl_listing is not None
+    assert sorted(run.kubectl_listing.split()) == sorted(f"{kind.lower()}.{API_VERSION.split('/')[0]}/{name}"
+                                                         for kind, name in run.objects)
+    assert not run.kubeconfig.exists()  # removed when the sandbox stopped
 
 
 def test_metrics_serve_the_catalog_with_the_resource_counts(run: Run) -> None:
