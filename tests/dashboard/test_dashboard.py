@@ -6,7 +6,6 @@ import copy
 import json
 import pathlib
 import re
-import shutil
 import subprocess
 
 import jsonschema
@@ -16,6 +15,7 @@ import yaml
 from dashboards import generate, promql
 from dashboards.panel_queries import DASHBOARD, data_panels, load_dashboard, panel_queries, substitute
 from infra_operator.telemetry import catalog
+from tools import require_tool
 
 SCHEMA = pathlib.Path(generate.__file__).with_name("schema") / "dashboard.schema.json"
 
@@ -190,9 +190,7 @@ def test_queries_substitute_every_template_variable(dashboard):
 
 
 def promtool_check_rules(rules_file: pathlib.Path) -> subprocess.CompletedProcess:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not installed (scripts/bootstrap.sh installs Debian's prometheus)")
+    promtool = require_tool("promtool")
     return subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True,
                           timeout=60)
 

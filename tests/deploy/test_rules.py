@@ -5,7 +5,6 @@ a rules file, then runs `promtool check rules` and `promtool test rules` on test
 """
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import pytest
 import yaml
 
 from infra_operator.telemetry.catalog import CATALOG, THROTTLING_CODES, Instrument
+
+from tools import require_tool
 
 from .manifests import ROOT, alerting_rules, rule_groups, write_rules_file
 
@@ -65,9 +66,7 @@ def unit_tests():
 
 
 def promtool(*arguments, cwd=None):
-    if shutil.which("promtool") is None:
-        pytest.skip("promtool not installed (scripts/bootstrap.sh installs Debian's prometheus)")
-    return subprocess.run(["promtool", *arguments], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([require_tool("promtool"), *arguments], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 # Multi-window multi-burn-rate alerts on the reconcile SLOs (tests/deploy/test_slo_rules.py).
