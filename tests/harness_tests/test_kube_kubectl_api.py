@@ -158,6 +158,16 @@ def test_openapi_v2_as_json(kube: KubeClient, widgets) -> None:
                for d in document["definitions"].values())
 
 
+def test_openapi_v2_as_protobuf_when_asked(kube: KubeClient, widgets) -> None:
+    request = urllib.request.Request(kube.access.server + "/openapi/v2", headers={
+        "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", **kube.access.headers()})
+    with urllib.request.urlopen(request, timeout=10, context=kube.access.ssl_context()) as response:
+        assert response.headers["Content-Type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        body = response.read()
+    assert body.startswith(b"\x0a\x032.0")  # field 1 (swagger): "2.0"
+    assert b"x-kubernetes-group-version-kind" in body and b"Widget" in body
+
+
 def test_field_validation_strict_refuses_and_warn_warns(kube: KubeClient, namespace: str, widget: Widget) -> None:
     path = f"/apis/{API}/namespaces/{namespace}/widgets"
     body = widget("w", bogus=1)

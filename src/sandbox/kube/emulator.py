@@ -22,7 +22,7 @@ import attrs
 import kmock
 import yaml
 
-from . import discovery, errors, openapi, tables
+from . import discovery, errors, openapi, openapi_proto, tables
 from .media import negotiate
 from .patching import json_patch, merge_patch
 from .selectors import Predicate, field_selector, label_selector
@@ -127,11 +127,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
             case ["apis", group, version]:
                 document = discovery.resource_list(kinds, group, version)
             case ["openapi", "v2"]:
-                if not any(accepted.split(";")[0].strip() in ("application/json", "*/*", "")
-                           for accepted in request.headers.get("Accept", "").split(",")):
-                    raise errors.ApiError(406, "NotAcceptable", "only the following media types are accepted: "
-                                                                "application/json")
-                document = openapi.v2_document(kinds)
+                return _openapi_v2(request.headers.get("Accept", ""), openapi.v2_document(kinds))
             case ["openapi", "v3"]:
                 document = openapi.v3_index(kinds)
             case ["openapi", "v3", *path]:
@@ -303,6 +299,20 @@ def _yaml_body(raw: bytes) -> Obj:
     if not isinstance(config, dict):
         raise errors.bad_request("the apply configuration must be an object")
     return config
+
+
+def _openapi_v2(accept: str, swagger: Obj) -> aiohttp.web.Response:
+    """The Swagger document in the first form the client accepts: protobuf (what kubectl asks
+    for) or JSON."""
+    for entry in accept.split(",") if accept else ["application/json"]:
+        media_type = entry.split(";")[0].strip()
+        if media_type in openapi_proto.REQUESTED_TYPES:
+            return aiohttp.web.Response(body=openapi_proto.document(swagger),
+                                        headers={"Content-Type": openapi_proto.CONTENT_TYPE})
+        if media_type in ("application/json", "application/*", "*/*"):
+            return _json(swagger)
+    raise errors.ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json, "
+                                                + ", ".join(openapi_proto.REQUESTED_TYPES))
 
 
 def _dry_run(store: Store, values: list[str]) -> contextlib.AbstractContextManager[None]:
