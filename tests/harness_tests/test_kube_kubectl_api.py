@@ -83,6 +83,8 @@ def test_legacy_discovery_without_the_aggregated_accept(kube: KubeClient, widget
     assert entry["preferredVersion"] == {"groupVersion": API, "version": "v1"}
     assert call(kube, "GET", f"/apis/{GROUP}").body["kind"] == "APIGroup"
     assert call(kube, "GET", "/api").body["versions"] == ["v1"]
+    version = call(kube, "GET", "/version").body
+    assert version["major"] == "1" and version["gitVersion"].startswith(f"v1.{version['minor']}.")
 
 
 def test_tables_follow_the_printer_columns(kube: KubeClient, namespace: str, widget: Widget) -> None:

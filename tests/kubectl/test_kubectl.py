@@ -75,6 +75,8 @@ def test_discovery_and_every_short_name_without_warnings(kubectl: Kubectl, appli
             got = kubectl("get", short)
             assert got.stderr == "", f"kubectl get {short}: {got.stderr}"
     assert not any("/" in name for name in rows)  # subresources are not resource types
+    version = kubectl("version")
+    assert "Server Version: v1." in version.stdout and "WARNING" not in version.stdout + version.stderr
 
 
 def test_get_aws_lists_every_sample_object(kubectl: Kubectl, applied) -> None:

@@ -1,7 +1,7 @@
 """The Kubernetes API emulation over HTTP: kmock's server, with our discovery and object store.
 
-kmock (``KubernetesScaffold``) serves the HTTP port, ``/version`` and the errors of unknown paths.
-Discovery (legacy and aggregated) and the OpenAPI documents are built from the served kinds
+kmock (``KubernetesScaffold``) serves the HTTP port and the errors of unknown paths. ``/version``,
+discovery (legacy and aggregated) and the OpenAPI documents are built from the served kinds
 (:mod:`.discovery`, :mod:`.openapi`). Object requests (list, watch, get, create, replace, patch,
 apply, delete) go to :class:`~infra_operator.sandbox.kube.store.Store`, which behaves like the API
 server (resourceVersion, watch resumption, generation, status subresource, schemas); lists and
@@ -100,7 +100,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
             target = parse_object_path(raw_request.path)
             if target is not None:
                 return await self._serve(raw_request, target)
-            if raw_request.method == "GET" and raw_request.path != "/version":
+            if raw_request.method == "GET":
                 return self._describe_api(raw_request)
         except errors.ApiError as error:
             return aiohttp.web.json_response(error.status(), status=error.code)
@@ -115,6 +115,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
         match parts:
             case []:
                 document = discovery.root_paths(kinds)
+            case ["version"]:
+                document = discovery.server_version()
             case ["api" | "apis" as root]:
                 if negotiate(request.headers.get("Accept"), [aggregated_shape]):
                     return _json(discovery.aggregated(kinds, core=root == "api"),

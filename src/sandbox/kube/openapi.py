@@ -14,10 +14,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from .discovery import SERVER_VERSION
 from .store import Kind
 
 Obj = dict[str, Any]
-SERVER_VERSION = "v1.32.0"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
