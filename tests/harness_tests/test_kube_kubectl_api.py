@@ -151,6 +151,10 @@ def test_openapi_v3_publishes_the_crd_schema_and_field_validation(kube: KubeClie
     assert patch["x-kubernetes-group-version-kind"] == {"group": GROUP, "version": "v1", "kind": "Widget"}
     assert "fieldValidation" in {p["name"] for p in patch["parameters"] if p.get("in") == "query"}
     assert "application/apply-patch+yaml" in patch["requestBody"]["content"]
+    core = call(kube, "GET", index["paths"]["api/v1"]["serverRelativeURL"]).body["components"]["schemas"]
+    [secret] = [s for s in core.values()
+                if {"group": "", "version": "v1", "kind": "Secret"} in s.get("x-kubernetes-group-version-kind", [])]
+    assert {"data", "stringData", "type"} <= set(secret["properties"])
 
 
 def test_openapi_v2_as_json(kube: KubeClient, widgets) -> None:
