@@ -107,7 +107,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
         return await super().__call__(raw_request)
 
     def _describe_api(self, request: aiohttp.web.BaseRequest) -> aiohttp.web.Response:
-        """Discovery and the OpenAPI documents."""
+        """``/``, ``/version``, discovery and the OpenAPI documents."""
         kinds = list(self.store.kinds.values())
         parts = request.path.strip("/").split("/") if request.path.strip("/") else []
         aggregated_shape = ("APIGroupDiscoveryList", "apidiscovery.k8s.io", "v2")

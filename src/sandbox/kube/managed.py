@@ -163,16 +163,12 @@ def apply(status_subresource: bool, current: Obj | None, config: Obj, manager: s
     base = copy.deepcopy(current) if current is not None else {}
     entries = _entries(base)
     previous = next((e for e in entries if _same_manager(e, manager, "Apply", subresource)), None)
-    conflicts: list[tuple[str, Path]] = []
-    for entry in entries:
-        if entry is previous:
-            continue
-        owned = decode(entry.get("fieldsV1"))
-        for path in applied:
-            for other in _overlaps(path, owned):
-                if _get(base, other) != _get(_merge(base, config), other):
-                    conflicts.append((_manager_label(entry), other))
-    conflicts = sorted(set(conflicts))
+    intended = _merge(base, config)
+    # A conflict: a field another manager owns that this apply would change (the same value is shared).
+    conflicts = sorted({(_manager_label(entry), other)
+                        for entry in entries if entry is not previous
+                        for path in applied for other in _overlaps(path, decode(entry.get("fieldsV1")))
+                        if _get(base, other) != _get(intended, other)})
     if conflicts and not force:
         raise _conflict(conflicts)
     taken = {path for _, path in conflicts} | applied

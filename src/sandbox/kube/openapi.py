@@ -215,8 +215,8 @@ def _operation_v3(kind: Kind, version: str, method: str, action: str, answer: st
         "description": f"{action} {kind.kind}",
         "operationId": f"{action}{kind.kind}",
         "tags": [definition_name(kind, version).rsplit(".", 1)[0]],
-        "parameters": [{"name": name, "in": "query", "description": description, "schema": {"type": kind_}}
-                       for name, kind_, description in _write_parameters(method)],
+        "parameters": [{"name": name, "in": "query", "description": description, "schema": {"type": param_type}}
+                       for name, param_type, description in _write_parameters(method)],
         "responses": {"200": {"description": "OK",
                               "content": {"application/json": {"schema": {"$ref": ref + answer}}}}},
         "x-kubernetes-action": action,
@@ -301,8 +301,8 @@ def v2_document(kinds: Iterable[Kind]) -> Obj:
                 entry: Obj = {"parameters": [{"name": p["name"], "in": "path", "required": True, "type": "string"}
                                              for p in _path_parameters(url)]}
                 for method, (action, answer) in methods.items():
-                    parameters: list[Obj] = [{"name": name, "in": "query", "type": kind_, "description": text}
-                                             for name, kind_, text in _write_parameters(method)]
+                    parameters: list[Obj] = [{"name": name, "in": "query", "type": param_type, "description": text}
+                                             for name, param_type, text in _write_parameters(method)]
                     if method in ("post", "put", "patch"):
                         parameters.append({"name": "body", "in": "body", "required": True,
                                            "schema": {"$ref": ref + definition_name(kind, version)}
