@@ -8,12 +8,12 @@ another manager owns, unless forced. Lists are owned whole (atomic), maps field 
 """
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import errors
+from .patching import clone
 
 Obj = dict[str, Any]
 Path = tuple[str, ...]
@@ -141,7 +141,7 @@ def record_update(status_subresource: bool, old: Obj | None, new: Obj, manager: 
 
 def _merge(target: Any, config: Any) -> Any:
     if not isinstance(target, dict) or not isinstance(config, dict):
-        return copy.deepcopy(config)
+        return clone(config)
     merged = dict(target)
     for key, value in config.items():
         merged[key] = _merge(target.get(key), value)
@@ -160,7 +160,7 @@ def apply(status_subresource: bool, current: Obj | None, config: Obj, manager: s
     with its managedFields; 409 on conflicts with other managers unless ``force``."""
     api_version = config.get("apiVersion", "")
     applied = field_paths(config, status_subresource, subresource)
-    base = copy.deepcopy(current) if current is not None else {}
+    base = clone(current) if current is not None else {}
     entries = _entries(base)
     previous = next((e for e in entries if _same_manager(e, manager, "Apply", subresource)), None)
     intended = _merge(base, config)
