@@ -5,17 +5,25 @@ import os
 import pathlib
 import re
 import secrets
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from harness.aws import MotoServer
 from harness.kube import EmulatorServer, KubeClient, load_yaml_documents
+from tools import require_tool
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRD_DIR = REPO_ROOT / "crds"
 _AWS_SERVER = pytest.StashKey[MotoServer]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.tools(...)`: each tool is required (tests/tools.py) before any fixture runs."""
+    for mark in item.iter_markers("tools"):
+        for name in mark.args:
+            require_tool(name)
 
 
 @pytest.fixture(scope="session")
@@ -69,12 +77,5 @@ def namespace(kube: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]
 
 @pytest.fixture(scope="session")
 def kubectl_binary() -> str:
-    """kubectl (scripts/bootstrap.sh installs Debian's kubernetes-client): skipped without it on a
-    laptop, a failure in CI."""
-    found = shutil.which("kubectl")
-    if found is None:
-        message = "kubectl not found: run scripts/bootstrap.sh (installs Debian's kubernetes-client)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    """kubectl's path (tests/tools.py: skipped without it on a laptop, a failure in CI)."""
+    return require_tool("kubectl")
