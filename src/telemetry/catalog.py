@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .. import aws_codes
+
 PREFIX = "infra_operator_"
 
 # Written as in Go so that the exposition's `le` strings are identical ("1", not "1.0").
@@ -121,16 +123,8 @@ SERVICES: MappingProxyType[str, str] = MappingProxyType(
         "STS": "STS",
     }
 )
-THROTTLING_CODES: frozenset[str] = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "RequestThrottled",
-    }
-)
+# The throttling error codes (shared with the operator's retry logic, listed in one place).
+THROTTLING_CODES: frozenset[str] = aws_codes.THROTTLING_CODES
 # error_code of an AWS call that got no AWS error code at all.
 UNKNOWN_ERROR_CODE = "Unknown"
 # error_code of an AWS call that failed in transport (connection refused or reset, connect or

@@ -9,7 +9,7 @@ import yaml
 
 from infra_operator.operator import crds
 from infra_operator.operator.engine.delta import list_changes
-from infra_operator.operator.engine.errors import TerminalError
+from infra_operator.operator.provider.errors import TerminalError
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.references import referenced, resolve
 from infra_operator.operator.engine.schema import kind_crd

@@ -84,6 +84,7 @@ def test_label_value_sets() -> None:
         "TooManyRequestsException",
         "ProvisionedThroughputExceededException",
         "RequestThrottled",
+        "SlowDown",
     }
 
 

@@ -7,7 +7,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from .errors import TerminalError
+from ..provider.errors import TerminalError
 
 
 def canonical_policy(document: str | dict[str, Any] | None) -> str | None:

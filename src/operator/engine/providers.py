@@ -7,10 +7,10 @@ import logging
 from typing import Any, Callable, Mapping
 
 from ...telemetry import Telemetry
+from ..provider.errors import EngineError, ProviderNotReady, TerminalError
 from ..provider.registry import ProviderRegistry
 from ..provider.session import AssumeRole, ProviderConfig, StaticCredentials
 from . import conditions
-from .errors import EngineError, ProviderNotReady, TerminalError
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
 from .schema import NAME_REF, crd

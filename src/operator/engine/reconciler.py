@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from ...telemetry import Telemetry
-from ..provider.errors import classify, error_code, error_message, is_not_found
+from ..provider.errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
+                               RetryableError, TerminalError, classify, error_code, error_message, is_not_found)
 from ..provider.registry import ProviderRegistry
 from . import conditions
 from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .describe_cache import DescribeCache
-from .errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
-                     RetryableError, TerminalError)
 from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretValue, Severity, State, TagChange
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome

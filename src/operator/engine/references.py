@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from .errors import DependencyNotReady, TerminalError
+from ..provider.errors import DependencyNotReady, TerminalError
 from .kind import Kind, Reference
 from .objects import ClusterView, ObjectSummary
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from ..engine.delta import tags_from_aws
-from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, Kind, Raw, Reference, TagChange
+from ..provider.errors import TerminalError
 
 # EC2 ids: a prefix, a dash, 8 or 17 hex digits.
 ID_PATTERN = "^{}-[0-9a-f]{{8}}([0-9a-f]{{9}})?$"

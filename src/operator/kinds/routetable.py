@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from ..engine.delta import list_changes
-from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, ErrorMatch, Raw, Reference, Severity, State
+from ..provider.errors import TerminalError
 from ._ec2 import (CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource,
                    network_problem)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.delta import list_changes
-from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, ErrorMatch, Raw, Severity, State
+from ..provider.errors import TerminalError
 from ._ec2 import (CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource,
                    network_problem)
 

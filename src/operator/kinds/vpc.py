@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..engine.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
+from ..provider.errors import TerminalError
 from ._ec2 import CIDR_PATTERN, EC2Kind, EC2Resource, check_prefix, modify_attributes
 
 DNS = ("enableDnsSupport", "enableDnsHostnames")

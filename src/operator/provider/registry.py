@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..engine.errors import ProviderNotReady
+from .errors import ProviderNotReady
 from .session import ProviderConfig, ProviderSession
 
 

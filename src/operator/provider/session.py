@@ -12,7 +12,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
-from ..engine.errors import ProviderNotReady
+from .errors import ProviderNotReady
 from .errors import classify
 
 
