@@ -11,26 +11,26 @@ import re
 
 import pytest
 
-from infra_operator.operator import reference
+from infra_operator.operator import reference_docs
 from infra_operator.telemetry import _recorders, catalog
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
-REGENERATE = "regenerate with: python -m infra_operator.operator.reference docs"
+REGENERATE = "regenerate with: python -m infra_operator.operator.reference_docs docs"
 
 
 def read(name: str) -> str:
     return (DOCS / name).read_text()
 
 
-@pytest.mark.parametrize("path", sorted(reference.generated(DOCS)), ids=lambda path: path.name)
+@pytest.mark.parametrize("path", sorted(reference_docs.generated(DOCS)), ids=lambda path: path.name)
 def test_generated_reference_is_current(path: pathlib.Path) -> None:
-    assert path.read_text() == reference.generated(DOCS)[path], f"{path.name} is stale; {REGENERATE}"
+    assert path.read_text() == reference_docs.generated(DOCS)[path], f"{path.name} is stale; {REGENERATE}"
 
 
 def test_every_metric_says_what_records_it_and_the_code_does() -> None:
-    assert set(reference.RECORDED_BY) == {spec.name for spec in catalog.CATALOG}
-    for metric, recorders in reference.RECORDED_BY.items():
+    assert set(reference_docs.RECORDED_BY) == {spec.name for spec in catalog.CATALOG}
+    for metric, recorders in reference_docs.RECORDED_BY.items():
         for recorded in recorders:
             module, _, qualname = recorded.where.partition(":")
             target = importlib.import_module(module)
