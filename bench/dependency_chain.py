@@ -133,6 +133,8 @@ def main() -> None:
             walls.append(max(ready_at[name] for name in chain))
             aws_times.append(sum(link.aws_seconds[objects[name]["status"]["parameterName"]] for name in chain))
         overheads = [wall - spent for wall, spent in zip(walls, aws_times)]
+        levels = [statistics.median(ready_at[chain[level]] for chain in names) for level in range(args.depth)]
+        print("median seconds to Ready by level: " + ", ".join(f"{level}: {at:.2f}" for level, at in enumerate(levels)))
         print(f"{args.chains} chains x {args.depth} links = {args.chains * args.depth} objects, "
               f"all Ready after {max(walls):.2f} s")
         print(f"per chain: Ready after median {statistics.median(walls):.2f} s (max {max(walls):.2f}); "

@@ -38,7 +38,8 @@ class DependencyWaker:
         self._ready: dict[Key, bool] = {}
         self._waiting: dict[Key, set[Key]] = {}  # awaited object -> objects waiting for it
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="wake")
+        # Wakes are short PATCH requests; a few at once keep a level of many dependents quick.
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="wake")
 
     def connect(self, info: Any) -> None:
         self._api.connect(info)

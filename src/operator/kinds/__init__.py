@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .elasticip import ElasticIP
+from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .natgateway import NATGateway
 from .routetable import RouteTable
+from .s3bucket import S3Bucket
 from .securitygroup import SecurityGroup
 from .subnet import Subnet
 from .vpc import VPC
 
 
 def all_kinds() -> tuple[Kind, ...]:
-    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable())
+    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(), IAMRole(),
+            S3Bucket())
