@@ -5,7 +5,7 @@ at once; how long until all are Ready, against the time their AWS calls took.
 
 The objects are of a benchmark kind, `ChainLink` (an SSM parameter on the moto server whose value
 names the previous link's parameter; identity derived from the object's UID), served by the
-real operator (`run_operator`, in this process) against the Kubernetes API emulation. Each link
+real operator (`run_operator`, in a process of its own) against the Kubernetes API emulation. Each link
 can only be created once the link before it is Ready, so a chain converges no faster than the
 sum of its links' AWS calls; the rest is the operator's own latency: noticing that a dependency
 became Ready and running the dependent (before dependents woke at once: a fixed 5 s retry per
@@ -18,7 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
+import pathlib
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from typing import Any, Mapping
@@ -85,63 +91,78 @@ class ChainLink(Kind):
         self._timed(ident, aws.client("ssm").delete_parameter, Name=ident)
 
 
+def serve(server: str, namespace: str, report: str) -> None:
+    """The operator with the ChainLink kind, in a process of its own (moto and the benchmark's
+    polling do not share its interpreter lock); on SIGTERM it stops and writes the seconds of
+    AWS calls per parameter to `report`."""
+    link = ChainLink()
+    config = config_from_args(parser().parse_args(
+        ["run", "--server", server, "--namespace", namespace, "--metrics-address", "off",
+         "--liveness-address", "off", "--log-level", "WARNING"]))
+    asyncio.run(run_operator(config, Telemetry.noop(), kinds=(link,)))
+    pathlib.Path(report).write_text(json.dumps(link.aws_seconds))
+
+
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--chains", type=int, default=20)
     options.add_argument("--depth", type=int, default=5)
+    options.add_argument("--serve", nargs=3, metavar=("SERVER", "NAMESPACE", "REPORT"), help=argparse.SUPPRESS)
     args = options.parse_args()
-    link = ChainLink()
+    if args.serve:
+        serve(*args.serve)
+        return
     namespace = "chains"
-    with aws_and_kube() as (aws, kube):
-        kube.apply_crds([kind_crd(link)])
+    with aws_and_kube() as (aws, kube), tempfile.TemporaryDirectory() as scratch:
+        kube.apply_crds([kind_crd(ChainLink())])
         cluster = namespace_with_provider(kube, aws, namespace)
-        config = config_from_args(parser().parse_args(
-            ["run", "--server", kube.access.server, "--namespace", namespace, "--metrics-address", "off",
-             "--liveness-address", "off", "--log-level", "WARNING"]))
-        running: dict[str, Any] = {}
+        report = pathlib.Path(scratch) / "aws-seconds.json"
+        operator = subprocess.Popen([sys.executable, __file__, "--serve", kube.access.server, namespace, str(report)])
+        try:
+            cluster.wait_ready("AWSProvider", PROVIDER, timeout=60)
+            names, ready_at = apply_and_wait(kube, cluster, namespace, args.chains, args.depth)
+            objects = {obj["metadata"]["name"]: obj for obj in kube.list(API_VERSION, "ChainLink", namespace)}
+        finally:
+            operator.send_signal(signal.SIGTERM)
+            operator.wait(60)
+        aws_seconds = json.loads(report.read_text())
+    walls, aws_times = [], []
+    for chain in names:
+        walls.append(max(ready_at[name] for name in chain))
+        aws_times.append(sum(aws_seconds.get(objects[name]["status"]["parameterName"], 0.0) for name in chain))
+    overheads = [wall - spent for wall, spent in zip(walls, aws_times)]
+    levels = [statistics.median(ready_at[chain[level]] for chain in names) for level in range(args.depth)]
+    print(f"{args.chains} chains x {args.depth} links = {args.chains * args.depth} objects, "
+          f"all Ready after {max(walls):.2f} s")
+    print("median seconds to Ready by level: " + ", ".join(f"{level}: {at:.2f}" for level, at in enumerate(levels)))
+    print(f"per chain: Ready after median {statistics.median(walls):.2f} s (max {max(walls):.2f}); "
+          f"its AWS calls took median {statistics.median(aws_times):.2f} s (max {max(aws_times):.2f}); "
+          f"difference median {statistics.median(overheads):.2f} s (max {max(overheads):.2f})")
 
-        def serve() -> None:
-            async def run() -> None:
-                running["loop"], running["stop"] = asyncio.get_running_loop(), asyncio.Event()
-                await run_operator(config, Telemetry.noop(), stop_flag=running["stop"], kinds=(link,))
-            asyncio.run(run())
 
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        cluster.wait_ready("AWSProvider", PROVIDER, timeout=60)
-
-        names = [[f"c{chain:03d}-l{level}" for level in range(args.depth)] for chain in range(args.chains)]
-        started = time.perf_counter()
-        # Deepest first: every link but the root waits for the one before it.
-        for level in reversed(range(args.depth)):
-            for chain in names:
-                spec: dict[str, Any] = {"providerRef": {"name": PROVIDER}}
-                if level:
-                    spec["previousRef"] = {"name": chain[level - 1]}
-                cluster.create("ChainLink", chain[level], spec)
-        ready_at: dict[str, float] = {}
-        deadline = time.monotonic() + 300
-        while len(ready_at) < args.chains * args.depth and time.monotonic() < deadline:
-            for obj in kube.list(API_VERSION, "ChainLink", namespace):
-                name = obj["metadata"]["name"]
-                if name not in ready_at and condition(obj).get("status") == "True":
-                    ready_at[name] = time.perf_counter() - started
-            time.sleep(0.02)
-        objects = {obj["metadata"]["name"]: obj for obj in kube.list(API_VERSION, "ChainLink", namespace)}
-        walls, aws_times = [], []
+def apply_and_wait(kube, cluster, namespace: str, chains: int, depth: int) -> tuple[list[list[str]], dict[str, float]]:
+    """Apply the chains (deepest links first: each but the root waits for the one before it);
+    seconds from the first apply to each link's Ready."""
+    names = [[f"c{chain:03d}-l{level}" for level in range(depth)] for chain in range(chains)]
+    started = time.perf_counter()
+    for level in reversed(range(depth)):
         for chain in names:
-            walls.append(max(ready_at[name] for name in chain))
-            aws_times.append(sum(link.aws_seconds[objects[name]["status"]["parameterName"]] for name in chain))
-        overheads = [wall - spent for wall, spent in zip(walls, aws_times)]
-        levels = [statistics.median(ready_at[chain[level]] for chain in names) for level in range(args.depth)]
-        print("median seconds to Ready by level: " + ", ".join(f"{level}: {at:.2f}" for level, at in enumerate(levels)))
-        print(f"{args.chains} chains x {args.depth} links = {args.chains * args.depth} objects, "
-              f"all Ready after {max(walls):.2f} s")
-        print(f"per chain: Ready after median {statistics.median(walls):.2f} s (max {max(walls):.2f}); "
-              f"its AWS calls took median {statistics.median(aws_times):.2f} s (max {max(aws_times):.2f}); "
-              f"difference median {statistics.median(overheads):.2f} s (max {max(overheads):.2f})")
-        running["loop"].call_soon_threadsafe(running["stop"].set)
-        thread.join(30)
+            spec: dict[str, Any] = {"providerRef": {"name": PROVIDER}}
+            if level:
+                spec["previousRef"] = {"name": chain[level - 1]}
+            cluster.create("ChainLink", chain[level], spec)
+    ready_at: dict[str, float] = {}
+    deadline = time.monotonic() + 300
+    while len(ready_at) < chains * depth:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(ready_at)} of {chains * depth} links Ready after 300 s")
+        for obj in kube.list(API_VERSION, "ChainLink", namespace):
+            name = obj["metadata"]["name"]
+            if name not in ready_at and condition(obj).get("status") == "True":
+                ready_at[name] = time.perf_counter() - started
+        time.sleep(0.02)
+    return names, ready_at
+
 
 if __name__ == "__main__":
     main()

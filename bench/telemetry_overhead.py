@@ -25,7 +25,7 @@ from scrape_cost import medians, prometheus_client_registry
 
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
 from infra_operator.operator.kinds.elasticip import ElasticIP
-from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.sessions import ProviderSessions
 from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog, setup_telemetry
 
@@ -51,7 +51,7 @@ class NoOtherObjects:
 
 
 def engine_for(aws: MotoServer, telemetry: Telemetry, instrument: bool) -> Reconciler:
-    providers = ProviderRegistry(instrument=telemetry.instrument_aws if instrument else lambda events: None)
+    providers = ProviderSessions(instrument=telemetry.instrument_aws if instrument else lambda events: None)
     providers.apply(ProviderConfig(PROVIDER, "us-east-1", aws.endpoint, StaticCredentials("testing", "testing")))
     providers.mark(PROVIDER, True)
     return Reconciler(telemetry, providers, EngineSettings(describe_cache=False))

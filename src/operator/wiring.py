@@ -21,7 +21,7 @@ from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
 from .kube import StartupProblem, SecretReader, check_served
 from .wakeups import DependencyWaker
-from .provider.registry import ProviderRegistry
+from .provider.sessions import ProviderSessions
 from .settings import OperatorConfig
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     """Run the operator until stop_flag is set or the task is cancelled."""
     kinds = tuple(kinds) or all_kinds()
     telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
-    providers = ProviderRegistry(instrument=telemetry.instrument_aws,
+    providers = ProviderSessions(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated)
     secrets = SecretReader()
     reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned)

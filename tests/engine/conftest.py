@@ -11,7 +11,7 @@ from infra_operator.operator.engine.outcome import Outcome
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
 from infra_operator.operator.engine.references import referenced
 from infra_operator.operator.kinds import all_kinds
-from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.sessions import ProviderSessions
 from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
@@ -108,7 +108,7 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
         telemetry.instrument_aws(events)
         if calls is not None:
             calls.register(events)
-    registry = ProviderRegistry(instrument=instrument)
+    registry = ProviderSessions(instrument=instrument)
     for name, region in providers:
         registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
         registry.mark(f"{NAMESPACE}/{name}", True)

@@ -30,7 +30,7 @@ def client_error(code: str, message: str = "no", status: int = 400) -> ClientErr
 
 
 class Providers:
-    """A provider registry whose one provider needs no AWS: the kind keeps its resources."""
+    """Provider sessions whose one provider needs no AWS: the kind keeps its resources."""
 
     def get(self, name: str) -> AWSClients:
         return self

@@ -4,7 +4,7 @@ each renewal counted as a rotation) as their lifetime, spec.assumeRoleDurationSe
 import pytest
 
 from infra_operator.operator.engine.providers import ProviderReconciler
-from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.sessions import ProviderSessions
 from infra_operator.telemetry import Telemetry
 
 ROLE = "arn:aws:iam::123456789012:role/infra-operator"
@@ -21,7 +21,7 @@ def provider(aws, **spec):
 def test_assumed_role_credentials_are_renewed_within_15_minutes_of_expiry(aws, duration, rotations):
     rotated: list[str] = []
     reconciler = ProviderReconciler(
-        Telemetry.noop(), ProviderRegistry(on_rotation=rotated.append),
+        Telemetry.noop(), ProviderSessions(on_rotation=rotated.append),
         read_secret=lambda namespace, name: {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     body = provider(aws, **duration)
     assumed_before = aws.calls.count("sts", "AssumeRole")

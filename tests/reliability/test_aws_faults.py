@@ -17,7 +17,7 @@ import pytest
 
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
 from infra_operator.operator.kinds import all_kinds
-from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.sessions import ProviderSessions
 from infra_operator.operator.provider.session import ProviderConfig, StaticCredentials
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
@@ -45,7 +45,7 @@ def stack(aws, telemetry: Telemetry, objects: list[tuple[str, str, dict]], **pro
     """The engine, on a provider reaching moto (`provider`: its retry and timeout settings),
     and `objects` to drive, in a namespace of their own."""
     namespace = f"faults-{secrets.token_hex(3)}"
-    providers = ProviderRegistry(instrument=telemetry.instrument_aws)
+    providers = ProviderSessions(instrument=telemetry.instrument_aws)
     providers.apply(ProviderConfig(f"{namespace}/aws", "us-east-1", aws.endpoint,
                                    StaticCredentials("testing", "testing"), **provider))
     providers.mark(f"{namespace}/aws", True)

@@ -19,7 +19,7 @@ import pytest
 from infra_operator.operator.engine.delta import OWNER_UID
 from infra_operator.operator.engine.kind import AWSClients, Kind, Raw, State, TagChange
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
-from infra_operator.operator.provider.registry import ProviderRegistry
+from infra_operator.operator.provider.sessions import ProviderSessions
 from infra_operator.operator.provider.session import ProviderConfig
 from infra_operator.telemetry import Telemetry, TelemetrySettings, catalog, setup_telemetry
 
@@ -133,7 +133,7 @@ def exposition(telemetry: Telemetry) -> tuple[Counter, set[str], set[str]]:
 
 def test_five_thousand_objects_make_only_the_series_the_catalog_implies(telemetry):
     kind = InMemoryAddress()
-    providers = ProviderRegistry()
+    providers = ProviderSessions()
     providers.apply(ProviderConfig("ns/aws", "us-east-1"))
     providers.mark("ns/aws", True)
     cluster = InMemoryCluster(Reconciler(telemetry, providers, EngineSettings()),

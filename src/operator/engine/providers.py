@@ -1,5 +1,5 @@
 """AWSProvider: resolves credentials (Secret, default chain, assumed role), proves them with
-STS GetCallerIdentity, and keeps the provider registry and provider_ready in step."""
+STS GetCallerIdentity, and keeps the provider sessions and provider_ready in step."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 from ...telemetry import Telemetry
 from ..provider.errors import EngineError, ProviderNotReady, TerminalError
-from ..provider.registry import ProviderRegistry
+from ..provider.sessions import ProviderSessions
 from ..provider.session import AssumeRole, ProviderConfig, StaticCredentials
 from . import conditions
 from .objects import ClusterView, CustomObject
@@ -69,10 +69,10 @@ def provider_crd() -> dict[str, Any]:
 
 
 class ProviderReconciler:
-    def __init__(self, telemetry: Telemetry, registry: ProviderRegistry, read_secret: SecretReader,
+    def __init__(self, telemetry: Telemetry, sessions: ProviderSessions, read_secret: SecretReader,
                  retry_delay: float = 30.0):
         self.telemetry = telemetry
-        self.registry = registry
+        self.sessions = sessions
         self.retry_delay = retry_delay
         self.read_secret = read_secret
 
@@ -85,13 +85,13 @@ class ProviderReconciler:
         with tel.reconcile(KIND, obj.namespace, obj.name, trigger) as rec:
             try:
                 config = self._config(obj)
-                session, rotated = self.registry.apply(config)
+                session, rotated = self.sessions.apply(config)
                 if rotated:
                     tel.providers.credential_rotated(obj.key)
                 with tel.span("provider check", **{"infra_operator.provider": obj.key, "cloud.region": region}):
                     identity = session.caller_identity()
             except EngineError as error:
-                self.registry.mark(obj.key, False, error.message)
+                self.sessions.mark(obj.key, False, error.message)
                 tel.providers.set_ready(obj.key, region, False)
                 permanent = isinstance(error, TerminalError)
                 rec.outcome("error" if permanent else "requeue", "provider_failed")
@@ -102,7 +102,7 @@ class ProviderReconciler:
                 outcome.event("Warning", error.reason, error.message)
                 log.warning("AWSProvider %s not ready: %s", obj.key, error.message)
             else:
-                self.registry.mark(obj.key, True)
+                self.sessions.mark(obj.key, True)
                 tel.providers.set_ready(obj.key, region, True)
                 outcome.status["accountId"] = identity.get("Account")
                 self._status(obj, outcome, (True, "CredentialsVerified",
@@ -125,7 +125,7 @@ class ProviderReconciler:
                 outcome.retry_after = 5
                 self._status(obj, outcome, (False, "InUse", f"still used by {', '.join(sorted(users))}"))
                 return outcome
-        self.registry.forget(obj.key)
+        self.sessions.forget(obj.key)
         self.telemetry.providers.forget(obj.key)
         self.telemetry.resources.forget(KIND, obj.uid)
         return outcome

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Mapping
 from ...telemetry import Telemetry
 from ..provider.errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
                                RetryableError, TerminalError, classify, error_code, error_message, is_not_found)
-from ..provider.registry import ProviderRegistry
+from ..provider.sessions import ProviderSessions
 from . import conditions
 from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .describe_cache import DescribeCache
@@ -103,7 +103,7 @@ class _ObjectLock:
 
 
 class Reconciler:
-    def __init__(self, telemetry: Telemetry, providers: ProviderRegistry,
+    def __init__(self, telemetry: Telemetry, providers: ProviderSessions,
                  settings: EngineSettings = EngineSettings(), describe_cache: DescribeCache | None = None,
                  read_secret: SecretSource = _no_secrets):
         self.telemetry = telemetry

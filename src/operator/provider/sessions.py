@@ -25,7 +25,10 @@ class _Entry:
     reason: str | None = None  # None until the first check of this session ends
 
 
-class ProviderRegistry:
+class ProviderSessions:
+    """The boto3 session of each AWSProvider and whether its last check passed; objects get
+    their clients here (`get`), and wait while their provider is not ready."""
+
     def __init__(self, *, instrument: Callable[[Any], None] = lambda events: None,
                  on_rotation: Callable[[str], None] = lambda provider: None):
         self._instrument = instrument
