@@ -17,7 +17,7 @@ from infra_operator.operator.crds import all_crds
 from local_process import free_port
 
 ALL_CRDS = ["awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways", "securitygroups",
-            "routetables"]
+            "routetables", "iamroles", "s3buckets"]
 
 
 def run_operator(*args: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
