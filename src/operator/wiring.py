@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import kopf
 
@@ -19,12 +19,17 @@ from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
 from .kube import StartupProblem, SecretReader, check_served
+from .logs import KopfRoutineLines, ObjectLog, about_object
 from .provider.registry import ProviderRegistry
 from .settings import OperatorConfig
 
 log = logging.getLogger(__name__)
 
 FINALIZER = f"{GROUP}/finalizer"
+# Where kopf logs each run of a handler: per object, and per operator-wide activity (login,
+# startup, cleanup, probe).
+KOPF_HANDLER_LOGGERS = ("kopf.objects", *(f"kopf.activities.{activity}"
+                                          for activity in ("authentication", "startup", "cleanup", "probe")))
 PROGRESS_PREFIX = "infra-operator.dev"
 
 
@@ -57,7 +62,16 @@ def _references_index(plural: str) -> str:
     return f"references_{plural}"
 
 
-def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool = True) -> None:
+def _handle(body: Mapping[str, Any], patch: Any, object_log: ObjectLog, run: Callable[[], Outcome], *,
+            raise_retry: bool = True) -> None:
+    """Run the engine for one object and apply its outcome; lines logged meanwhile name the object."""
+    with about_object(body):
+        outcome = run()
+        object_log.record(body, outcome)
+        _apply(outcome, body, patch, raise_retry=raise_retry)
+
+
+def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool) -> None:
     if outcome.status:
         patch.setdefault("status", {}).update(outcome.status)
     for event in outcome.events:
@@ -94,7 +108,7 @@ def check_cluster(config: OperatorConfig, kinds: Iterable[Kind] = ()) -> None:
 
 
 def build_registry(config: OperatorConfig, reconciler: Reconciler,
-                   provider: provider_kind.ProviderReconciler, secrets: SecretReader,
+                   provider: provider_kind.ProviderReconciler, secrets: SecretReader, object_log: ObjectLog,
                    kinds: Iterable[Kind] = ()) -> kopf.OperatorRegistry:
     kinds = tuple(kinds) or all_kinds()
     registry = kopf.OperatorRegistry()
@@ -119,25 +133,27 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     @kopf.on.update(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.resume(plural=provider_kind.PLURAL, id="reconcile", **resource)
     def provider_reconcile(body: Any, patch: Any, reason: str, **_: Any) -> None:
-        _apply(provider.reconcile(body, reason), body, patch)
+        _handle(body, patch, object_log, lambda: provider.reconcile(body, reason))
 
     @kopf.timer(plural=provider_kind.PLURAL, id="check", interval=config.provider_check_interval,
                 initial_delay=config.provider_check_interval, **resource)
     def provider_check(body: Any, patch: Any, **_: Any) -> None:
-        _apply(provider.reconcile(body, "resync"), body, patch, raise_retry=False)
+        _handle(body, patch, object_log, lambda: provider.reconcile(body, "resync"),
+                raise_retry=False)
 
     @kopf.on.delete(plural=provider_kind.PLURAL, id="finalize", **resource)
     def provider_finalize(body: Any, patch: Any, **indices: Any) -> None:
-        _apply(provider.finalize(body, IndexedCluster(plurals, indices)), body, patch)
+        _handle(body, patch, object_log,
+                lambda: provider.finalize(body, IndexedCluster(plurals, indices)))
 
     for kind in kinds:
-        register_kind(registry, resource, kind, reconciler, plurals, config)
+        register_kind(registry, resource, kind, reconciler, plurals, config, object_log)
         register_summary(kind.plural, kind.identifier)
     return registry
 
 
 def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,
-                  plurals: Mapping[str, str], config: OperatorConfig) -> None:
+                  plurals: Mapping[str, str], config: OperatorConfig, object_log: ObjectLog) -> None:
     plural = kind.plural
 
     @kopf.index(plural=plural, id=_references_index(plural), **resource)
@@ -150,17 +166,20 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.on.update(plural=plural, id="reconcile", **resource)
     @kopf.on.resume(plural=plural, id="reconcile", **resource)
     def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
-        _apply(reconciler.reconcile(kind, body, reason, IndexedCluster(plurals, indices)), body, patch)
+        _handle(body, patch, object_log,
+                lambda: reconciler.reconcile(kind, body, reason, IndexedCluster(plurals, indices)))
 
     @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
                 initial_delay=config.resync_interval, **resource)
     def resync(body: Any, patch: Any, **indices: Any) -> None:
-        _apply(reconciler.reconcile(kind, body, "resync", IndexedCluster(plurals, indices)), body, patch,
-               raise_retry=False)
+        _handle(body, patch, object_log,
+                lambda: reconciler.reconcile(kind, body, "resync", IndexedCluster(plurals, indices)),
+                raise_retry=False)
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:
-        _apply(reconciler.finalize(kind, body, IndexedCluster(plurals, indices)), body, patch)
+        _handle(body, patch, object_log,
+                lambda: reconciler.finalize(kind, body, IndexedCluster(plurals, indices)))
 
 
 def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
@@ -199,16 +218,33 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     secrets = SecretReader()
     reconciler = Reconciler(telemetry, providers, config.engine)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
-    registry = build_registry(config, reconciler, provider, secrets, kinds)
+    registry = build_registry(config, reconciler, provider, secrets, ObjectLog(config.retry_warning_after), kinds)
+    if stop_flag is not None:
+        @kopf.on.cleanup(registry=registry)
+        async def release_stop_flag(**_: Any) -> None:
+            """Stopped by a signal, kopf would wait 5 s for its own waiter on stop_flag to end."""
+            stop_flag.set()
+
+    settings = kopf_settings(config)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
-    await kopf.operator(
-        registry=registry,
-        settings=kopf_settings(config),
-        standalone=config.kube.peering is None,
-        peering_name=config.kube.peering,
-        clusterwide=config.kube.clusterwide,
-        namespaces=config.kube.namespaces,
-        liveness_endpoint=liveness,
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+    routine_lines = KopfRoutineLines()
+    for logger in KOPF_HANDLER_LOGGERS:
+        logging.getLogger(logger).addFilter(routine_lines)
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=settings,
+            standalone=config.kube.peering is None,
+            peering_name=config.kube.peering,
+            clusterwide=config.kube.clusterwide,
+            namespaces=config.kube.namespaces,
+            liveness_endpoint=liveness,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        for logger in KOPF_HANDLER_LOGGERS:
+            logging.getLogger(logger).removeFilter(routine_lines)
+        # kopf has stopped its tasks, not the threads running synchronous handlers: let those
+        # finish their AWS calls, so that the caller's shutdown follows the last one.
+        await asyncio.to_thread(settings.execution.executor.shutdown, wait=True, cancel_futures=True)

@@ -57,6 +57,7 @@ class SandboxOptions:
     log_file: str | None = None  # None: stderr, or a file in the temp dir when the view is live
     log_level: str = "INFO"
     log_format: str = "text"
+    retry_warning_after: float = 300.0
     live: bool | None = None  # redraw the summary in place; None: when stdout is a terminal
 
 
@@ -159,7 +160,8 @@ class Sandbox:
             kube=KubeSettings(clusterwide=True, server=kube.access.server),
             resync_interval=options.resync_interval, provider_check_interval=60.0, provider_retry_delay=5.0,
             metrics_address=None, liveness_address=None, workers=8,
-            log_format=options.log_format, log_level=options.log_level)
+            log_format=options.log_format, log_level=options.log_level,
+            retry_warning_after=options.retry_warning_after)
         operator = asyncio.create_task(run_operator(config, telemetry, stop_flag=stop, ready_flag=ready))
         await asyncio.wait([operator, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
         if operator.done():

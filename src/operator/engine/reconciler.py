@@ -16,7 +16,7 @@ from ..provider.registry import ProviderRegistry
 from . import conditions
 from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .describe_cache import DescribeCache
-from .errors import (DependencyNotReady, EngineError, NotFound, ProviderNotReady, RetryableError,
+from .errors import (EngineError, NotFound, ProviderNotReady, RetryableError,
                      TerminalError)
 from .kind import AWSClients, Kind, Raw, Severity
 from .objects import ClusterView, CustomObject
@@ -342,10 +342,8 @@ class Reconciler:
         self._conditions(obj, outcome, ready=(False, error.reason, error.message),
                          synced=(False, error.reason, error.message))
         outcome.event("Warning", error.reason, f"{action} failed: {error.message}")
-        if isinstance(error, (DependencyNotReady, ProviderNotReady)) or not isinstance(error, EngineError):
-            log.info("%s %s: %s", action, obj.key, error.message)
-        else:
-            log.warning("%s %s failed: %s", action, obj.key, error.message)
+        # DEBUG: the wiring logs each change of the object's state once, at the level it deserves.
+        log.debug("%s %s %s failed: %s: %s", action, obj.kind, obj.key, error.reason, error.message)
 
     def _conditions(self, obj: CustomObject, outcome: Outcome, *, ready: tuple[bool, str, str],
                     synced: tuple[bool, str, str] | None = None) -> None:
