@@ -67,17 +67,24 @@ class ObjectFields(logging.Filter):
 _KOPF_ROUTINE = re.compile(
     r"(?:Handler|Timer|Daemon|Activity|Indexer) '[^']*' (?:succeeded|failed temporarily|failed permanently)"
     r"|\w+ is processed: ")
+# Stopping while a handler runs (a rolling update): kopf waits for it, then warns that it was
+# cancelled and that its queue was not empty. Routine; INFO says the stop waited.
+_KOPF_STOPPING = re.compile(r"Handler '[^']*' is cancelled\. Will escalate\.|Unprocessed streams left for ")
 
 
 class KopfRoutineLines(logging.Filter):
-    """Logs kopf's per-handler lines at DEBUG. Attach it to the `kopf.objects` logger."""
+    """Logs kopf's per-handler lines at DEBUG, its stopping-while-busy lines at INFO. Attach it to
+    the loggers of kopf's handlers (`kopf.objects`, `kopf.activities.*`) and of its queue."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno <= logging.DEBUG or not _KOPF_ROUTINE.match(record.getMessage()):
+        message = record.getMessage()
+        level = (logging.DEBUG if _KOPF_ROUTINE.match(message)
+                 else logging.INFO if _KOPF_STOPPING.match(message) else record.levelno)
+        if level >= record.levelno:
             return True
-        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        record.levelno, record.levelname = level, logging.getLevelName(level)
         # The logger let the record through at its old level; the handlers have no level of their own.
-        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(level)
 
 
 def _ready_condition(status: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -26,10 +26,10 @@ from .settings import OperatorConfig
 log = logging.getLogger(__name__)
 
 FINALIZER = f"{GROUP}/finalizer"
-# Where kopf logs each run of a handler: per object, and per operator-wide activity (login,
-# startup, cleanup, probe).
-KOPF_HANDLER_LOGGERS = ("kopf.objects", *(f"kopf.activities.{activity}"
-                                          for activity in ("authentication", "startup", "cleanup", "probe")))
+# Where kopf logs each run of a handler (per object, and per operator-wide activity: login,
+# startup, cleanup, probe) and what its queues left when stopping.
+KOPF_HANDLER_LOGGERS = ("kopf.objects", "kopf._core.reactor.queueing",
+                        *(f"kopf.activities.{activity}" for activity in ("authentication", "startup", "cleanup", "probe")))
 PROGRESS_PREFIX = "infra-operator.dev"
 
 

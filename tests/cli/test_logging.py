@@ -109,7 +109,7 @@ def test_success_logs_info_when_the_object_becomes_ready_or_something_changed(li
     assert lines.take() == [("INFO", "VPC team/main: healed drift: tags"), ("INFO", "VPC team/main: deleted VPC vpc-1")]
 
 
-def test_kopf_routine_lines_drop_to_debug_and_its_bug_reports_stay_errors(caplog: pytest.LogCaptureFixture) -> None:
+def test_kopf_routine_lines_drop_to_debug_stopping_to_info_and_bug_reports_stay_errors(caplog: pytest.LogCaptureFixture) -> None:
     kopf_objects = logging.getLogger("kopf.objects")
     routine = KopfRoutineLines()
     kopf_objects.addFilter(routine)
@@ -124,8 +124,10 @@ def test_kopf_routine_lines_drop_to_debug_and_its_bug_reports_stay_errors(caplog
         caplog.clear()
         caplog.set_level(logging.DEBUG, logger="kopf.objects")
         kopf_objects.error("Handler 'finalize' failed permanently: no")
+        kopf_objects.warning("Handler 'reconcile' is cancelled. Will escalate.")
         assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-            ("DEBUG", "Handler 'finalize' failed permanently: no")]
+            ("DEBUG", "Handler 'finalize' failed permanently: no"),
+            ("INFO", "Handler 'reconcile' is cancelled. Will escalate.")]
     finally:
         kopf_objects.removeFilter(routine)
 
