@@ -3,8 +3,8 @@
     python -m dashboards.generate            # rewrite dashboards/infra-operator.json
     python -m dashboards.generate --check    # exit 1 when the committed JSON is stale
 
-Rows follow the order an on-call engineer reads them: is anything broken (overview), is the
-operator keeping up (reconciliation), is AWS the cause (AWS API), is reality drifting (drift),
+Rows follow the order an on-call engineer reads them: is anything broken (overview), how much
+error budget is left (SLOs), is the operator keeping up (reconciliation), is AWS the cause (AWS API), is reality drifting (drift),
 are deletions stuck (finalizers and resources), and the supporting machinery (provider, cache).
 Every expression comes from `dashboards.promql`, which checks it against the metric catalog.
 """
@@ -128,6 +128,9 @@ ANY_IS_WORTH_A_LOOK = _thresholds("green", (1, "yellow"))
 QUEUE_BACKLOG = _thresholds("green", (10, "yellow"), (50, "red"))
 HIT_RATIO = _thresholds("red", (0.5, "yellow"), (0.8, "green"))
 NEUTRAL = _thresholds("blue")
+BUDGET_LEFT = _thresholds("red", (0, "yellow"), (0.5, "green"))
+# The burn rates of the alerts: 1x (ticket over 3d), 6x and 14.4x (page).
+BURN_RATE = _thresholds("green", (1, "yellow"), (6, "orange"), (14.4, "red"))
 
 
 def _panel(builder, title: str, description: str, unit: str, queries: Sequence[Query],
@@ -252,8 +255,25 @@ def _rows():
         _timeseries("Cache Hit Ratio", "Share of AWS reads answered from the operator's cache, per kind.",
                     "percentunit", [_cache_hit_ratio()], HIT_RATIO, width=16),
     ]
+    slo = [
+        _panel(bargauge.Panel(), "Error Budget Left (3d)",
+               "Share of each kind's error budget left over 3 days, for the availability SLI (reconciles not "
+               "ending in error) and the latency SLI (reconciles within 10 s); objective 99.5 %.",
+               "percentunit", [Query(promql.slo_budget_left("failed", "3d"), "availability {{resource_type}}"),
+                               Query(promql.slo_budget_left("slow", "3d"), "latency {{resource_type}}")],
+               BUDGET_LEFT, width=8)
+        .min(-1).max(1).reduce_options(_last_value()).orientation(common.VizOrientation.HORIZONTAL)
+        .display_mode(common.BarGaugeDisplayMode.BASIC),
+        _timeseries("Error Budget Burn Rate (1h & 6h)",
+                    "How fast each kind burns its budget (1 = as the objective allows); the page alerts fire "
+                    "at 14.4x over 1h and 6x over 6h, each confirmed by a short window.", "x",
+                    [Query(promql.slo_burn_rate(sli, window), f"{name} {window} {{{{resource_type}}}}")
+                     for window in ("1h", "6h") for sli, name in (("failed", "availability"), ("slow", "latency"))],
+                    BURN_RATE, width=16),
+    ]
     return [
         ("Overview", overview),
+        ("SLOs", slo),
         ("Reconciliation", reconciliation),
         ("AWS API", aws),
         ("Drift", drift),

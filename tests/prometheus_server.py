@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -24,12 +23,9 @@ from collections.abc import Sequence
 
 import yaml
 from local_process import LocalProcess, free_port
+from tools import find_tool
 
 JOB = "infra-operator"
-
-
-def binary() -> str | None:
-    return shutil.which("prometheus")
 
 
 def finite_values(result: list[dict]) -> list[float]:
@@ -70,7 +66,7 @@ class PrometheusServer(LocalProcess):
             "scrape_configs": [{"job_name": self.job, "static_configs": [{"targets": self.targets}]}],
         }))
         self.port = free_port()
-        return [binary() or "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+        return [find_tool("prometheus") or "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn",
                 *(f"--enable-feature={feature}" for feature in self.features)]
 

@@ -161,15 +161,29 @@ class Faults:
 
 
 class CallLog:
-    """Every request that reached the server (faulted or not), by service and operation."""
+    """Every request that reached the server (faulted or not), by service and operation, and
+    how many are still being answered (a delayed one may take effect after its caller gave up)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._calls: collections.Counter[tuple[str | None, str | None]] = collections.Counter()
+        self._in_flight = 0
 
     def record(self, request: AWSRequest) -> None:
         with self._lock:
             self._calls[(request.service, request.operation)] += 1
+            self._in_flight += 1
+
+    def answered(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
+
+    def wait_answered(self, timeout: float = 30.0) -> None:
+        """Until every request recorded so far has been answered (late ones have taken effect)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} AWS requests still unanswered after {timeout:g}s")
 
     def count(self, service: str | None = None, operation: str | None = None) -> int:
         with self._lock:
@@ -266,6 +280,12 @@ class FaultInjectingApp:
         body = _read_body(environ)
         request = describe_request(environ, body)
         self.calls.record(request)
+        try:
+            return self._answer(request, environ, start_response)
+        finally:
+            self.calls.answered()
+
+    def _answer(self, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         hold_answer = 0.0
         for rule in self.faults.pick(request):
             if rule.kind == "delay" and rule.after:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -164,12 +165,13 @@ class Telemetry:
         """A filter adding `trace_id`/`span_id` to log records (attach to the handler)."""
         return TraceContextFilter()
 
-    def export_error_filter(self, burst: int = 2, window_seconds: float = 60.0) -> logging.Filter:
+    def export_error_filter(self, burst: int = 2, window_seconds: float = 60.0,
+                            clock: Callable[[], float] = time.monotonic) -> logging.Filter:
         """A filter letting `burst` records of each of OpenTelemetry's own log messages through
-        per window (attach to the handler): an unreachable collector makes the exporters log
-        every failed export and retry. The first one of a later window says how many were
-        dropped."""
-        return ExportErrorLimiter(burst, window_seconds)
+        per window of `clock` (attach to the handler): an unreachable collector makes the
+        exporters log every failed export and retry. The first one of a later window says how
+        many were dropped."""
+        return ExportErrorLimiter(burst, window_seconds, clock)
 
     # Export ----------------------------------------------------------------------------------
 
