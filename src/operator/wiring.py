@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from typing import Any, Callable, Iterable, Mapping
 
 import kopf
@@ -208,9 +210,10 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
 
 
 async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
-                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
+                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | threading.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
-    """Run the operator until stop_flag is set or the task is cancelled."""
+    """Run the operator until stop_flag is set (also by SIGINT/SIGTERM once it runs, in the main
+    thread) or the task is cancelled; return when the handlers' threads have finished."""
     kinds = tuple(kinds) or all_kinds()
     telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
@@ -219,32 +222,55 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     reconciler = Reconciler(telemetry, providers, config.engine)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets, ObjectLog(config.retry_warning_after), kinds)
-    if stop_flag is not None:
-        @kopf.on.cleanup(registry=registry)
-        async def release_stop_flag(**_: Any) -> None:
-            """Stopped by a signal, kopf would wait 5 s for its own waiter on stop_flag to end."""
-            stop_flag.set()
-
     settings = kopf_settings(config)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
     routine_lines = KopfRoutineLines()
     for logger in KOPF_HANDLER_LOGGERS:
         logging.getLogger(logger).addFilter(routine_lines)
+    stop_flag = stop_flag or asyncio.Event()
+    started = asyncio.Event()
+    # kopf stops by itself on its stop flag or on the signals it takes over when it starts, and then
+    # grants its remaining tasks (e.g. workers sleeping out a retry delay) 5 s. Cancelled, it
+    # cancels them at once; the handlers' threads are awaited below either way.
+    operator = asyncio.create_task(kopf.operator(
+        registry=registry,
+        settings=settings,
+        standalone=config.kube.peering is None,
+        peering_name=config.kube.peering,
+        clusterwide=config.kube.clusterwide,
+        namespaces=config.kube.namespaces,
+        liveness_endpoint=liveness,
+        ready_flag=started,
+    ))
+    waiters = [asyncio.create_task(stop_flag.wait()), asyncio.create_task(_signals_to(stop_flag, started, ready_flag))]
     try:
-        await kopf.operator(
-            registry=registry,
-            settings=settings,
-            standalone=config.kube.peering is None,
-            peering_name=config.kube.peering,
-            clusterwide=config.kube.clusterwide,
-            namespaces=config.kube.namespaces,
-            liveness_endpoint=liveness,
-            stop_flag=stop_flag,
-            ready_flag=ready_flag,
-        )
+        await asyncio.wait([operator, waiters[0]], return_when=asyncio.FIRST_COMPLETED)
+        if operator.done():
+            operator.result()  # kopf ends by itself only on a failure (raised here) or its own signal handling
     finally:
+        for task in (operator, *waiters):
+            task.cancel()
+        await asyncio.gather(operator, *waiters, return_exceptions=True)
         for logger in KOPF_HANDLER_LOGGERS:
             logging.getLogger(logger).removeFilter(routine_lines)
-        # kopf has stopped its tasks, not the threads running synchronous handlers: let those
-        # finish their AWS calls, so that the caller's shutdown follows the last one.
+        # Cancelled kopf tasks leave the threads running synchronous handlers: let those finish
+        # their AWS calls, so that the caller's shutdown follows the last one.
         await asyncio.to_thread(settings.execution.executor.shutdown, wait=True, cancel_futures=True)
+
+
+async def _signals_to(stop_flag: asyncio.Event, started: asyncio.Event,
+                      ready_flag: asyncio.Event | threading.Event | None) -> None:
+    """Once kopf has started (and taken SIGINT/SIGTERM over), let them set stop_flag; then raise
+    ready_flag (a caller may take the signals over in turn)."""
+    await started.wait()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_on, sig, stop_flag)
+    if ready_flag is not None:
+        ready_flag.set()
+
+
+def _stop_on(sig: signal.Signals, stop_flag: asyncio.Event) -> None:
+    log.info("%s received: stopping; handlers in flight finish their AWS calls first", sig.name)
+    stop_flag.set()

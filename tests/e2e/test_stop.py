@@ -28,7 +28,7 @@ def test_sigterm_lets_the_aws_call_in_flight_answer_then_exits(cluster, operator
     finally:
         operator.start()
     assert exit_code == 0, log[-3000:]
-    signalled = log.index("Signal SIGTERM is received. Operator is stopping.")
+    signalled = log.index("SIGTERM received: stopping")
     answered = log.index(f"ElasticIP {cluster.namespace}/stopping is Ready: ")
     assert signalled < answered, log[-3000:]
     assert "Hung tasks stopping is skipped: no tasks given." in log, log[-3000:]
