@@ -64,13 +64,20 @@ def _references_index(plural: str) -> str:
     return f"references_{plural}"
 
 
-def _handle(body: Mapping[str, Any], patch: Any, object_log: ObjectLog, run: Callable[[], Outcome], *,
-            raise_retry: bool = True) -> None:
-    """Run the engine for one object and apply its outcome; lines logged meanwhile name the object."""
-    with about_object(body):
-        outcome = run()
-        object_log.record(body, outcome)
-        _apply(outcome, body, patch, raise_retry=raise_retry)
+class Handling:
+    """What every handler does around the engine: lines logged meanwhile name the object and its
+    trace, the outcome is logged once (ObjectLog) and applied."""
+
+    def __init__(self, telemetry: Telemetry, object_log: ObjectLog) -> None:
+        self.telemetry = telemetry
+        self.object_log = object_log
+
+    def __call__(self, body: Mapping[str, Any], patch: Any, run: Callable[[], Outcome], *,
+                 raise_retry: bool = True) -> None:
+        with about_object(body), self.telemetry.traced_logs():
+            outcome = run()
+            self.object_log.record(body, outcome)
+            _apply(outcome, body, patch, raise_retry=raise_retry)
 
 
 def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool) -> None:
@@ -110,7 +117,7 @@ def check_cluster(config: OperatorConfig, kinds: Iterable[Kind] = ()) -> None:
 
 
 def build_registry(config: OperatorConfig, reconciler: Reconciler,
-                   provider: provider_kind.ProviderReconciler, secrets: SecretReader, object_log: ObjectLog,
+                   provider: provider_kind.ProviderReconciler, secrets: SecretReader, handling: Handling,
                    kinds: Iterable[Kind] = ()) -> kopf.OperatorRegistry:
     kinds = tuple(kinds) or all_kinds()
     registry = kopf.OperatorRegistry()
@@ -135,27 +142,27 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     @kopf.on.update(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.resume(plural=provider_kind.PLURAL, id="reconcile", **resource)
     def provider_reconcile(body: Any, patch: Any, reason: str, **_: Any) -> None:
-        _handle(body, patch, object_log, lambda: provider.reconcile(body, reason))
+        handling(body, patch, lambda: provider.reconcile(body, reason))
 
     @kopf.timer(plural=provider_kind.PLURAL, id="check", interval=config.provider_check_interval,
                 initial_delay=config.provider_check_interval, **resource)
     def provider_check(body: Any, patch: Any, **_: Any) -> None:
-        _handle(body, patch, object_log, lambda: provider.reconcile(body, "resync"),
+        handling(body, patch, lambda: provider.reconcile(body, "resync"),
                 raise_retry=False)
 
     @kopf.on.delete(plural=provider_kind.PLURAL, id="finalize", **resource)
     def provider_finalize(body: Any, patch: Any, **indices: Any) -> None:
-        _handle(body, patch, object_log,
+        handling(body, patch,
                 lambda: provider.finalize(body, IndexedCluster(plurals, indices)))
 
     for kind in kinds:
-        register_kind(registry, resource, kind, reconciler, plurals, config, object_log)
+        register_kind(registry, resource, kind, reconciler, plurals, config, handling)
         register_summary(kind.plural, kind.identifier)
     return registry
 
 
 def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,
-                  plurals: Mapping[str, str], config: OperatorConfig, object_log: ObjectLog) -> None:
+                  plurals: Mapping[str, str], config: OperatorConfig, handling: Handling) -> None:
     plural = kind.plural
 
     @kopf.index(plural=plural, id=_references_index(plural), **resource)
@@ -168,19 +175,19 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.on.update(plural=plural, id="reconcile", **resource)
     @kopf.on.resume(plural=plural, id="reconcile", **resource)
     def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
-        _handle(body, patch, object_log,
+        handling(body, patch,
                 lambda: reconciler.reconcile(kind, body, reason, IndexedCluster(plurals, indices)))
 
     @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
                 initial_delay=config.resync_interval, **resource)
     def resync(body: Any, patch: Any, **indices: Any) -> None:
-        _handle(body, patch, object_log,
+        handling(body, patch,
                 lambda: reconciler.reconcile(kind, body, "resync", IndexedCluster(plurals, indices)),
                 raise_retry=False)
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:
-        _handle(body, patch, object_log,
+        handling(body, patch,
                 lambda: reconciler.finalize(kind, body, IndexedCluster(plurals, indices)))
 
 
@@ -221,7 +228,8 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     secrets = SecretReader()
     reconciler = Reconciler(telemetry, providers, config.engine)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
-    registry = build_registry(config, reconciler, provider, secrets, ObjectLog(config.retry_warning_after), kinds)
+    registry = build_registry(config, reconciler, provider, secrets,
+                              Handling(telemetry, ObjectLog(config.retry_warning_after)), kinds)
     settings = kopf_settings(config)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
     routine_lines = KopfRoutineLines()

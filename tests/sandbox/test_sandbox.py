@@ -210,7 +210,7 @@ def test_a_healthy_converge_logs_no_warning_or_error_and_sigterm_stops_it(tmp_pa
     became_ready = [line for line in lines if line["logger"] == "infra_operator.objects" and " is Ready: " in line["message"]]
     assert sorted((line["kind"], line["name"]) for line in became_ready) == sorted(sample_objects())
     assert all(line["namespace"] == "default" and line["reason"] in ("Available", "CredentialsVerified")
-               for line in became_ready)
+               and len(line["trace_id"]) == 32 for line in became_ready)  # the trace of the reconcile
     assert all("trace_id" in line and "span_id" in line for line in lines)
     # kopf's lines about every handler run and every resync are DEBUG.
     assert not [line for line in lines if re.search(r"' succeeded\.|failed temporarily|is processed: ", line["message"])]
