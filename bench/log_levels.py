@@ -5,7 +5,8 @@ phases: converge (the samples applied until all are Ready), drift (out-of-band c
 until each kind of drift was detected and healed), delete (every sample object deleted until none
 is left). Counts the log lines of each phase by level. Then stops the sandbox with SIGTERM and
 measures from the signal to the process's exit; nothing is in flight by then (every object is
-gone), so that figure is the stop's own cost. Run from the repository root with the venv's python:
+gone), so that figure is the stop's own cost. The same for `infra-operator run` with two Ready
+ElasticIPs. Run from the repository root with the venv's python:
 
     .venv/bin/python bench/log_levels.py [--repeats 3] [--level INFO]
 """
@@ -26,12 +27,10 @@ import tempfile
 import time
 import urllib.request
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from harness.kube import KubeClient  # noqa: E402
-from infra_operator.telemetry import catalog, parse_samples  # noqa: E402
-from local_process import free_port  # noqa: E402
+from _stack import SubprocessOperator, apply_elastic_ips, aws_and_kube, namespace_with_provider, wait_all_ready
+from harness.kube import KubeClient
+from infra_operator.telemetry import catalog, parse_samples
+from local_process import free_port
 
 GROUP = "aws.infra-operator.dev"
 API_VERSION = f"{GROUP}/v1alpha1"
@@ -121,6 +120,24 @@ def one_run(level: str, keep: pathlib.Path | None) -> tuple[dict[str, collection
         return phases, stop_seconds
 
 
+def run_stop_seconds() -> float:
+    """SIGTERM to exit of `infra-operator run` serving two Ready ElasticIPs, nothing in flight."""
+    with aws_and_kube() as (aws, kube):
+        cluster = namespace_with_provider(kube, aws, "stop")
+        apply_elastic_ips(cluster, 2)
+        running = SubprocessOperator(kube.access.server, "--namespace", "stop").start()
+        try:
+            running.wait_metrics(timeout=60)
+            wait_all_ready(cluster, 2, timeout=60)
+            time.sleep(1)  # past the creates' status writes
+            signalled = time.monotonic()
+            running.process.send_signal(signal.SIGTERM)
+            running.process.wait(60)
+            return time.monotonic() - signalled
+        finally:
+            running.kill()
+
+
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--repeats", type=int, default=3, help="sandbox runs (default 3)")
@@ -134,9 +151,10 @@ def main() -> None:
     for phase in runs[0][0]:
         print(f"{phase:<10}" + "".join(f"{statistics.median(r[0][phase][level] for r in runs):>10g}"
                                        for level in LEVELS))
-    stops = [seconds for _, seconds in runs]
-    print(f"stop (SIGTERM to exit, nothing in flight): median {statistics.median(stops):.2f} s, "
-          f"runs {', '.join(f'{s:.2f}' for s in stops)}")
+    stops = {"sandbox": [seconds for _, seconds in runs], "run": [run_stop_seconds() for _ in range(args.repeats)]}
+    for command, seconds in stops.items():
+        print(f"stop of infra-operator {command} (SIGTERM to exit, nothing in flight): median "
+              f"{statistics.median(seconds):.2f} s, runs {', '.join(f'{s:.2f}' for s in seconds)}")
 
 
 if __name__ == "__main__":
