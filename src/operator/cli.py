@@ -4,6 +4,7 @@ and `infra-operator sandbox` (everything local: the sandbox package, imported on
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import json
 import logging
@@ -105,6 +106,18 @@ def _positive(value: str) -> float:
     return number
 
 
+# The engine's delays by flag name: EngineSettings fields of seconds, without "_delay".
+DELAYS = {f.name.removesuffix("_delay").replace("_", "-"): f.name for f in dataclasses.fields(EngineSettings)
+          if f.type in ("float", float) and f.name != "backoff_jitter"}
+
+
+def _delay(value: str) -> tuple[str, float]:
+    name, _, seconds = value.partition("=")
+    if name not in DELAYS:
+        raise argparse.ArgumentTypeError(f"unknown delay {name!r}; known: {', '.join(DELAYS)}")
+    return DELAYS[name], _positive(seconds)
+
+
 def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
     """--log-format, --log-level and --retry-warning-after; with `environ`, INFRA_OPERATOR_*
     give the defaults."""
@@ -158,6 +171,11 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
                      default=env("PROVIDER_CHECK_INTERVAL", "300"),
                      help="seconds between credential checks of each AWSProvider (default 300) "
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
+    run.add_argument("--delay", type=_delay, action="append", metavar="NAME=SECONDS",
+                     default=[_delay(item) for item in env("DELAYS", "").split(",") if item],
+                     help="set one of the engine's delays in seconds (repeatable; default in brackets): "
+                          + ", ".join(f"{name} ({getattr(EngineSettings, field):g})" for name, field in DELAYS.items())
+                          + "; see docs/engine.md [INFRA_OPERATOR_DELAYS, comma-separated]")
     run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
     _log_flags(run, environ)
@@ -204,7 +222,7 @@ def config_from_args(args: argparse.Namespace) -> OperatorConfig:
         kube=KubeSettings(namespaces=namespaces, clusterwide=args.all_namespaces or not namespaces,
                           server=args.server, peering=None if args.standalone else args.peering),
         resync_interval=args.resync_interval,
-        engine=EngineSettings(describe_cache=args.describe_cache == "on"),
+        engine=EngineSettings(describe_cache=args.describe_cache == "on", **dict(args.delay)),
         provider_check_interval=args.provider_check_interval,
         metrics_address=args.metrics_address,
         liveness_address=args.liveness_address,

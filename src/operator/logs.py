@@ -137,7 +137,8 @@ class ObjectLog:
         # The failure's own Warning event repeats the message; other events are changes made.
         changes = "; ".join(event.message for event in outcome.events if event.type == "Normal")
         suffix = f" ({changes})" if changes else ""
-        retry = "" if outcome.permanent else f"; retrying in {outcome.retry_after:g} s"
+        # An object waiting for others runs again when they are Ready (its message names them).
+        retry = "" if outcome.permanent or outcome.waiting_on else f"; retrying in {outcome.retry_after:g} s"
         if before.get("status") != "False" or before.get("reason") != reason:
             level = logging.ERROR if outcome.permanent or reason in NEEDS_A_PERSON else logging.INFO
             self._log(level, after, "%s is not Ready: %s: %s%s%s", subject, reason, message, retry, suffix)

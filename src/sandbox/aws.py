@@ -55,7 +55,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay" or "auth"
+    kind: str  # "throttle", "server_error", "delay", "auth" or "reject"
     service: str | None
     operation: str | None
     times: int | None
@@ -65,6 +65,7 @@ class FaultRule:
     used: int = 0
     access_key: str | None = None
     after: bool = False
+    error: AWSError | None = None  # "reject": the answer
 
     def matches(self, request: AWSRequest) -> bool:
         return (
@@ -110,6 +111,12 @@ class Faults:
         with ``after=True`` hold moto's answer: the call has taken effect in AWS but the caller
         does not know yet (for crash-between-create-and-record tests)."""
         return self._add(FaultRule("delay", service, operation, times, ratio, seconds=seconds, after=after))
+
+    def reject(self, code: str, message: str, service: str | None = None, operation: str | None = None,
+               times: int | None = None, status: int = 400) -> FaultRule:
+        """Answer with an arbitrary client error, e.g. a code the operator has never heard of."""
+        return self._add(FaultRule("reject", service, operation, times, None, status=status,
+                                   error=AWSError(status, code, message)))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -219,6 +226,8 @@ def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
 
 def error_for(rule: FaultRule, request: AWSRequest) -> AWSError:
     """The error AWS itself answers with for this fault on this service."""
+    if rule.error is not None:
+        return rule.error
     if rule.kind == "auth":
         match request.protocol:
             case "ec2":

@@ -55,14 +55,14 @@ class Cluster:
         """One handler run."""
         body = self.bodies[(kind, name)]
         outcome = self.engine.reconcile(KINDS[kind], body, trigger, self)
-        body["status"].update(outcome.status)
+        write(body, outcome)
         return outcome
 
     def delete(self, kind: str, name: str) -> Outcome:
         """Run the finalizer; the object leaves the cluster once it asks for no retry."""
         body = self.bodies[(kind, name)]
         outcome = self.engine.finalize(KINDS[kind], body, self)
-        body["status"].update(outcome.status)
+        write(body, outcome)
         if outcome.retry_after is None:
             del self.bodies[(kind, name)]
         return outcome
@@ -72,6 +72,17 @@ class Cluster:
 
     def uid(self, kind: str, name: str) -> str:
         return self.bodies[(kind, name)]["metadata"]["uid"]
+
+
+def write(body: dict[str, Any], outcome: Outcome) -> None:
+    """What the wiring writes of an outcome: annotations (None removes one), then the status."""
+    annotations = body["metadata"].setdefault("annotations", {})
+    for key, value in outcome.annotations.items():
+        if value is None:
+            annotations.pop(key, None)
+        else:
+            annotations[key] = value
+    body["status"].update(outcome.status)
 
 
 class CallLog:
@@ -101,8 +112,7 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
     for name, region in providers:
         registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
         registry.mark(f"{NAMESPACE}/{name}", True)
-    return Reconciler(telemetry, registry, EngineSettings(read_after_create_backoff=(0.05,), delete_confirm_timeout=2.0),
-                      sleep=lambda s: None)
+    return Reconciler(telemetry, registry, EngineSettings())
 
 
 @pytest.fixture

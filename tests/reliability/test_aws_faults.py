@@ -49,7 +49,7 @@ def stack(aws, telemetry: Telemetry, objects: list[tuple[str, str, dict]], **pro
     providers.apply(ProviderConfig(f"{namespace}/aws", "us-east-1", aws.endpoint,
                                    StaticCredentials("testing", "testing"), **provider))
     providers.mark(f"{namespace}/aws", True)
-    engine = Reconciler(telemetry, providers, EngineSettings(delete_confirm_timeout=5.0))
+    engine = Reconciler(telemetry, providers, EngineSettings(deletion_poll_delay=0.1))
     cluster = InMemoryCluster(engine, all_kinds(), namespace)
     for kind, name, spec in objects:
         cluster.add(kind, name, spec)
@@ -144,3 +144,25 @@ def test_answers_slower_than_the_read_timeout_converge_without_duplicates_and_ar
     print(f"\ntimeouts: {len(cluster.runs)} engine runs, {injected['delay']} calls answered late, "
           f"{duplicates} duplicates deleted, "
           f"{timed_out} runs ended by a timed-out call ({sorted({reason for reason, _ in failures(cluster)})})")
+
+
+def test_a_delete_aws_keeps_refusing_with_an_unknown_code_keeps_the_object_until_it_goes_through(aws, telemetry):
+    cluster = stack(aws, telemetry, NETWORK[:2])
+    cluster.converge(list(cluster.bodies))
+    vpc = cluster.bodies[("VPC", "net")]
+    aws.faults.reject("UnheardOfRefusal", "AWS will not say why", service="ec2", operation="DeleteVpc", times=3)
+    try:
+        cluster.delete(list(cluster.bodies))  # asserts that no run gave up (permanent)
+    finally:
+        aws.faults.clear()
+    refused = [outcome for key, outcome in cluster.runs if key == ("VPC", "net") and outcome.retry_after is not None
+               and "UnheardOfRefusal" in outcome.message]  # the others waited for the subnet to go first
+    assert len(refused) == 3, [o.message for o in refused]
+    for outcome in refused:
+        ready = next(c for c in outcome.status["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "AWSRejected") and not outcome.permanent
+        assert "DeleteVpc: UnheardOfRefusal: AWS will not say why" in ready["message"]
+        assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "AWSRejected")]
+    # It left the cluster only once AWS confirmed the VPC gone, and nothing is left behind.
+    assert not cluster.bodies and not owned_in_aws(aws, cluster.namespace)
+    assert aws.client("ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc["status"]["vpcId"]]}])["Vpcs"] == []

@@ -76,7 +76,7 @@ class DescribeCache:
                 return None
             by_owner: dict[str, tuple[Raw, ...]] = {}
             for raw in listed:
-                uid = kind.observe(raw)["tags"].get(OWNER_UID)
+                uid = (kind.observe(raw).get("tags") or {}).get(OWNER_UID)
                 by_owner[uid] = (*by_owner.get(uid, ()), raw)
             snapshot = _Snapshot(weakref.ref(aws), {kind.identify(raw): raw for raw in listed},
                                  by_owner, {ident})
