@@ -55,7 +55,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay" or "auth"
+    kind: str  # "throttle", "server_error", "delay", "auth" or "refuse"
     service: str | None
     operation: str | None
     times: int | None
@@ -65,6 +65,8 @@ class FaultRule:
     used: int = 0
     access_key: str | None = None
     after: bool = False
+    error: AWSError | None = None  # what a "refuse" rule answers
+    query_error: str | None = None  # its x-amzn-query-error header (JSON APIs compatible with query)
 
     def matches(self, request: AWSRequest) -> bool:
         return (
@@ -116,6 +118,15 @@ class Faults:
         (STS/IAM ``InvalidClientTokenId`` 403, EC2 ``AuthFailure`` 401, JSON
         ``UnrecognizedClientException`` 400), as AWS does for unknown or revoked keys."""
         return self._add(FaultRule("auth", service, None, None, None, access_key=access_key))
+
+    def refuse(self, code: str, message: str, service: str | None = None, operation: str | None = None,
+               times: int | None = None, status: int = 400, query_error: str | None = None) -> FaultRule:
+        """Answer with one AWS error, as AWS refuses a request (e.g. SQS ``QueueDeletedRecently``
+        during the 60 s after a queue of that name was deleted, which moto does not model).
+        ``query_error`` is the ``x-amzn-query-error`` header JSON APIs that kept their query error
+        codes send (SQS: ``AWS.SimpleQueueService.QueueDeletedRecently;Sender``)."""
+        return self._add(FaultRule("refuse", service, operation, times, None, status=status,
+                                   error=AWSError(status, code, message), query_error=query_error))
 
     def clear(self) -> None:
         """Drop all rules and counters."""
@@ -205,6 +216,8 @@ def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
 
 def error_for(rule: FaultRule, request: AWSRequest) -> AWSError:
     """The error AWS itself answers with for this fault on this service."""
+    if rule.error is not None:
+        return rule.error
     if rule.kind == "auth":
         match request.protocol:
             case "ec2":
@@ -276,6 +289,8 @@ class FaultInjectingApp:
                 continue
             error = error_for(rule, request)
             headers, payload = render_error(error, request.protocol)
+            if rule.query_error and request.protocol == "json":
+                headers["x-amzn-query-error"] = rule.query_error
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]
