@@ -79,7 +79,7 @@ RECORDED_BY: dict[str, tuple[RecordedBy, ...]] = {
     catalog.AWS_API_CALL_DURATION.name: _AWS,
     catalog.AWS_API_ERRORS.name: _AWS,
     catalog.AWS_API_THROTTLES.name: _AWS_THROTTLES,
-    catalog.DRIFT_DETECTED.name: (RecordedBy(f"{_ENGINE}:Reconciler._converge", "drift.detected(",
+    catalog.DRIFT_DETECTED.name: (RecordedBy(f"{_ENGINE}:Reconciler._read", "drift.detected(",
                                              "spec and AWS differ on a resync/resume (one per severity), the "
                                              "resource is gone (critical, field `existence`), or another one "
                                              "is tagged as the object's (critical, field `duplicates`)"),),

@@ -1,3 +1,4 @@
+from infra_operator.operator.engine.kind import Tagging
 from infra_operator.operator.engine.delta import (OWNER_UID, compute_delta, owner_tags, tag_problems,
                                                   tags_from_aws)
 from infra_operator.operator.engine.kind import DriftField, Severity
@@ -44,5 +45,5 @@ def test_owner_tags_identify_the_object():
 
 
 def test_tag_problems():
-    assert tag_problems({"ok": "v"}) == []
-    assert len(tag_problems({"aws:x": "v", "k" * 129: "v", "infra-operator.dev/owner": "x", "big": "v" * 257})) == 4
+    assert tag_problems({"ok": "v"}, Tagging()) == []
+    assert len(tag_problems({"aws:x": "v", "k" * 129: "v", "infra-operator.dev/owner": "x", "big": "v" * 257}, Tagging())) == 4
