@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from conftest import Cluster, converge, delete_all, make_engine, ready_reason, reasons, value
+from conftest import KINDS, Cluster, converge, delete_all, make_engine, ready_reason, reasons, value
+from infra_operator.operator.engine.delta import compute_delta
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 FILTER = {"eventType": ["order_placed"]}
@@ -155,3 +156,18 @@ def test_invalid_specs_stop_before_any_aws_call(cluster, calls, spec, reason):
     outcome = cluster.reconcile("SNSTopic", "bad")
     assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
     assert reasons(outcome) == [reason]
+
+
+def test_a_subscription_awaiting_confirmation_is_compared_by_endpoint_only():
+    """AWS lists an unconfirmed subscription without ARN or attributes (moto confirms every
+    subscription at once, so this is checked on the kind's comparison directly)."""
+    kind = KINDS["SNSTopic"]
+    email = {"protocol": "email", "endpoint": "oncall@example.com", "filterPolicy": json.dumps(FILTER)}
+    desired = kind.desired({"topicName": "t", "subscriptions": [email]})
+    pending = {"SubscriptionArn": "PendingConfirmation", "Protocol": "email", "Endpoint": "oncall@example.com"}
+    raw = {"Attributes": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}, "Subscriptions": [pending]}
+    assert [f.name for f in compute_delta(desired, kind.observe(raw), kind.drift_fields).changed] == []
+    assert kind.status(raw) == {"subscriptionsConfirmed": 0, "subscriptionsPending": 1}
+    other = {**raw, "Subscriptions": [{**pending, "Endpoint": "someone@example.net"}]}
+    assert [f.name for f in compute_delta(desired, kind.observe(other), kind.drift_fields).changed] == [
+        "subscriptions"]

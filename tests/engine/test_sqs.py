@@ -155,12 +155,12 @@ def test_a_name_someone_else_holds_is_not_taken_over(aws, cluster):
 def test_a_recently_deleted_name_is_waited_out(aws, cluster):
     """AWS refuses a deleted queue's name for 60 s (moto does not: the refusal is injected as AWS
     sends it): a clear Ready=False, retried, then created; no error loop, no second queue."""
-    aws.faults.refuse("com.amazonaws.sqs#QueueDeletedRecently", "You must wait 60 seconds after deleting a queue "
+    aws.faults.reject("com.amazonaws.sqs#QueueDeletedRecently", "You must wait 60 seconds after deleting a queue "
                       "before you can create another with the same name.", service="sqs", operation="CreateQueue",
                       times=1, query_error="AWS.SimpleQueueService.QueueDeletedRecently;Sender")
     cluster.apply("SQSQueue", "d", {"queueName": "reborn"})
     waiting = cluster.reconcile("SQSQueue", "d")
-    assert waiting.retry_after and not waiting.permanent
+    assert waiting.retry_after >= 60 and not waiting.permanent  # AWS says how long: 60 s
     assert ready_reason(waiting) == "QueueDeletedRecently" and "60 seconds" in waiting.message
     created = cluster.reconcile("SQSQueue", "d")
     assert ready_reason(created) == "Available" and created.status["queueUrl"].endswith("/reborn")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..engine.delta import list_changes
+from ..engine.delta import frozen, reconcile_set
 from ..engine.errors import TerminalError
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
@@ -43,6 +43,16 @@ SUBSCRIPTION = {
 
 def _subscription_key(item: Mapping[str, Any]) -> tuple[str, str]:
     return item["protocol"], item["endpoint"]
+
+
+def _same_subscriptions(want: list[State], have: list[State]) -> bool:
+    """The subscription sets match: the same endpoints, and the same attributes where AWS shows
+    them (not for a subscription awaiting confirmation)."""
+    observed = {_subscription_key(item): item for item in have}
+    return len(want) == len(observed) and all(
+        _subscription_key(item) in observed
+        and (observed[_subscription_key(item)].get("pending") or frozen(item) == frozen(observed[_subscription_key(item)]))
+        for item in want)
 
 
 def _document_key(item: Mapping[str, Any]) -> str:
@@ -99,7 +109,7 @@ class SNSTopic(Kind):
         DriftField("fifoTopic", Severity.CRITICAL, updatable=False),
         DriftField("kmsMasterKeyId", Severity.CRITICAL),
         DriftField("policy", Severity.CRITICAL),
-        DriftField("subscriptions", Severity.CRITICAL),
+        DriftField("subscriptions", Severity.CRITICAL, same=_same_subscriptions),
         DriftField("contentBasedDeduplication", Severity.WARNING),
         DriftField("deliveryPolicy", Severity.WARNING),
         DriftField("displayName", Severity.INFO),
@@ -221,21 +231,22 @@ class SNSTopic(Kind):
     def _reconcile_subscriptions(self, sns: Any, arn: str, desired: State, raw: list[Raw]) -> None:
         """Subscribe what is missing, set the attributes that differ, unsubscribe the rest. A
         subscription awaiting confirmation has no ARN: it can be neither changed nor removed
-        (AWS drops it after three days unconfirmed)."""
+        (its attributes apply once confirmed; AWS drops it after three days unconfirmed)."""
         arns = {(item["Protocol"], item["Endpoint"]): item["SubscriptionArn"] for item in raw}
-        changes = list_changes(desired["subscriptions"], [_observed_subscription(item) for item in raw],
-                               key=_subscription_key)
-        for item in changes.added:
-            _subscribe(sns, arn, item, desired["documents"])
-        for have, want in changes.replaced:
+
+        def change(have: State, want: State) -> None:
             subscription = arns[_subscription_key(want)]
             if subscription == PENDING:
-                continue
+                return
             for name, value in _subscription_attributes(want, desired["documents"], differing_from=have).items():
                 sns.set_subscription_attributes(SubscriptionArn=subscription, AttributeName=name, AttributeValue=value)
-        for item in changes.removed:
-            if arns[_subscription_key(item)] != PENDING:
-                sns.unsubscribe(SubscriptionArn=arns[_subscription_key(item)])
+
+        def remove(have: State) -> None:
+            if arns[_subscription_key(have)] != PENDING:
+                sns.unsubscribe(SubscriptionArn=arns[_subscription_key(have)])
+
+        reconcile_set(desired["subscriptions"], [_observed_subscription(item) for item in raw], key=_subscription_key,
+                      add=lambda want: _subscribe(sns, arn, want, desired["documents"]), remove=remove, change=change)
 
 
 def _desired_subscription(item: Mapping[str, Any]) -> State:

@@ -49,8 +49,8 @@ class SQSQueue(Kind):
     tagging = Tagging(at_create=True, in_description=False)
     not_found_codes = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
     # AWS keeps a deleted queue's name for 60 s: the create waits it out instead of failing.
-    retryable_errors = (ErrorMatch("AWS.SimpleQueueService.QueueDeletedRecently"),
-                        ErrorMatch("QueueDeletedRecently"))
+    retryable_errors = tuple(ErrorMatch(code, reason="QueueDeletedRecently", delay=60.0) for code in (
+        "AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently"))
     spec_properties = {
         "queueName": {"type": "string", "pattern": QUEUE_NAME,
                       "description": "Queue name (a FIFO queue's ends in .fifo); cannot change after creation.",
