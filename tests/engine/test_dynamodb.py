@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Cluster, converge, delete_all, make_engine, ready_reason, reasons, value
+from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_name_taken, converge, delete_all,
+                      make_engine, ready_reason, reasons, value)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 BASE = {"tableName": "orders", "hashKey": {"name": "pk", "type": "S"}, "rangeKey": {"name": "sk", "type": "S"}}
@@ -139,12 +140,16 @@ def test_retain_leaves_the_table_without_our_tags(aws, cluster):
 
 
 def test_adoption_after_a_lost_status_write(cluster):
-    cluster.apply("DynamoDBTable", "a", {**BASE, "tableName": "adopted"})
-    arn = cluster.reconcile("DynamoDBTable", "a").status["tableArn"]
-    cluster.bodies[("DynamoDBTable", "a")]["status"] = {}  # the operator died before writing status
-    again = converge(cluster, [("DynamoDBTable", "a")])[0][1]
-    assert reasons(again)[0] == "Adopted" and again.status["tableArn"] == arn
-    delete_all(cluster, [("DynamoDBTable", "a")])
+    check_adoption_after_a_lost_status_write(cluster, "DynamoDBTable", {**BASE, "tableName": "adopted"})
+
+
+def test_a_name_someone_else_holds_is_not_taken_over(aws, cluster):
+    dynamodb = aws.client("dynamodb")
+    dynamodb.create_table(TableName="theirs", BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    check_name_taken(cluster, "DynamoDBTable", {**BASE, "tableName": "theirs"})
+    dynamodb.delete_table(TableName="theirs")
 
 
 @pytest.mark.parametrize("spec, reason", [

@@ -13,10 +13,10 @@ import random
 import pytest
 import yaml
 
-from conftest import Cluster, CallLog, converge, delete_all, make_engine, ready_reason, reasons, value
+from conftest import (RESOURCE_STATUSES, Cluster, CallLog, check_converged_metrics, converge, delete_all, make_engine,
+                      ready_reason, reasons, value)
 
 SAMPLES = [pathlib.Path(__file__).parents[2] / "samples" / name for name in ("40-messaging.yaml", "45-dynamodb.yaml")]
-STATUSES = ("ready", "notready", "pending", "deleting", "error")
 
 
 @pytest.mark.parametrize("seed", [3, 2026])
@@ -45,13 +45,7 @@ def test_samples_converge_wire_up_and_leave_nothing(aws, telemetry, seed):
     assert topic["subscriptionsConfirmed"] == 1
     assert cluster.status("DynamoDBTable", "orders")["tableStatus"] == "ACTIVE"
 
-    samples = telemetry.sample_values()
-    for kind, count in per_kind.items():
-        assert value(samples, "infra_operator_resources_total", resource_type=kind, status="ready") == count
-        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
-                   for s in STATUSES if s != "ready")
-        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="success") == count
-        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="requeue") == waits[kind]
+    check_converged_metrics(telemetry.sample_values(), per_kind, waits)
     assert all(reasons(cluster.reconcile(*key, trigger="resync")) == [] for key in keys)  # converged
 
     deletes = delete_all(cluster, keys, shuffle=shuffle)
@@ -62,5 +56,6 @@ def test_samples_converge_wire_up_and_leave_nothing(aws, telemetry, seed):
     assert "orders" not in aws.client("dynamodb").list_tables()["TableNames"]
     samples = telemetry.sample_values()
     for kind, count in per_kind.items():
-        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0 for s in STATUSES)
+        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
+                   for s in RESOURCE_STATUSES)
         assert value(samples, "infra_operator_finalizer_duration_seconds_count", resource_type=kind) == count + blocked[kind]

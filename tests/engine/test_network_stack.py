@@ -12,12 +12,12 @@ import random
 import pytest
 import yaml
 
-from conftest import KINDS, Cluster, CallLog, converge, delete_all, make_engine, reasons, value
+from conftest import (KINDS, RESOURCE_STATUSES, Cluster, CallLog, check_converged_metrics, converge, delete_all,
+                      make_engine, reasons, value)
 from infra_operator.operator.kinds._ec2 import EC2Kind
 
 SAMPLE = pathlib.Path(__file__).parents[2] / "samples" / "20-network.yaml"
 OWNER_UID = "infra-operator.dev/owner-uid"
-STATUSES = ("ready", "notready", "pending", "deleting", "error")
 EC2_KINDS = {name: kind for name, kind in KINDS.items() if isinstance(kind, EC2Kind)}
 
 
@@ -50,15 +50,7 @@ def test_whole_stack_converges_heals_and_leaves_nothing(aws, telemetry, seed):
     requeues = collections.Counter(key[0] for key, outcome in runs if outcome.retry_after is not None)
     assert requeues, f"seed {seed}: random order should have made something wait"
     assert all(reasons(o) == ["DependencyNotReady"] for _, o in runs if o.retry_after)
-    samples = telemetry.sample_values()
-    for kind, count in per_kind.items():
-        assert value(samples, "infra_operator_resources_total", resource_type=kind, status="ready") == count
-        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
-                   for s in STATUSES if s != "ready")
-        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="success") == count
-        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="requeue") == requeues[kind]
-        assert value(samples, "infra_operator_reconcile_errors_total", resource_type=kind,
-                     error_type="sync_failed") == requeues[kind]  # DependencyNotReady's error_type
+    check_converged_metrics(telemetry.sample_values(), per_kind, requeues)
 
     # Out-of-band: every resource gets a stray tag; one resync heals all of them.
     ec2 = aws.client("ec2")
@@ -79,5 +71,6 @@ def test_whole_stack_converges_heals_and_leaves_nothing(aws, telemetry, seed):
     blocked = collections.Counter(key[0] for key, outcome in waits if outcome.retry_after is not None)
     samples = telemetry.sample_values()
     for kind, count in per_kind.items():
-        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0 for s in STATUSES)
+        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
+                   for s in RESOURCE_STATUSES)
         assert value(samples, "infra_operator_finalizer_duration_seconds_count", resource_type=kind) == count + blocked[kind]

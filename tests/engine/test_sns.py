@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from conftest import KINDS, Cluster, converge, delete_all, make_engine, ready_reason, reasons, value
+from conftest import (KINDS, Cluster, check_adoption_after_a_lost_status_write, check_name_taken, converge,
+                      delete_all, make_engine, ready_reason, reasons, value)
 from infra_operator.operator.engine.delta import compute_delta
 
 OWNER_UID = "infra-operator.dev/owner-uid"
@@ -120,21 +121,14 @@ def test_retain_leaves_the_topic_without_our_tags(aws, cluster):
 
 
 def test_adoption_after_a_lost_status_write(cluster):
-    cluster.apply("SNSTopic", "a", {"topicName": "adopted"})
-    arn = cluster.reconcile("SNSTopic", "a").status["topicArn"]
-    cluster.bodies[("SNSTopic", "a")]["status"] = {}  # the operator died before writing status
-    again = cluster.reconcile("SNSTopic", "a")
-    assert reasons(again) == ["Adopted"] and again.status["topicArn"] == arn
-    delete_all(cluster, [("SNSTopic", "a")])
+    check_adoption_after_a_lost_status_write(cluster, "SNSTopic", {"topicName": "adopted"})
 
 
 def test_a_name_someone_else_holds_is_not_taken_over(aws, cluster):
     sns = aws.client("sns")
     arn = sns.create_topic(Name="theirs")["TopicArn"]
-    cluster.apply("SNSTopic", "t", {"topicName": "theirs"})
-    taken = cluster.reconcile("SNSTopic", "t")
-    assert ready_reason(taken) == "NameTaken" and OWNER_UID not in topic_tags(sns, arn)
-    del cluster.bodies[("SNSTopic", "t")]
+    check_name_taken(cluster, "SNSTopic", {"topicName": "theirs"})
+    assert OWNER_UID not in topic_tags(sns, arn)
     sns.delete_topic(TopicArn=arn)
 
 

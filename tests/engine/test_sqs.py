@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from conftest import Cluster, converge, delete_all, make_engine, ready_reason, reasons, value
+from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_name_taken, converge, delete_all,
+                      make_engine, ready_reason, reasons, value)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "123456789012"},
@@ -133,22 +134,15 @@ def test_retain_leaves_the_queue_without_our_tags(aws, cluster):
     sqs.delete_queue(QueueUrl=url)
 
 
-def test_adoption_after_a_lost_status_write(aws, cluster):
-    cluster.apply("SQSQueue", "a", {"queueName": "adopted"})
-    url = cluster.reconcile("SQSQueue", "a").status["queueUrl"]
-    cluster.bodies[("SQSQueue", "a")]["status"] = {}  # the operator died before writing status
-    again = cluster.reconcile("SQSQueue", "a")
-    assert reasons(again) == ["Adopted"] and again.status["queueUrl"] == url
-    delete_all(cluster, [("SQSQueue", "a")])
+def test_adoption_after_a_lost_status_write(cluster):
+    check_adoption_after_a_lost_status_write(cluster, "SQSQueue", {"queueName": "adopted"})
 
 
 def test_a_name_someone_else_holds_is_not_taken_over(aws, cluster):
     sqs = aws.client("sqs")
     url = sqs.create_queue(QueueName="theirs")["QueueUrl"]
-    cluster.apply("SQSQueue", "t", {"queueName": "theirs"})
-    taken = cluster.reconcile("SQSQueue", "t")
-    assert ready_reason(taken) == "NameTaken" and OWNER_UID not in queue_tags(sqs, url)
-    del cluster.bodies[("SQSQueue", "t")]
+    check_name_taken(cluster, "SQSQueue", {"queueName": "theirs"})
+    assert OWNER_UID not in queue_tags(sqs, url)
     sqs.delete_queue(QueueUrl=url)
 
 

@@ -106,14 +106,17 @@ class DynamoDBTable(Kind):
         {"rule": "self.sseType == 'KMS' || !(has(self.kmsKeyRef) || has(self.kmsMasterKeyId))",
          "message": "a KMS key needs sseType KMS"},
     )
-    references = (Reference("kmsKeyRef", "KMSKey", "kmsMasterKeyId", required=False, status_field="arn"),)
+    # DynamoDB reports the key by ARN: the raw id must be one, so that the comparison holds.
+    references = (Reference("kmsKeyRef", "KMSKey", "kmsMasterKeyId", required=False, status_field="arn",
+                            id_pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"),)
     status_properties = {"itemCount": {"type": "integer"}, "tableSizeBytes": {"type": "integer"},
                          "latestStreamArn": {"type": "string"}}
     printer_columns = (("Status", ".status.tableStatus", "string"), ("Billing", ".status.billingMode", "string"))
     drift_fields = (
         DriftField("keySchema", Severity.CRITICAL, updatable=False),
         DriftField("localSecondaryIndexes", Severity.WARNING, updatable=False),
-        DriftField("sse", Severity.CRITICAL),
+        DriftField("sseType", Severity.CRITICAL),
+        DriftField("sseKmsKey", Severity.CRITICAL, late_init=True),
         DriftField("deletionProtection", Severity.CRITICAL),
         DriftField("pointInTimeRecovery", Severity.CRITICAL),
         DriftField("globalSecondaryIndexes", Severity.WARNING),

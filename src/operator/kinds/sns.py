@@ -10,10 +10,9 @@ from ..engine.errors import TerminalError
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
                            TagChange, Tagging)
+from ._messaging import check_fifo, content_based_deduplication, fifo_rules, observed_deduplication
 
 TOPIC_NAME = r"^([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"
-FIFO_NAME = "a FIFO topic's name must end in .fifo, and only a FIFO topic's may"
-DEDUP_NEEDS_FIFO = "contentBasedDeduplication needs fifoTopic"
 PENDING = "PendingConfirmation"  # what AWS lists instead of the ARN of an unconfirmed subscription
 PROTOCOLS = ["sqs", "lambda", "firehose", "https", "http", "email", "email-json", "sms", "application"]
 RAW_PROTOCOLS = {"sqs", "firehose", "https", "http"}  # the protocols that take raw delivery
@@ -92,9 +91,7 @@ class SNSTopic(Kind):
     }
     spec_required = ("topicName",)
     spec_validations = (
-        {"rule": "self.fifoTopic == self.topicName.endsWith('.fifo')", "message": FIFO_NAME},
-        {"rule": "!has(self.contentBasedDeduplication) || !self.contentBasedDeduplication || self.fifoTopic",
-         "message": DEDUP_NEEDS_FIFO},
+        *fifo_rules("topic", "topicName", "fifoTopic"),
     )
     references = (
         Reference("kmsKeyRef", "KMSKey", "kmsMasterKeyId", required=False, status_field="arn"),
@@ -116,11 +113,7 @@ class SNSTopic(Kind):
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
-        fifo = spec.get("fifoTopic", False)
-        if fifo != spec["topicName"].endswith(".fifo"):
-            raise TerminalError(FIFO_NAME)
-        if spec.get("contentBasedDeduplication") and not fifo:
-            raise TerminalError(DEDUP_NEEDS_FIFO)
+        check_fifo(spec, "topic", "topicName", "fifoTopic")
         for field in DOCUMENTS.values():
             canonical_policy(spec.get(field))  # refuses a document that is not JSON
         seen: set[tuple[str, str]] = set()
@@ -138,7 +131,7 @@ class SNSTopic(Kind):
         return {
             "topicName": spec["topicName"],
             "fifoTopic": spec.get("fifoTopic", False),
-            "contentBasedDeduplication": spec.get("contentBasedDeduplication", False) if spec.get("fifoTopic") else None,
+            "contentBasedDeduplication": content_based_deduplication(spec, "fifoTopic"),
             "displayName": spec.get("displayName", ""),
             "kmsMasterKeyId": spec.get("kmsMasterKeyId", ""),
             # Unset: AWS's default access policy stands (not compared); no delivery policy.
@@ -156,8 +149,7 @@ class SNSTopic(Kind):
         return {
             "topicName": attributes["TopicArn"].rsplit(":", 1)[-1],
             "fifoTopic": attributes.get("FifoTopic") == "true",
-            "contentBasedDeduplication": (attributes.get("ContentBasedDeduplication") == "true"
-                                          if "ContentBasedDeduplication" in attributes else None),
+            "contentBasedDeduplication": observed_deduplication(attributes),
             "displayName": attributes.get("DisplayName", ""),
             "kmsMasterKeyId": attributes.get("KmsMasterKeyId", ""),
             **{field: canonical_policy(attributes.get(name) or None) or "" for name, field in DOCUMENTS.items()},

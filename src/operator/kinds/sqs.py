@@ -10,10 +10,9 @@ from ..engine.errors import TerminalError
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
+from ._messaging import check_fifo, content_based_deduplication, fifo_rules, observed_deduplication
 
 QUEUE_NAME = r"^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$"
-FIFO_NAME = "a FIFO queue's name must end in .fifo, and only a FIFO queue's may"
-DEDUP_NEEDS_FIFO = "contentBasedDeduplication needs fifoQueue"
 ONE_ENCRYPTION = "choose one of SSE-KMS (kmsKeyRef or kmsMasterKeyId) and sqsManagedSseEnabled"
 REDRIVE_PAIR = "a dead-letter queue (deadLetterQueueRef or deadLetterTargetArn) and maxReceiveCount go together"
 KMS_REUSE_NEEDS_KEY = "kmsDataKeyReusePeriodSeconds needs a KMS key"
@@ -73,9 +72,7 @@ class SQSQueue(Kind):
     }
     spec_required = ("queueName",)
     spec_validations = (
-        {"rule": "self.fifoQueue == self.queueName.endsWith('.fifo')", "message": FIFO_NAME},
-        {"rule": "!has(self.contentBasedDeduplication) || !self.contentBasedDeduplication || self.fifoQueue",
-         "message": DEDUP_NEEDS_FIFO},
+        *fifo_rules("queue", "queueName", "fifoQueue"),
         {"rule": "!(has(self.sqsManagedSseEnabled) && self.sqsManagedSseEnabled"
                  " && (has(self.kmsKeyRef) || has(self.kmsMasterKeyId)))", "message": ONE_ENCRYPTION},
         {"rule": "(has(self.deadLetterQueueRef) || has(self.deadLetterTargetArn)) == has(self.maxReceiveCount)",
@@ -102,11 +99,7 @@ class SQSQueue(Kind):
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
-        fifo = spec.get("fifoQueue", False)
-        if fifo != spec["queueName"].endswith(".fifo"):
-            raise TerminalError(FIFO_NAME)
-        if spec.get("contentBasedDeduplication") and not fifo:
-            raise TerminalError(DEDUP_NEEDS_FIFO)
+        check_fifo(spec, "queue", "queueName", "fifoQueue")
         kms = spec.get("kmsKeyRef") or spec.get("kmsMasterKeyId")
         if spec.get("sqsManagedSseEnabled") and kms:
             raise TerminalError(ONE_ENCRYPTION)
@@ -122,8 +115,7 @@ class SQSQueue(Kind):
         return {
             "queueName": spec["queueName"],
             "fifoQueue": spec.get("fifoQueue", False),
-            # Only a FIFO queue has the attribute.
-            "contentBasedDeduplication": spec.get("contentBasedDeduplication", False) if spec.get("fifoQueue") else None,
+            "contentBasedDeduplication": content_based_deduplication(spec, "fifoQueue"),
             **{name: spec.get(name) for name in NUMBERS},
             # "" (not None): no key is a value the spec asks for, so a key added outside is drift.
             "kmsMasterKeyId": kms or "",
@@ -141,8 +133,7 @@ class SQSQueue(Kind):
         return {
             "queueName": raw["QueueUrl"].rsplit("/", 1)[-1],
             "fifoQueue": attributes.get("FifoQueue") == "true",
-            "contentBasedDeduplication": (attributes.get("ContentBasedDeduplication") == "true"
-                                          if "ContentBasedDeduplication" in attributes else None),
+            "contentBasedDeduplication": observed_deduplication(attributes),
             **{name: _integer(attributes.get(attribute)) for name, (attribute, *_) in NUMBERS.items()},
             "kmsMasterKeyId": attributes.get("KmsMasterKeyId") or "",
             "sqsManagedSseEnabled": attributes.get("SqsManagedSseEnabled") == "true",
