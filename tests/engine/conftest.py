@@ -213,3 +213,14 @@ def check_name_taken(cluster: Cluster, kind: str, spec: dict[str, Any]) -> None:
     taken = cluster.reconcile(kind, "taken")
     assert ready_reason(taken) == "NameTaken" and taken.permanent, taken.message
     del cluster.bodies[(kind, "taken")]
+
+
+def check_retain(cluster: Cluster, kind: str, spec: dict[str, Any], tags_in_aws) -> str:
+    """Delete under `Retain`: the resource stays, with the spec's tags and none of ours;
+    returns its identifier (the caller removes it)."""
+    cluster.apply(kind, "retained", {**spec, "deletionPolicy": "Retain", "tags": {"keep": "me"}})
+    made = converge(cluster, [(kind, "retained")])[-1][1].status
+    kept = cluster.delete(kind, "retained")
+    assert kept.retry_after is None and reasons(kept) == ["Retained"]
+    assert tags_in_aws(made) == {"keep": "me"}
+    return made[KINDS[kind].identifier]

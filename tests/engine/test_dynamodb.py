@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_name_taken, converge, delete_all,
-                      make_engine, ready_reason, reasons, value)
+from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_name_taken, check_retain, converge,
+                      delete_all, make_engine, ready_reason, reasons, value)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 BASE = {"tableName": "orders", "hashKey": {"name": "pk", "type": "S"}, "rangeKey": {"name": "sk", "type": "S"}}
@@ -130,13 +130,9 @@ def test_a_key_change_asks_for_replacement(aws, cluster):
 
 def test_retain_leaves_the_table_without_our_tags(aws, cluster):
     dynamodb = aws.client("dynamodb")
-    cluster.apply("DynamoDBTable", "r", {**BASE, "tableName": "kept", "deletionPolicy": "Retain",
-                                         "tags": {"keep": "me"}})
-    arn = converge(cluster, [("DynamoDBTable", "r")])[-1][1].status["tableArn"]
-    kept = cluster.delete("DynamoDBTable", "r")
-    assert kept.retry_after is None and reasons(kept) == ["Retained"]
-    assert table_tags(dynamodb, arn) == {"keep": "me"}
-    dynamodb.delete_table(TableName="kept")
+    name = check_retain(cluster, "DynamoDBTable", {**BASE, "tableName": "kept"},
+                        lambda status: table_tags(dynamodb, status["tableArn"]))
+    dynamodb.delete_table(TableName=name)
 
 
 def test_adoption_after_a_lost_status_write(cluster):

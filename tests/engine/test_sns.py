@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from conftest import (KINDS, Cluster, check_adoption_after_a_lost_status_write, check_name_taken, converge,
-                      delete_all, make_engine, ready_reason, reasons, value)
+from conftest import (KINDS, Cluster, check_adoption_after_a_lost_status_write, check_name_taken, check_retain,
+                      converge, delete_all, make_engine, ready_reason, reasons, value)
 from infra_operator.operator.engine.delta import compute_delta
 
 OWNER_UID = "infra-operator.dev/owner-uid"
@@ -112,11 +112,7 @@ def test_topic_policy_compares_canonically_and_fifo(aws, cluster):
 
 def test_retain_leaves_the_topic_without_our_tags(aws, cluster):
     sns = aws.client("sns")
-    cluster.apply("SNSTopic", "r", {"topicName": "kept", "deletionPolicy": "Retain", "tags": {"keep": "me"}})
-    arn = converge(cluster, [("SNSTopic", "r")])[-1][1].status["topicArn"]
-    kept = cluster.delete("SNSTopic", "r")
-    assert kept.retry_after is None and reasons(kept) == ["Retained"]
-    assert topic_tags(sns, arn) == {"keep": "me"}
+    arn = check_retain(cluster, "SNSTopic", {"topicName": "kept"}, lambda status: topic_tags(sns, status["topicArn"]))
     sns.delete_topic(TopicArn=arn)
 
 

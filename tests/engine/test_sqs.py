@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_name_taken, converge, delete_all,
-                      make_engine, ready_reason, reasons, value)
+from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_name_taken, check_retain, converge,
+                      delete_all, make_engine, ready_reason, reasons, value)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "123456789012"},
@@ -126,11 +126,7 @@ def test_kms_encryption_replaces_sse_sqs_and_back(aws, cluster):
 
 def test_retain_leaves_the_queue_without_our_tags(aws, cluster):
     sqs = aws.client("sqs")
-    cluster.apply("SQSQueue", "r", {"queueName": "kept", "deletionPolicy": "Retain", "tags": {"keep": "me"}})
-    url = converge(cluster, [("SQSQueue", "r")])[-1][1].status["queueUrl"]
-    kept = cluster.delete("SQSQueue", "r")
-    assert kept.retry_after is None and reasons(kept) == ["Retained"]
-    assert queue_tags(sqs, url) == {"keep": "me"}
+    url = check_retain(cluster, "SQSQueue", {"queueName": "kept"}, lambda status: queue_tags(sqs, status["queueUrl"]))
     sqs.delete_queue(QueueUrl=url)
 
 

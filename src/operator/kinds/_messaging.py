@@ -39,3 +39,18 @@ def observed_deduplication(attributes: Mapping[str, str]) -> bool | None:
     if "ContentBasedDeduplication" not in attributes:
         return None
     return attributes["ContentBasedDeduplication"] == "true"
+
+
+def fifo_properties(noun: str, name_field: str, fifo_field: str, name_pattern: str,
+                    fifo_description: str) -> dict[str, Any]:
+    """The name, FIFO and deduplication spec properties (name and FIFO cannot change)."""
+    return {
+        name_field: {"type": "string", "pattern": name_pattern,
+                     "description": f"{noun.capitalize()} name (a FIFO {noun}'s ends in .fifo); cannot change "
+                                    "after creation.",
+                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": f"{name_field} is immutable"}]},
+        fifo_field: {"type": "boolean", "default": False, "description": fifo_description,
+                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": f"{fifo_field} is immutable"}]},
+        "contentBasedDeduplication": {"type": "boolean",
+                                      "description": "FIFO only: deduplicate by a hash of the message body."},
+    }

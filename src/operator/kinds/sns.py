@@ -10,7 +10,8 @@ from ..engine.errors import TerminalError
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
                            TagChange, Tagging)
-from ._messaging import check_fifo, content_based_deduplication, fifo_rules, observed_deduplication
+from ._messaging import (check_fifo, content_based_deduplication, fifo_properties, fifo_rules,
+                         observed_deduplication)
 
 TOPIC_NAME = r"^([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"
 PENDING = "PendingConfirmation"  # what AWS lists instead of the ARN of an unconfirmed subscription
@@ -71,14 +72,8 @@ class SNSTopic(Kind):
     adoption = Adoption.SPEC_NAME
     tagging = Tagging(at_create=True, in_description=False)
     spec_properties = {
-        "topicName": {"type": "string", "pattern": TOPIC_NAME,
-                      "description": "Topic name (a FIFO topic's ends in .fifo); cannot change after creation.",
-                      "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "topicName is immutable"}]},
-        "fifoTopic": {"type": "boolean", "default": False,
-                      "description": "A FIFO topic; cannot change after creation.",
-                      "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "fifoTopic is immutable"}]},
-        "contentBasedDeduplication": {"type": "boolean",
-                                      "description": "FIFO only: deduplicate by a hash of the message body."},
+        **fifo_properties("topic", "topicName", "fifoTopic", TOPIC_NAME,
+                          "A FIFO topic; cannot change after creation."),
         "displayName": {"type": "string", "maxLength": 100,
                         "description": "Name shown as the sender of SMS and email messages."},
         "policy": {"type": "string", "minLength": 2,

@@ -10,7 +10,8 @@ from ..engine.errors import TerminalError
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
-from ._messaging import check_fifo, content_based_deduplication, fifo_rules, observed_deduplication
+from ._messaging import (check_fifo, content_based_deduplication, fifo_properties, fifo_rules,
+                         observed_deduplication)
 
 QUEUE_NAME = r"^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$"
 ONE_ENCRYPTION = "choose one of SSE-KMS (kmsKeyRef or kmsMasterKeyId) and sqsManagedSseEnabled"
@@ -51,14 +52,8 @@ class SQSQueue(Kind):
     retryable_errors = tuple(ErrorMatch(code, reason="QueueDeletedRecently", delay=60.0) for code in (
         "AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently"))
     spec_properties = {
-        "queueName": {"type": "string", "pattern": QUEUE_NAME,
-                      "description": "Queue name (a FIFO queue's ends in .fifo); cannot change after creation.",
-                      "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "queueName is immutable"}]},
-        "fifoQueue": {"type": "boolean", "default": False,
-                      "description": "A FIFO queue (exactly-once, ordered); cannot change after creation.",
-                      "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "fifoQueue is immutable"}]},
-        "contentBasedDeduplication": {"type": "boolean",
-                                      "description": "FIFO only: deduplicate by a hash of the message body."},
+        **fifo_properties("queue", "queueName", "fifoQueue", QUEUE_NAME,
+                          "A FIFO queue (exactly-once, ordered); cannot change after creation."),
         **{name: {"type": "integer", "minimum": low, "maximum": high, "description": text}
            for name, (_, low, high, text) in NUMBERS.items()},
         "sqsManagedSseEnabled": {"type": "boolean",
