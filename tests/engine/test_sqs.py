@@ -171,3 +171,11 @@ def test_invalid_specs_stop_before_any_aws_call(cluster, calls, spec, reason):
     outcome = cluster.reconcile("SQSQueue", "bad")
     assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
     assert reasons(outcome) == [reason]  # the event that tells the user
+
+
+def test_a_kms_key_reference_waits_for_the_key(cluster, calls):
+    cluster.apply("SQSQueue", "k", {"queueName": "sealed", "kmsKeyRef": {"name": "orders"}})
+    waiting = cluster.reconcile("SQSQueue", "k")
+    assert ready_reason(waiting) == "DependencyNotReady" and calls.total() == 0
+    assert "KMSKey orders (spec.kmsKeyRef) does not exist" in waiting.message
+    del cluster.bodies[("SQSQueue", "k")]
