@@ -45,7 +45,11 @@ class IndexedCluster:
         self._indices = indices
 
     def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
-        index = self._indices.get(_summary_index(self._plurals[kind]))
+        # A kind this operator does not serve (yet) has no objects: who names one waits for it.
+        plural = self._plurals.get(kind)
+        if plural is None:
+            return None
+        index = self._indices.get(_summary_index(plural))
         store = index.get((namespace, name)) if index is not None else None
         return next(iter(store), None) if store else None
 

@@ -571,9 +571,12 @@ class Reconciler:
 
     def _engine_error(self, kind: Kind, exc: BaseException) -> EngineError:
         """An exception as an engine error, the kind's eventual-consistency errors retried."""
-        if _matches(kind.retryable_errors, exc):
-            return RetryableError(f"{error_code(exc)}: {error_message(exc)} (AWS has not caught up yet)",
-                                  reason="AWSEventuallyConsistent", delay=self.settings.eventual_consistency_delay)
+        match = _match(kind.retryable_errors, exc)
+        if match is not None:
+            return RetryableError(f"{error_code(exc)}: {error_message(exc)}"
+                                  + ("" if match.reason else " (AWS has not caught up yet)"),
+                                  reason=match.reason or "AWSEventuallyConsistent",
+                                  delay=match.delay or self.settings.eventual_consistency_delay)
         return _as_engine_error(exc)
 
     @contextmanager
@@ -666,8 +669,12 @@ def _describing(describe: Callable[..., Any], *args: Any) -> Any:
         raise error from exc
 
 
+def _match(matches: tuple[ErrorMatch, ...], exc: BaseException) -> ErrorMatch | None:
+    return next((m for m in matches if m.matches(error_code(exc), error_message(exc))), None)
+
+
 def _matches(matches: tuple[ErrorMatch, ...], exc: BaseException) -> bool:
-    return bool(matches) and any(m.matches(error_code(exc), error_message(exc)) for m in matches)
+    return _match(matches, exc) is not None
 
 
 @contextmanager
