@@ -1,7 +1,6 @@
 """Generated reference documentation: the metrics reference (docs/metrics.md) from the telemetry
-catalog plus where the engine records each metric, the kinds reference (docs/kinds.md) from the
-kind modules' declarations, and the flag tables of docs/configuration.md from the CLI's
-argparse parser. `python -m infra_operator.operator.reference_docs [DOCS_DIR]`
+catalog plus where the engine records each metric, and the flag tables of docs/configuration.md
+from the CLI's argparse parser. `python -m infra_operator.operator.reference_docs [DOCS_DIR]`
 rewrites them; a test fails when the committed files differ."""
 
 from __future__ import annotations
@@ -11,11 +10,12 @@ import pathlib
 import re
 import sys
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from ..telemetry import catalog
 from . import cli
 from .engine import providers
-from .engine.kind import Adoption, Kind
+from .engine.kind import Kind
 from .engine.schema import kind_crd
 from .kinds import all_kinds
 
@@ -23,6 +23,7 @@ METRICS_FILE = "metrics.md"
 KINDS_FILE = "kinds.md"
 CONFIGURATION_FILE = "configuration.md"
 BEGIN_FLAGS, END_FLAGS = "<!-- BEGIN GENERATED FLAGS -->", "<!-- END GENERATED FLAGS -->"
+BEGIN_KINDS, END_KINDS = "<!-- BEGIN GENERATED KINDS -->", "<!-- END GENERATED KINDS -->"
 
 
 @dataclass(frozen=True)
@@ -219,92 +220,81 @@ def configuration_with_flags(text: str) -> str:
     return text[:begin] + "\n" + flags_reference() + text[end:]
 
 
-ADOPTION_MEANS = {
-    Adoption.OWNER_TAG: "a resource tagged `infra-operator.dev/owner-uid=<uid>` is adopted; extra ones are deleted",
-    Adoption.SPEC_NAME: "the name the spec gives is read; adopted when it carries our owner tag (or the "
-                        "create-pending record says the create was ours), else `NameTaken`",
-    Adoption.TOKEN: "the identity is derived from the object's UID and looked up before any create",
-    Adoption.PENDING_RECORD: "a create-pending annotation is written before the create; while it is there, the "
-                             "resource found under the key is adopted",
-}
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _schema_type(schema: dict) -> str:
-    kind = schema.get("type", "object")
-    if kind == "array":
-        return f"list of {_schema_type(schema.get('items', {}))}"
-    return kind
-
-
-def _spec_rows(kind: Kind) -> list[str]:
-    crd = kind_crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-    required = set(crd.get("required", ()))
-    rows = []
-    for name, schema in crd["properties"].items():
-        if name == "providerRef":
-            continue
-        default = f"`{schema['default']}`" if "default" in schema else ""
-        description = " ".join(str(schema.get("description", "")).split()).replace("|", "\\|")
-        rows.append(f"| `{name}` | {_schema_type(schema)} | {'yes' if name in required else ''} | {default} "
-                    f"| {description} |")
-    return rows
+def _schema_type(schema: Mapping[str, Any]) -> str:
+    if schema.get("type") == "array":
+        return f"list of {_schema_type(schema.get('items') or {})}"
+    if "enum" in schema:
+        return " \\| ".join(f"`{value}`" for value in schema["enum"])
+    return schema.get("type", "object")
 
 
 def _kind_section(kind: Kind) -> list[str]:
-    tagging, deletion = kind.tagging, kind.deletion
-    identity = [f"`status.{kind.identifier}`"] + [f"`status.{f}`" for f in kind.identity.fields]
-    lines = [f"## {kind.kind}", "", kind.description, "",
-             f"- **Short names:** {', '.join(f'`{n}`' for n in kind.short_names)}; plural `{kind.plural}`.",
-             f"- **Identifier:** {', '.join(identity)}"
-             + (f"; decided by `spec.{kind.identity.from_spec}`." if kind.identity.from_spec else
-                " (assigned by AWS)."),
-             f"- **Adoption after a crash ({kind.adoption.value}):** {ADOPTION_MEANS[kind.adoption]}.",
-             "- **Tags:** " + ("none (no `spec.tags`, no ownership tags)." if tagging is None else
-                               f"up to {tagging.max_tags} (4 are the operator's ownership tags), "
-                               + ("set by the create call" if tagging.at_create else "set right after the create")
-                               + (", replaced as a whole set" if tagging.replaces_whole_set else ", added and removed")
-                               + "."),
-             f"- **Deletion:** `deletionPolicy` {', '.join(f'`{p}`' for p in ('Delete', 'Retain', *deletion.policies))}"
-             f" (default `{deletion.default}`)"
-             + (f"; `spec.{deletion.force_field}` overrides AWS's safety" if deletion.force_field else "")
-             + ("; AWS's deletion protection shows as `DeletionProtected`" if deletion.protected else "")
-             + ". Retain removes the ownership tags and leaves the resource.",
-             ]
-    if kind.references:
-        lines.append("- **References:** " + "; ".join(
-            f"`{r.within + '[].' if r.within else ''}{r.field}` → {r.kind} "
-            f"(`{r.status_field or 'identifier'}` into `{r.id_field}`)" for r in kind.references) + ".")
+    crd = kind_crd(kind)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    required = set(spec.get("required", ()))
+    lines = [f"## {kind.kind}", "", f"Short names: {', '.join(f'`{n}`' for n in kind.short_names) or 'none'}; "
+             f"plural `{kind.plural}`.", "", _cell(kind.description), ""]
+    identity = [f"`status.{kind.identifier}`"] + [f"`status.{name}`" for name in kind.identity.fields]
+    from_spec = f" (decided by `spec.{kind.identity.from_spec}`)" if kind.identity.from_spec else ""
+    deletion = kind.deletion
+    lines += [
+        f"- **Identifier:** {', '.join(identity)}{from_spec}.",
+        f"- **Adoption after a crash:** {kind.adoption.value}.",
+        "- **Tags:** " + ("none (the kind carries no tags)." if kind.tagging is None else
+                          f"up to {kind.tagging.max_tags} with ours; "
+                          + ("applied at create" if kind.tagging.at_create else "applied right after the create")
+                          + ("; the whole set is replaced at once." if kind.tagging.replaces_whole_set else ".")),
+        f"- **Deletion:** `deletionPolicy` {', '.join(f'`{p}`' for p in ('Delete', 'Retain', *deletion.policies))}"
+        f" (default `{deletion.default}`)"
+        + (f"; `{deletion.force_field}` overrides AWS's safety" if deletion.force_field else "")
+        + ("; AWS's deletion protection shows as `DeletionProtected`" if deletion.protected else "") + ".",
+    ]
     if kind.secret_inputs:
-        lines.append("- **Secret inputs:** " + ", ".join(f"`{s.field}`" for s in kind.secret_inputs)
-                     + " (applied on create and whenever the Secret changes; never stored).")
-    lines += ["", "| spec field | type | required | default | description |", "| --- | --- | --- | --- | --- |",
-              *_spec_rows(kind), "", "| drift-checked field | severity | a change |", "| --- | --- | --- |"]
-    for drift in kind.drift_fields:
-        change = "updated in place" if drift.updatable else "needs replacement (`ReplacementRequired`)"
-        if drift.late_init:
-            change += "; AWS's default recorded when unset"
-        lines.append(f"| `{drift.name}` | {drift.severity.value} | {change} |")
-    if tagging is not None:
+        lines.append("- **Secrets:** " + ", ".join(f"`{s.field}`" for s in kind.secret_inputs)
+                     + " (read from a Kubernetes Secret, never logged or stored).")
+    lines += ["", "| spec field | type | required | description |", "|---|---|---|---|"]
+    for name, schema in spec["properties"].items():
+        lines.append(f"| `{name}` | {_schema_type(schema)} | {'yes' if name in required else ''} | "
+                     f"{_cell(schema.get('description', ''))} |")
+    if kind.references:
+        lines += ["", "| reference | names a | fills |", "|---|---|---|"]
+        for ref in kind.references:
+            where = f"`{ref.within}[].{ref.field}`" if ref.within else f"`{ref.field}`"
+            lines.append(f"| {where} | {ref.kind} | `{ref.id_field}` from its `status."
+                         f"{ref.status_field or 'identifier'}` |")
+    lines += ["", "| drift-checked | severity | on a difference |", "|---|---|---|"]
+    for drift_field in kind.drift_fields:
+        action = "updated in place" if drift_field.updatable else "`ReplacementRequired`"
+        late = "; AWS's value recorded when the spec leaves it unset" if drift_field.late_init else ""
+        lines.append(f"| `{drift_field.name}` | {drift_field.severity.value} | {action}{late} |")
+    if kind.tagging is not None:
         lines.append("| `tags` | info | updated in place |")
     return lines + [""]
 
 
 def kinds_reference() -> str:
-    lines = ["# Kinds reference", "",
-             "<!-- Generated by `python -m infra_operator.operator.reference_docs docs` from the kind modules "
-             "(src/operator/kinds/); a test fails when stale. -->", "",
-             "Every kind also takes `spec.providerRef: {name}` (an AWSProvider in the same namespace) and "
-             "reports `Ready` and `Synced` conditions; see [the engine](engine.md) for the lifecycle and "
-             "[troubleshooting](troubleshooting.md) for the reasons.", ""]
-    for kind in sorted(all_kinds(), key=lambda k: k.kind):
+    """The generated part of docs/kinds.md: every AWS kind, from its module's declarations."""
+    lines = [f"- [{kind.kind}](#{kind.kind.lower()})" for kind in all_kinds()] + [""]
+    for kind in all_kinds():
         lines += _kind_section(kind)
     return "\n".join(lines)
+
+
+def kinds_with_reference(text: str) -> str:
+    """docs/kinds.md with its generated section replaced by the current reference."""
+    begin, end = text.index(BEGIN_KINDS) + len(BEGIN_KINDS), text.index(END_KINDS)
+    return text[:begin] + "\n" + kinds_reference() + text[end:]
 
 
 def generated(docs: pathlib.Path) -> dict[pathlib.Path, str]:
     """What each generated file under `docs` must contain."""
     configuration = docs / CONFIGURATION_FILE
-    return {docs / METRICS_FILE: metrics_reference(), docs / KINDS_FILE: kinds_reference(),
+    kinds = docs / KINDS_FILE
+    return {docs / METRICS_FILE: metrics_reference(), kinds: kinds_with_reference(kinds.read_text()),
             configuration: configuration_with_flags(configuration.read_text())}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..engine.kind import Kind
+from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
@@ -10,10 +11,12 @@ from .natgateway import NATGateway
 from .routetable import RouteTable
 from .s3bucket import S3Bucket
 from .securitygroup import SecurityGroup
+from .sns import SNSTopic
+from .sqs import SQSQueue
 from .subnet import Subnet
 from .vpc import VPC
 
 
 def all_kinds() -> tuple[Kind, ...]:
-    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(), IAMRole(),
-            S3Bucket())
+    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
+            SQSQueue(), SNSTopic(), DynamoDBTable(), IAMRole(), S3Bucket())
