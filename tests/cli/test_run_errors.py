@@ -14,10 +14,10 @@ import pytest
 
 from harness.kube import ClusterAccess, EmulatorServer, KubeClient
 from infra_operator.operator.crds import all_crds
+from infra_operator.operator.kinds import all_kinds
 from local_process import free_port
 
-ALL_CRDS = ["awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways", "securitygroups",
-            "routetables", "iamroles", "s3buckets"]
+ALL_CRDS = ["awsproviders", *(kind.plural for kind in all_kinds())]
 
 
 def run_operator(*args: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
