@@ -162,7 +162,7 @@ def _drive(step, keys, rounds: int, shuffle, goal: str) -> list[tuple[tuple[str,
             outcome = step(*key)
             runs.append((key, outcome))
             assert not outcome.permanent, f"{key}: {outcome.message}"
-            if outcome.retry_after is None:
+            if outcome.retry_after is None and not outcome.rerun:
                 pending.remove(key)
         if not pending:
             return runs
