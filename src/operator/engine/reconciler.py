@@ -612,10 +612,8 @@ class Reconciler:
         self._conditions(obj, outcome, ready=(False, error.reason, error.message),
                          synced=(False, error.reason, error.message))
         outcome.event("Warning", error.reason, f"{action} failed: {error.message}")
-        if isinstance(error, (DependencyNotReady, ProviderNotReady)) or not isinstance(error, EngineError):
-            log.info("%s %s: %s", action, obj.key, error.message)
-        else:
-            log.warning("%s %s failed: %s", action, obj.key, error.message)
+        # DEBUG: the wiring logs each change of the object's state once, at the level it deserves.
+        log.debug("%s %s %s failed: %s: %s", action, obj.kind, obj.key, error.reason, error.message)
 
     def _backoff(self, obj: CustomObject, delay: float) -> float:
         """`delay` doubled for each failure of the object before this one (at its generation),
