@@ -11,8 +11,8 @@ import random
 import pytest
 import yaml
 
-from conftest import (KINDS, Cluster, check_retain, converge, delete_all, make_engine, ready_reason, reasons,
-                      value)
+from conftest import (Cluster, check_retain, check_stopped_before_aws, converge, delete_all, make_engine,
+                      ready_reason, reasons, value)
 from infra_operator.operator.kinds._route53 import change_records, find_record, zone_records
 
 OWNER_UID = "infra-operator.dev/owner-uid"
@@ -131,10 +131,7 @@ def test_zone_retain_and_adoption_by_caller_reference(aws, cluster):
     ({"zoneName": "a.example", "tags": {"aws:x": "y"}}, "InvalidTags"),
 ])
 def test_invalid_zone_specs_stop_before_any_aws_call(cluster, calls, spec, reason):
-    cluster.apply("Route53HostedZone", "bad", spec)
-    outcome = cluster.reconcile("Route53HostedZone", "bad")
-    assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
-    assert reasons(outcome) == [reason]
+    check_stopped_before_aws(cluster, calls, "Route53HostedZone", spec, reason)
 
 
 def record(route53, zone: str, name: str, record_type: str = "A", set_identifier: str = ""):
@@ -281,10 +278,7 @@ def test_invalid_record_specs_stop_before_any_aws_call(cluster, calls, spec, rea
     spec = {"hostedZoneId": "Z0123456789", **spec}
     if "hostedZoneRef" in spec:
         del spec["hostedZoneRef"], spec["hostedZoneId"]
-    cluster.apply("Route53RecordSet", "bad", spec)
-    outcome = cluster.reconcile("Route53RecordSet", "bad")
-    assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
-    assert reasons(outcome) == [reason]
+    check_stopped_before_aws(cluster, calls, "Route53RecordSet", spec, reason)
 
 
 def test_a_record_outside_its_zone_is_refused(aws, cluster, calls):
