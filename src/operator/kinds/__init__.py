@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ..engine.kind import Kind
+from .apigateway import APIGateway
 from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .natgateway import NATGateway
+from .route53hostedzone import Route53HostedZone
+from .route53recordset import Route53RecordSet
 from .routetable import RouteTable
 from .s3bucket import S3Bucket
 from .securitygroup import SecurityGroup
@@ -19,4 +22,5 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            SQSQueue(), SNSTopic(), DynamoDBTable(), IAMRole(), S3Bucket())
+            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway(),
+            IAMRole(), S3Bucket())
