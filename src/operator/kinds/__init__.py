@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .apigateway import APIGateway
+from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
@@ -20,4 +21,4 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway())
+            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront())
