@@ -306,6 +306,19 @@ class EmulatorServer:
             raise RuntimeError("the emulator is not running")
         self._loop.call_soon_threadsafe(self.emulator.drop_watches)
 
+    def expire_watches(self) -> None:
+        """Compact the event log and end every open watch stream: the clients' resourceVersions
+        are too old now, so their resuming watches get 410 Gone and they list again."""
+        if self._loop is None or self.emulator is None:
+            raise RuntimeError("the emulator is not running")
+        emulator = self.emulator
+
+        def expire() -> None:
+            emulator.store.compact()
+            emulator.drop_watches()
+
+        self._loop.call_soon_threadsafe(expire)
+
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._stopping.set)

@@ -67,6 +67,8 @@ BUILTIN_KINDS = (
     Kind("", "configmaps", "ConfigMap", True, {"v1": None}, "configmap", ("cm",)),
     Kind("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", False, {"v1": None},
          "customresourcedefinition", ("crd", "crds"), status_subresource=True),
+    # Leader election: a write carrying a stale resourceVersion is refused with 409 (see update).
+    Kind("coordination.k8s.io", "leases", "Lease", True, {"v1": None}, "lease"),
 )
 CRD_KEY: KindKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_KEY: KindKey = ("", "namespaces")
@@ -171,6 +173,12 @@ class Store:
         reaches back that far (the API server's 410 Gone)."""
         first_kept = self._event_versions[0] if self._event_versions else self._resource_version + 1
         return bisect.bisect_right(self._event_versions, resource_version), resource_version >= first_kept - 1
+
+    def compact(self) -> None:
+        """Forget the logged events (as etcd's compaction does): a watch resuming from an earlier
+        resourceVersion is answered 410 Gone and its client must list again."""
+        self.events.clear()
+        self._event_versions.clear()
 
     def _view(self, kind: Kind, version: str, obj: Obj) -> Obj:
         """A copy for a client of ``version``, with apiVersion, kind and metadata first, as served."""
