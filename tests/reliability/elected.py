@@ -1,5 +1,5 @@
-"""Operators run as child processes with leader election, and what their logs say they did: every
-handler run (start and end, wall-clock) and every term."""
+"""Operators run as child processes (with leader election, or as shards), and what their logs say
+they did: every handler run, with its start and end (wall-clock)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,15 @@ class Run:
 
 
 class Replica:
-    """`infra-operator run --leader-election` as POD_NAME `name`, JSON logs at DEBUG."""
+    """`infra-operator run --leader-election` (unless `elect` is false) as POD_NAME `name`, JSON
+    logs at DEBUG."""
 
-    def __init__(self, kube, name: str, namespace: str, *args: str, server: str | None = None):
+    def __init__(self, kube, name: str, namespace: str, *args: str, server: str | None = None, elect: bool = True):
         self.name = name
+        election = ("--leader-election", "--lease-namespace", namespace, *TIMINGS) if elect else ()
         self.process = SubprocessOperator(
-            server or kube_server(kube), "--namespace", namespace, "--leader-election", "--lease-namespace",
-            namespace, *TIMINGS, "--log-format", "json", "--log-level", "DEBUG", *args, env={"POD_NAME": name})
+            server or kube_server(kube), "--namespace", namespace, *election, "--log-format", "json",
+            "--log-level", "DEBUG", *args, env={"POD_NAME": name})
         self.killed_at: float | None = None
 
     def start(self) -> Replica:

@@ -16,7 +16,7 @@ from .elected import Replica, holder, overlaps
 from .partition import PartitionProxy
 from .support import owned_in_aws
 
-ROUNDS = 3
+ROUNDS = 20
 SEED = 20261203
 
 
