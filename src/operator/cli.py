@@ -4,6 +4,7 @@ and `infra-operator sandbox` (everything local: the sandbox package, imported on
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import json
 import logging
@@ -19,10 +20,15 @@ from .engine.reconciler import EngineSettings
 from .kube import StartupProblem
 from .leader import LeaseSettings
 from .provider.ratelimit import DEFAULT_RATE, DEFAULT_RATES
+from .logs import ObjectFields
 from .settings import KubeSettings, OperatorConfig
 
 
 class _JSONFormatter(logging.Formatter):
+    # JSON field -> record attribute, present on lines about an object (see logs.py).
+    OBJECT_FIELDS = {"kind": "object_kind", "namespace": "object_namespace", "name": "object_name",
+                     "reason": "condition_reason"}
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
@@ -32,6 +38,9 @@ class _JSONFormatter(logging.Formatter):
             "trace_id": getattr(record, "trace_id", ""),
             "span_id": getattr(record, "span_id", ""),
         }
+        for field, attribute in self.OBJECT_FIELDS.items():
+            if getattr(record, attribute, None):
+                entry[field] = getattr(record, attribute)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -61,6 +70,7 @@ def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Tele
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_RedactSpecFields(SENSITIVE_SPEC_FIELDS))
     handler.addFilter(telemetry.log_filter())
+    handler.addFilter(ObjectFields())
     handler.addFilter(telemetry.export_error_filter())
     if log_format == "json":
         handler.setFormatter(_JSONFormatter())
@@ -88,23 +98,26 @@ def _address(value: str) -> str | None:
     return f"{host or '0.0.0.0'}:{port}"
 
 
-def _seconds(value: str, zero_allowed: bool) -> float:
+def _positive(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if number < 0 or (number == 0 and not zero_allowed):
-        raise argparse.ArgumentTypeError(f"expected a {'non-negative' if zero_allowed else 'positive'} "
-                                         f"number of seconds, got {value!r}")
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
     return number
 
 
-def _positive(value: str) -> float:
-    return _seconds(value, zero_allowed=False)
+# The engine's delays by flag name: EngineSettings fields of seconds, without "_delay".
+DELAYS = {f.name.removesuffix("_delay").replace("_", "-"): f.name for f in dataclasses.fields(EngineSettings)
+          if f.type in ("float", float) and f.name != "backoff_jitter"}
 
 
-def _non_negative(value: str) -> float:
-    return _seconds(value, zero_allowed=True)
+def _delay(value: str) -> tuple[str, float]:
+    name, _, seconds = value.partition("=")
+    if name not in DELAYS:
+        raise argparse.ArgumentTypeError(f"unknown delay {name!r}; known: {', '.join(DELAYS)}")
+    return DELAYS[name], _positive(seconds)
 
 
 def _service_rate(value: str) -> tuple[str, float]:
@@ -119,14 +132,23 @@ def _service_rate(value: str) -> tuple[str, float]:
 
 
 def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
-    """--log-format and --log-level; with `environ`, INFRA_OPERATOR_LOG_* give the defaults."""
+    """--log-format, --log-level and --retry-warning-after; with `environ`, INFRA_OPERATOR_*
+    give the defaults."""
     env = {} if environ is None else environ
+
+    def named(variable: str) -> str:
+        return f" [INFRA_OPERATOR_{variable}]" if environ is not None else ""
+
     command.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text", env),
-                         help="log format; json carries trace_id/span_id (default text)"
-                              + (" [INFRA_OPERATOR_LOG_FORMAT]" if environ is not None else ""))
+                         help="log format; json carries trace_id/span_id, the object's kind/namespace/name and "
+                              "the condition reason (default text)" + named("LOG_FORMAT"))
     command.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                          default=(_env("LOG_LEVEL", "INFO", env) or "INFO").upper(),
-                         help="log level (default INFO)" + (" [INFRA_OPERATOR_LOG_LEVEL]" if environ is not None else ""))
+                         help="log level (default INFO)" + named("LOG_LEVEL"))
+    command.add_argument("--retry-warning-after", type=_positive, metavar="SECONDS",
+                         default=_env("RETRY_WARNING_AFTER", "300", env),
+                         help="an object still retrying (not Ready) after this many seconds is logged once as "
+                              "a WARNING; earlier retries log at DEBUG (default 300)" + named("RETRY_WARNING_AFTER"))
 
 
 def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
@@ -154,14 +176,19 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
                      help="host:port of /healthz, or 'off' (default 0.0.0.0:8081) [INFRA_OPERATOR_LIVENESS_ADDRESS]")
     run.add_argument("--resync-interval", type=_positive, metavar="SECONDS", default=env("RESYNC_INTERVAL", "300"),
                      help="seconds between drift checks of each resource (default 300) [INFRA_OPERATOR_RESYNC_INTERVAL]")
-    run.add_argument("--describe-cache-ttl", type=_non_negative, metavar="SECONDS", default=env("DESCRIBE_CACHE_TTL"),
-                     help="seconds one describe of all managed resources of a kind answers drift checks; "
-                          "0 turns the cache off (default and maximum: the resync interval) "
-                          "[INFRA_OPERATOR_DESCRIBE_CACHE_TTL]")
+    run.add_argument("--describe-cache", choices=("on", "off"), default=env("DESCRIBE_CACHE", "on"),
+                     help="on: one describe of all managed resources of a kind answers a resync round's "
+                          "drift checks; off: one describe per drift check (default on) "
+                          "[INFRA_OPERATOR_DESCRIBE_CACHE]")
     run.add_argument("--provider-check-interval", type=_positive, metavar="SECONDS",
                      default=env("PROVIDER_CHECK_INTERVAL", "300"),
                      help="seconds between credential checks of each AWSProvider (default 300) "
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
+    run.add_argument("--delay", type=_delay, action="append", metavar="NAME=SECONDS",
+                     default=[_delay(item) for item in env("DELAYS", "").split(",") if item],
+                     help="set one of the engine's delays in seconds (repeatable; default in brackets): "
+                          + ", ".join(f"{name} ({getattr(EngineSettings, field):g})" for name, field in DELAYS.items())
+                          + "; see docs/engine.md [INFRA_OPERATOR_DELAYS, comma-separated]")
     run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
     run.add_argument("--aws-rate-limit", action="append", type=_service_rate, metavar="SERVICE=RATE",
@@ -250,14 +277,14 @@ def config_from_args(args: argparse.Namespace) -> OperatorConfig:
                           lease=_lease(args), label_selector=args.label_selector or None),
         aws_rate_limits=dict(rates),
         resync_interval=args.resync_interval,
-        engine=EngineSettings(describe_cache_ttl=(args.resync_interval if args.describe_cache_ttl is None
-                                                  else args.describe_cache_ttl)),
+        engine=EngineSettings(describe_cache=args.describe_cache == "on", **dict(args.delay)),
         provider_check_interval=args.provider_check_interval,
         metrics_address=args.metrics_address,
         liveness_address=args.liveness_address,
         workers=args.workers,
         log_format=args.log_format,
         log_level=args.log_level,
+        retry_warning_after=args.retry_warning_after,
     )
 
 
@@ -329,8 +356,20 @@ def sandbox(args: argparse.Namespace) -> int:
         metrics_address=args.metrics_address, kube_address=args.kube_address, aws_address=args.aws_address,
         resync_interval=args.resync_interval, drift=args.drift, drift_interval=args.drift_interval,
         show_traces=args.show_traces, duration=args.duration, log_file=args.log_file, log_level=args.log_level,
+        retry_warning_after=args.retry_warning_after,
         log_format=args.log_format, live=False if args.plain else None))
 
 
+def entrypoint() -> None:
+    """The `infra-operator` command: main(), then exit without the interpreter's teardown of every
+    module and object, which takes seconds once moto is loaded (the sandbox). By then every
+    server has stopped, telemetry is flushed and the handler threads have finished."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entrypoint()

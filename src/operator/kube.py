@@ -14,7 +14,7 @@ import urllib.request
 from typing import Any, Iterable, Mapping
 
 
-class ApiReader:
+class ApiClient:
     """Requests to the API server of a kopf.ConnectionInfo."""
 
     def __init__(self, info: Any = None, timeout: float = 10.0) -> None:
@@ -34,16 +34,25 @@ class ApiReader:
 
     def get(self, path: str) -> Any:
         """The decoded JSON at `path`; urllib's HTTPError/URLError when it fails."""
-        return self.send("GET", path)
+        return self._send(urllib.request.Request(f"{self.server}{path}", headers={"Accept": "application/json"}))
+
+    def merge_patch(self, path: str, patch: Mapping[str, Any]) -> Any:
+        """JSON merge patch of the object at `path`; the patched object."""
+        return self._send(urllib.request.Request(
+            f"{self.server}{path}", data=json.dumps(patch).encode(), method="PATCH",
+            headers={"Accept": "application/json", "Content-Type": "application/merge-patch+json"}))
 
     def send(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Any:
         """`method` on `path` with `body` as JSON; the decoded answer, or urllib's
         HTTPError/URLError (or a socket timeout) when it fails."""
+        data = None if body is None else json.dumps(body).encode()
+        return self._send(urllib.request.Request(
+            f"{self.server}{path}", data=data, method=method,
+            headers={"Accept": "application/json", "Content-Type": "application/json"}), timeout)
+
+    def _send(self, request: urllib.request.Request, timeout: float | None = None) -> Any:
         if self._info is None:
             raise RuntimeError("not logged in to the Kubernetes API yet")
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.server}{path}", data=data, method=method,
-                                         headers={"Accept": "application/json", "Content-Type": "application/json"})
         if self._info.token:
             request.add_header("Authorization", f"{self._info.scheme or 'Bearer'} {self._info.token}")
         elif self._info.username is not None:
@@ -57,19 +66,27 @@ class SecretReader:
     """A Secret's decoded data (None when it does not exist), read with kopf's login."""
 
     def __init__(self) -> None:
-        self._api = ApiReader()
+        self._api = ApiClient()
 
     def connect(self, info: Any) -> None:
         self._api.connect(info)
 
     def __call__(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        found = self.versioned(namespace, name)
+        return found[0] if found else None
+
+    def versioned(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
+        """The decoded data and a version that changes whenever the data may have (uid and
+        resourceVersion, never derived from the values)."""
         try:
             secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise
-        return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        meta = secret.get("metadata") or {}
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        return data, f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
 
 
 class StartupProblem(Exception):
@@ -86,7 +103,7 @@ def check_served(info: Any, group_version: str, plurals: Iterable[str], install_
                              "(set KUBECONFIG or create ~/.kube/config)")
     server = info.server
     try:
-        listing = ApiReader(info).get(f"/apis/{group_version}")
+        listing = ApiClient(info).get(f"/apis/{group_version}")
         served = {resource["name"] for resource in listing.get("resources", [])}
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):

@@ -24,7 +24,7 @@ import urllib.error
 import uuid
 from typing import Any, Callable
 
-from .kube import ApiReader
+from .kube import ApiClient
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _micro_time() -> str:
 
 
 class LeaderElector:
-    def __init__(self, settings: LeaseSettings, api: ApiReader, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, settings: LeaseSettings, api: ApiClient, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self._api = api
         self._clock = clock

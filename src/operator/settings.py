@@ -3,7 +3,7 @@ INFRA_OPERATOR_* environment variables by the CLI."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from .engine.reconciler import EngineSettings
@@ -46,9 +46,5 @@ class OperatorConfig:
     aws_rate_limits: Mapping[str, float] = field(default_factory=dict)
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
-
-    def engine_settings(self) -> EngineSettings:
-        """The engine's settings with the describe cache's TTL capped at the resync interval: a
-        snapshot never outlives one interval, so every resync interval each resource is compared
-        with a description taken within that interval."""
-        return replace(self.engine, describe_cache_ttl=min(self.engine.describe_cache_ttl, self.resync_interval))
+    # Seconds an object may keep retrying (not Ready) before that is logged as a WARNING (once).
+    retry_warning_after: float = 300.0

@@ -4,19 +4,20 @@ applies the engine's outcomes (status patch, events, retries). Nothing registers
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import os
 import signal
+import threading
 import time
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import aiohttp.web
 import kopf
 
 from ..telemetry import Telemetry
 from .engine import providers as provider_kind
+from .engine.conditions import is_ready
 from .engine.kind import Kind
 from .engine.objects import ObjectSummary
 from .engine.outcome import Outcome
@@ -24,14 +25,20 @@ from .engine.reconciler import Reconciler
 from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
-from .kube import ApiReader, StartupProblem, SecretReader, check_served
+from .kube import ApiClient, StartupProblem, SecretReader, check_served
 from .leader import LeaderElector
+from .logs import KopfRoutineLines, ObjectLog, about_object
+from .wakeups import DependencyWaker
 from .provider.registry import ProviderRegistry
 from .settings import OperatorConfig
 
 log = logging.getLogger(__name__)
 
 FINALIZER = f"{GROUP}/finalizer"
+# Where kopf logs each run of a handler (per object, and per operator-wide activity: login,
+# startup, cleanup, probe) and what its queues left when stopping.
+KOPF_HANDLER_LOGGERS = ("kopf.objects", "kopf._core.reactor.queueing",
+                        *(f"kopf.activities.{activity}" for activity in ("authentication", "startup", "cleanup", "probe")))
 PROGRESS_PREFIX = "infra-operator.dev"
 
 
@@ -43,7 +50,11 @@ class IndexedCluster:
         self._indices = indices
 
     def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
-        index = self._indices.get(_summary_index(self._plurals[kind]))
+        # A kind this operator does not serve (yet) has no objects: who names one waits for it.
+        plural = self._plurals.get(kind)
+        if plural is None:
+            return None
+        index = self._indices.get(_summary_index(plural))
         store = index.get((namespace, name)) if index is not None else None
         return next(iter(store), None) if store else None
 
@@ -74,27 +85,49 @@ class Term:
         self.active = True
 
     @contextlib.contextmanager
-    def acting(self, handler: str, body: Mapping[str, Any]) -> Iterator[None]:
+    def acting(self, body: Mapping[str, Any]) -> Iterator[None]:
         meta = body.get("metadata") or {}
         subject = f"{body.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
         if not self.active:
             raise kopf.TemporaryError("this replica no longer leads", delay=1)
-        log.debug("%s %s: started at %.6f", handler, subject, time.time())
+        log.debug("handling %s: started at %.6f", subject, time.time())
         try:
             yield
         finally:
-            log.debug("%s %s: ended at %.6f", handler, subject, time.time())
+            log.debug("handling %s: ended at %.6f", subject, time.time())
+
+
+class Handling:
+    """What every handler does around the engine: only during the term (Term.acting), lines
+    logged meanwhile name the object and its trace, and the outcome is logged once (ObjectLog)
+    before `apply` applies it."""
+
+    def __init__(self, telemetry: Telemetry, object_log: ObjectLog, term: Term) -> None:
+        self.telemetry = telemetry
+        self.object_log = object_log
+        self.term = term
+
+    def __call__(self, body: Mapping[str, Any], run: Callable[[], Outcome], apply: Callable[[Outcome], None]) -> None:
+        with self.term.acting(body), about_object(body), self.telemetry.traced_logs():
+            outcome = run()
+            self.object_log.record(body, outcome)
+            apply(outcome)
 
 
 def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool = True) -> None:
     if outcome.status:
         patch.setdefault("status", {}).update(outcome.status)
+    if outcome.annotations:
+        # kopf writes these before the status, and before the handler runs again.
+        patch.setdefault("metadata", {}).setdefault("annotations", {}).update(outcome.annotations)
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
     if not raise_retry:
         return
     if outcome.permanent:
         raise kopf.PermanentError(outcome.message)
+    if outcome.rerun:
+        raise kopf.TemporaryError(outcome.message or "running again", delay=0)
     if outcome.retry_after is not None:
         raise kopf.TemporaryError(outcome.message or "waiting", delay=outcome.retry_after)
 
@@ -123,55 +156,82 @@ def check_cluster(config: OperatorConfig, kinds: Iterable[Kind] = ()) -> None:
 
 
 def build_registry(config: OperatorConfig, reconciler: Reconciler,
-                   provider: provider_kind.ProviderReconciler, secrets: SecretReader,
-                   kinds: Iterable[Kind] = (), term: Term | None = None) -> kopf.OperatorRegistry:
-    term = term or Term()
+                   provider: provider_kind.ProviderReconciler, secrets: SecretReader, handling: Handling,
+                   kinds: Iterable[Kind] = ()) -> kopf.OperatorRegistry:
     kinds = tuple(kinds) or all_kinds()
     registry = kopf.OperatorRegistry()
     plurals = {provider_kind.KIND: provider_kind.PLURAL, **{k.kind: k.plural for k in kinds}}
     resource = dict(group=GROUP, version=VERSION, registry=registry)
+    waker = DependencyWaker(plurals)
 
     @kopf.on.login(registry=registry)
     def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
         info = connection_info(config, settings)
         if info is not None:
             secrets.connect(info)
+            waker.connect(info)
         return info
 
-    def register_summary(plural: str, identifier: str | None) -> None:
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**_: Any) -> None:
+        waker.close()
+
+    def register_summary(plural: str, identifier: str | None, kind: str | None) -> None:
+        """`kind`: tell the waker this kind's readiness as the index sees it."""
         @kopf.index(plural=plural, id=_summary_index(plural), **resource)
         def summary(namespace: str, name: str, status: Mapping[str, Any], **_: Any) -> dict:
-            return {(namespace, name): ObjectSummary.of(status, identifier)}
+            found = ObjectSummary.of(status, identifier)
+            if kind is not None:
+                waker.observed(kind, namespace, name, found.ready and bool(found.ident))
+            return {(namespace, name): found}
 
-    register_summary(provider_kind.PLURAL, None)
+    # A provider's readiness goes to the waker from its check (its status may say Ready from
+    # before an operator restart while the check has not run yet).
+    register_summary(provider_kind.PLURAL, None, None)
+
+    def provider_checked(outcome: Outcome, body: Any) -> Outcome:
+        waker.observed(provider_kind.KIND, body["metadata"]["namespace"], body["metadata"]["name"],
+                       is_ready(outcome.status))
+        return outcome
 
     @kopf.on.create(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.update(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.resume(plural=provider_kind.PLURAL, id="reconcile", **resource)
     def provider_reconcile(body: Any, patch: Any, reason: str, **_: Any) -> None:
-        with term.acting("reconcile", body):
-            _apply(provider.reconcile(body, reason), body, patch)
+        handling(body, lambda: provider_checked(provider.reconcile(body, reason), body),
+                 lambda outcome: _apply(outcome, body, patch))
 
     @kopf.timer(plural=provider_kind.PLURAL, id="check", interval=config.provider_check_interval,
                 initial_delay=config.provider_check_interval, **resource)
     def provider_check(body: Any, patch: Any, **_: Any) -> None:
-        with term.acting("check", body):
-            _apply(provider.reconcile(body, "resync"), body, patch, raise_retry=False)
+        handling(body, lambda: provider_checked(provider.reconcile(body, "resync"), body),
+                 lambda outcome: _apply(outcome, body, patch, raise_retry=False))
 
     @kopf.on.delete(plural=provider_kind.PLURAL, id="finalize", **resource)
     def provider_finalize(body: Any, patch: Any, **indices: Any) -> None:
-        with term.acting("finalize", body):
-            _apply(provider.finalize(body, IndexedCluster(plurals, indices)), body, patch)
+        handling(body, lambda: provider.finalize(body, IndexedCluster(plurals, indices)),
+                 lambda outcome: _apply(outcome, body, patch))
 
     for kind in kinds:
-        register_kind(registry, resource, kind, reconciler, plurals, config, term)
-        register_summary(kind.plural, kind.identifier)
+        register_kind(registry, resource, kind, reconciler, plurals, config, waker, handling)
+        register_summary(kind.plural, kind.identifier, kind.kind)
     return registry
 
 
 def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,
-                  plurals: Mapping[str, str], config: OperatorConfig, term: Term) -> None:
+                  plurals: Mapping[str, str], config: OperatorConfig, waker: DependencyWaker,
+                  handling: Handling) -> None:
     plural = kind.plural
+
+    def apply(outcome: Outcome, body: Any, patch: Any, cluster: IndexedCluster, *, raise_retry: bool = True) -> None:
+        """An object waiting for others is run again when they are Ready (the waker), not on a
+        kopf retry (kopf would hold it until the retry's delay whatever happens meanwhile)."""
+        if outcome.waiting_on:
+            namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+            waker.wait(kind.kind, namespace, name, outcome.waiting_on,
+                       lambda other, other_name: cluster.find(other, namespace, other_name) is not None)
+            raise_retry = False
+        _apply(outcome, body, patch, raise_retry=raise_retry)
 
     @kopf.index(plural=plural, id=_references_index(plural), **resource)
     def references(namespace: str, name: str, spec: Mapping[str, Any], **_: Any) -> dict:
@@ -183,20 +243,27 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.on.update(plural=plural, id="reconcile", **resource)
     @kopf.on.resume(plural=plural, id="reconcile", **resource)
     def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
-        with term.acting("reconcile", body):
-            _apply(reconciler.reconcile(kind, body, reason, IndexedCluster(plurals, indices)), body, patch)
+        cluster = IndexedCluster(plurals, indices)
+        handling(body, lambda: reconciler.reconcile(kind, body, reason, cluster),
+                 lambda outcome: apply(outcome, body, patch, cluster))
 
     @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
                 initial_delay=config.resync_interval, **resource)
     def resync(body: Any, patch: Any, **indices: Any) -> None:
-        with term.acting("resync", body):
-            _apply(reconciler.reconcile(kind, body, "resync", IndexedCluster(plurals, indices)), body, patch,
-                   raise_retry=False)
+        cluster = IndexedCluster(plurals, indices)
+        handling(body, lambda: reconciler.reconcile(kind, body, "resync", cluster),
+                 lambda outcome: apply(outcome, body, patch, cluster, raise_retry=False))
+
+    @kopf.on.event(plural=plural, id="gone", when=lambda type, **_: type == "DELETED", **resource)
+    def gone(body: Any, **_: Any) -> None:
+        """The object left the cluster, our finalizer or not (removed by hand): drop its state."""
+        reconciler.forget(kind, body)
+        waker.forget(kind.kind, body["metadata"]["namespace"], body["metadata"]["name"])
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:
-        with term.acting("finalize", body):
-            _apply(reconciler.finalize(kind, body, IndexedCluster(plurals, indices)), body, patch)
+        handling(body, lambda: reconciler.finalize(kind, body, IndexedCluster(plurals, indices)),
+                 lambda outcome: _apply(outcome, body, patch))
 
 
 def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
@@ -229,14 +296,16 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
 
 
 async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
-                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
+                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | threading.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
-    """Run the operator until stop_flag is set or the task is cancelled: acting all along, or,
-    with leader election, only while this replica holds the Lease."""
+    """Run the operator until stop_flag is set (also by SIGINT/SIGTERM once it runs, in the main
+    thread) or the task is cancelled; return when the handlers' threads have finished. With leader
+    election, it acts only while this replica holds the Lease."""
+    kinds = tuple(kinds) or all_kinds()
+    telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
     if config.kube.lease is None:
-        liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
         await _run_term(config, telemetry, Term(), stop_flag=stop_flag, ready_flag=ready_flag, kinds=kinds,
-                        liveness=liveness)
+                        liveness=f"http://{config.liveness_address}/healthz" if config.liveness_address else None)
         return
     stop = stop_flag or asyncio.Event()
     async with _serve_liveness(config.liveness_address):
@@ -246,21 +315,27 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
 
 
 async def _run_term(config: OperatorConfig, telemetry: Telemetry, term: Term, *, stop_flag: asyncio.Event | None,
-                    ready_flag: asyncio.Event | None = None, kinds: Iterable[Kind] = (),
-                    liveness: str | None = None,
-                    executor: concurrent.futures.ThreadPoolExecutor | None = None) -> None:
+                    ready_flag: asyncio.Event | threading.Event | None, kinds: Iterable[Kind],
+                    liveness: str | None) -> None:
     """One kopf operator with fresh state (as a restarted process would have) until stop_flag."""
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated,
                                  rate_limits=config.aws_rate_limits)
     secrets = SecretReader()
-    reconciler = Reconciler(telemetry, providers, config.engine_settings())
+    reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
-    registry = build_registry(config, reconciler, provider, secrets, kinds, term)
+    registry = build_registry(config, reconciler, provider, secrets,
+                              Handling(telemetry, ObjectLog(config.retry_warning_after), term), kinds)
     settings = kopf_settings(config)
-    if executor is not None:
-        settings.execution.executor = executor
-    await kopf.operator(
+    routine_lines = KopfRoutineLines()
+    for logger in KOPF_HANDLER_LOGGERS:
+        logging.getLogger(logger).addFilter(routine_lines)
+    stop_flag = stop_flag or asyncio.Event()
+    started = asyncio.Event()
+    # kopf stops by itself on its stop flag or on the signals it takes over when it starts, and then
+    # grants its remaining tasks (e.g. workers sleeping out a retry delay) 5 s. Cancelled, it
+    # cancels them at once; the handlers' threads are awaited below either way.
+    operator = asyncio.create_task(kopf.operator(
         registry=registry,
         settings=settings,
         standalone=config.kube.peering is None,
@@ -268,9 +343,40 @@ async def _run_term(config: OperatorConfig, telemetry: Telemetry, term: Term, *,
         clusterwide=config.kube.clusterwide,
         namespaces=config.kube.namespaces,
         liveness_endpoint=liveness,
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+        ready_flag=started,
+    ))
+    waiters = [asyncio.create_task(stop_flag.wait()), asyncio.create_task(_signals_to(stop_flag, started, ready_flag))]
+    try:
+        await asyncio.wait([operator, waiters[0]], return_when=asyncio.FIRST_COMPLETED)
+        if operator.done():
+            operator.result()  # kopf ends by itself only on a failure (raised here) or its own signal handling
+    finally:
+        for task in (operator, *waiters):
+            task.cancel()
+        await asyncio.gather(operator, *waiters, return_exceptions=True)
+        for logger in KOPF_HANDLER_LOGGERS:
+            logging.getLogger(logger).removeFilter(routine_lines)
+        # Cancelled kopf tasks leave the threads running synchronous handlers: let those finish
+        # their AWS calls, so that the caller's shutdown follows the last one.
+        await asyncio.to_thread(settings.execution.executor.shutdown, wait=True, cancel_futures=True)
+
+
+async def _signals_to(stop_flag: asyncio.Event, started: asyncio.Event,
+                      ready_flag: asyncio.Event | threading.Event | None) -> None:
+    """Once kopf has started (and taken SIGINT/SIGTERM over), let them set stop_flag; then raise
+    ready_flag (a caller may take the signals over in turn)."""
+    await started.wait()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_on, sig, stop_flag)
+    if ready_flag is not None:
+        ready_flag.set()
+
+
+def _stop_on(sig: signal.Signals, stop_flag: asyncio.Event) -> None:
+    log.info("%s received: stopping; handlers in flight finish their AWS calls first", sig.name)
+    stop_flag.set()
 
 
 async def _run_elected(config: OperatorConfig, telemetry: Telemetry, stop: asyncio.Event,
@@ -281,28 +387,28 @@ async def _run_elected(config: OperatorConfig, telemetry: Telemetry, stop: async
     info = connection_info(config, kopf_settings(config))
     if info is None:
         raise StartupProblem("no Kubernetes cluster configured for the leader-election Lease")
-    elector = LeaderElector(config.kube.lease, ApiReader(info))
+    elector = LeaderElector(config.kube.lease, ApiClient(info))
     lease = f"{config.kube.lease.namespace}/{config.kube.lease.name}"
     while not stop.is_set():
         log.info("standing by for the lease %s as %s", lease, elector.identity)
         if not await elector.acquire(stop):
             break
-        term, term_over, started = Term(), asyncio.Event(), asyncio.Event()
-        executor = concurrent.futures.ThreadPoolExecutor(max_workers=config.workers,
-                                                         thread_name_prefix="reconcile")
-        acting = asyncio.create_task(_run_term(config, telemetry, term, stop_flag=term_over, ready_flag=started,
-                                               kinds=kinds, executor=executor))
+        term, term_over = Term(), asyncio.Event()
+        # A signal during the term sets term_over (kopf's signals are handed to it once it runs).
+        acting = asyncio.create_task(_run_term(config, telemetry, term, stop_flag=term_over, ready_flag=None,
+                                               kinds=kinds, liveness=None))
         holding = asyncio.create_task(elector.hold(stop))
-        # kopf takes SIGINT/SIGTERM over when it starts; they must end the term through `stop`
-        # instead, so that the lease is released only once kopf has stopped.
-        reclaiming = asyncio.create_task(_stop_on_signals(stop, after=started))
         done, _ = await asyncio.wait({acting, holding}, return_when=asyncio.FIRST_COMPLETED)
         term.active = False
+        signalled = term_over.is_set()
         term_over.set()
-        await _end_term(elector, acting, executor, lost=not elector.leading)
+        await _end_term(elector, acting)
         holding.cancel()
-        reclaiming.cancel()
-        if acting in done:  # kopf stopped on its own: it failed, or a signal came before it started
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):  # the next term's kopf takes them over again
+                loop.add_signal_handler(sig, _stop_on, sig, stop)
+        if acting in done or signalled:  # a signal stopped the term, or kopf failed
             stop.set()
             if acting.exception() is not None:
                 await elector.release()
@@ -310,35 +416,15 @@ async def _run_elected(config: OperatorConfig, telemetry: Telemetry, stop: async
     await elector.release()
 
 
-async def _stop_on_signals(stop: asyncio.Event, after: asyncio.Event) -> None:
-    await after.wait()
-    loop = asyncio.get_running_loop()
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-    except (NotImplementedError, RuntimeError, ValueError):
-        pass  # not the main thread (an operator embedded in tests or the sandbox): signals are not ours
-
-
-async def _end_term(elector: LeaderElector, acting: asyncio.Task, executor: concurrent.futures.Executor,
-                    lost: bool) -> None:
-    """Stop kopf (its stop flag is set) and wait until no handler runs any more, but not past
-    the lease: if anything still runs then (an AWS call cannot be interrupted), the process
-    exits, so that two replicas never act at once. A lost lease gives kopf no graceful exit:
-    its pending writes (status patches retried against an unreachable API server) are cancelled
-    at once; the next leader resumes every object anyway."""
+async def _end_term(elector: LeaderElector, acting: asyncio.Task) -> None:
+    """Wait until kopf has stopped (its stop flag is set; it cancels its tasks at once) and its
+    handlers' threads have finished, but not past the lease: if anything still runs then (an
+    AWS call cannot be interrupted), the process exits, so that two replicas never act at once.
+    The next leader resumes every object anyway."""
     # Leave a margin for the exit itself: our clock and the standby's may drift apart a little.
     deadline = elector.expires_at - elector.settings.retry_period / 2
-    graceful = 0.0 if lost else max(0.0, deadline - time.monotonic()) / 2
-    stopped, _ = await asyncio.wait({acting}, timeout=graceful)
+    stopped, _ = await asyncio.wait({acting}, timeout=max(0.0, deadline - time.monotonic()))
     if not stopped:
-        acting.cancel()  # kopf cancels its tasks; those running a handler wait for its thread
-        stopped, _ = await asyncio.wait({acting}, timeout=max(0.0, deadline - time.monotonic()))
-    drained: set[asyncio.Future] = set()
-    if stopped:  # kopf submits no more handlers: wait for those still running
-        shutdown = asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
-        drained, _ = await asyncio.wait({shutdown}, timeout=max(0.0, deadline - time.monotonic()))
-    if not drained:
         log.critical("still acting %.1fs before the lease can expire: exiting so that two replicas never act at "
                      "once", max(0.0, elector.expires_at - time.monotonic()))
         logging.shutdown()

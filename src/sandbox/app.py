@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -57,6 +58,7 @@ class SandboxOptions:
     log_file: str | None = None  # None: stderr, or a file in the temp dir when the view is live
     log_level: str = "INFO"
     log_format: str = "text"
+    retry_warning_after: float = 300.0
     live: bool | None = None  # redraw the summary in place; None: when stdout is a terminal
 
 
@@ -113,9 +115,18 @@ class Sandbox:
             stack.callback(emulator.stop)
             kube = KubeClient.for_server(emulator.url, emulator=emulator)
             kube.apply_crds(all_crds())
-            self._announce(settings, metrics.url if metrics else None, emulator.url, aws.endpoint, log_target)
+            kubeconfig = self._write_kubeconfig(kube, stack)
+            self._announce(settings, metrics.url if metrics else None, emulator.url, aws.endpoint, log_target,
+                           kubeconfig)
             asyncio.run(self._operate(telemetry, aws, kube))
         return 0
+
+    @staticmethod
+    def _write_kubeconfig(kube: KubeClient, stack: contextlib.ExitStack) -> str:
+        """A kubeconfig for the emulated API (namespace default), removed when the sandbox stops."""
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="infra-operator-sandbox-"))
+        access = dataclasses.replace(kube.access, default_namespace="default")
+        return str(access.write_kubeconfig(os.path.join(folder, "kubeconfig"), name="infra-operator-sandbox"))
 
     def _configure_logging(self, telemetry: Telemetry, stack: contextlib.ExitStack) -> str:
         path = self.options.log_file
@@ -126,7 +137,7 @@ class Sandbox:
         return path or "stderr"
 
     def _announce(self, settings: TelemetrySettings, metrics_url: str | None, kube_url: str, aws_url: str,
-                  log_target: str) -> None:
+                  log_target: str, kubeconfig: str) -> None:
         otlp = settings.traces_otlp or settings.metrics_otlp
         options = self.options
         self._metrics_url = metrics_url or self._metrics_url
@@ -142,7 +153,8 @@ class Sandbox:
         ]
         self.display.event("infra-operator sandbox")
         self.display.lines([f"  {line}" for line in header])
-        self.display.lines([f"  try: curl {kube_url}/apis/{GROUP}/v1alpha1/namespaces/default/elasticips",
+        self.display.lines([f"  export KUBECONFIG={kubeconfig}",
+                            "  try: kubectl get aws -o wide    (or kubectl describe vpc main, kubectl explain vpc.spec)",
                             *([f"       curl {metrics_url}"] if metrics_url else [])])
 
     async def _operate(self, telemetry: Telemetry, aws: MotoServer, kube: KubeClient) -> None:
@@ -159,7 +171,8 @@ class Sandbox:
             kube=KubeSettings(clusterwide=True, server=kube.access.server),
             resync_interval=options.resync_interval, provider_check_interval=60.0, provider_retry_delay=5.0,
             metrics_address=None, liveness_address=None, workers=8,
-            log_format=options.log_format, log_level=options.log_level)
+            log_format=options.log_format, log_level=options.log_level,
+            retry_warning_after=options.retry_warning_after)
         operator = asyncio.create_task(run_operator(config, telemetry, stop_flag=stop, ready_flag=ready))
         await asyncio.wait([operator, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
         if operator.done():

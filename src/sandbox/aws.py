@@ -57,7 +57,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay" or "auth"
+    kind: str  # "throttle", "server_error", "delay", "auth" or "reject"
     service: str | None
     operation: str | None
     times: int | None
@@ -67,6 +67,8 @@ class FaultRule:
     used: int = 0
     access_key: str | None = None
     after: bool = False
+    error: AWSError | None = None  # "reject": the answer
+    query_error: str | None = None  # "reject": its x-amzn-query-error header, if any
     # A request-rate rule fires only on requests beyond `rate` per second (a token bucket of
     # `burst` requests, as AWS's per-account limits are).
     rate: float | None = None
@@ -138,6 +140,15 @@ class Faults:
         does not know yet (for crash-between-create-and-record tests)."""
         return self._add(FaultRule("delay", service, operation, times, ratio, seconds=seconds, after=after))
 
+    def reject(self, code: str, message: str, service: str | None = None, operation: str | None = None,
+               times: int | None = None, status: int = 400, query_error: str | None = None) -> FaultRule:
+        """Answer with an arbitrary client error, e.g. a code the operator has never heard of, or
+        one AWS sends and moto never does (SQS ``QueueDeletedRecently``). ``query_error`` is the
+        ``x-amzn-query-error`` header of JSON APIs that kept their query error codes (SQS:
+        ``AWS.SimpleQueueService.QueueDeletedRecently;Sender``), from which botocore takes the code."""
+        return self._add(FaultRule("reject", service, operation, times, None, status=status,
+                                   error=AWSError(status, code, message), query_error=query_error))
+
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
         (STS/IAM ``InvalidClientTokenId`` 403, EC2 ``AuthFailure`` 401, JSON
@@ -190,15 +201,29 @@ class Faults:
 
 
 class CallLog:
-    """Every request that reached the server (faulted or not), by service and operation."""
+    """Every request that reached the server (faulted or not), by service and operation, and
+    how many are still being answered (a delayed one may take effect after its caller gave up)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._calls: collections.Counter[tuple[str | None, str | None]] = collections.Counter()
+        self._in_flight = 0
 
     def record(self, request: AWSRequest) -> None:
         with self._lock:
             self._calls[(request.service, request.operation)] += 1
+            self._in_flight += 1
+
+    def answered(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
+
+    def wait_answered(self, timeout: float = 30.0) -> None:
+        """Until every request recorded so far has been answered (late ones have taken effect)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} AWS requests still unanswered after {timeout:g}s")
 
     def count(self, service: str | None = None, operation: str | None = None) -> int:
         with self._lock:
@@ -234,6 +259,8 @@ def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
 
 def error_for(rule: FaultRule, request: AWSRequest) -> AWSError:
     """The error AWS itself answers with for this fault on this service."""
+    if rule.error is not None:
+        return rule.error
     if rule.kind == "auth":
         match request.protocol:
             case "ec2":
@@ -295,6 +322,12 @@ class FaultInjectingApp:
         body = _read_body(environ)
         request = describe_request(environ, body)
         self.calls.record(request)
+        try:
+            return self._answer(request, environ, start_response)
+        finally:
+            self.calls.answered()
+
+    def _answer(self, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         hold_answer = 0.0
         for rule in self.faults.pick(request):
             if rule.kind == "delay" and rule.after:
@@ -305,6 +338,8 @@ class FaultInjectingApp:
                 continue
             error = error_for(rule, request)
             headers, payload = render_error(error, request.protocol)
+            if rule.query_error and request.protocol == "json":
+                headers["x-amzn-query-error"] = rule.query_error
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]

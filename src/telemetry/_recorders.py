@@ -16,6 +16,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
 
 from . import catalog
+from ._logging import note_span
 from ._state import Point, check_label
 
 Attributes = dict[str, str]
@@ -87,6 +88,14 @@ class Instruments:
     def __getitem__(self, spec: catalog.MetricSpec) -> Series:
         return self._series[spec.name]
 
+    def declare(self, **given: str) -> None:
+        """Export at 0 every counter series that `given` (label=value) determines with the
+        catalog's known values, so a series exists before its first event and `increase()`
+        sees that event. Adding 0 to an existing series changes nothing."""
+        for spec in catalog.CATALOG:
+            for label_values in spec.known_series(given):
+                self._series[spec.name](0, *label_values)
+
 
 class _TimedSpan:
     """Runs a block inside a current span and measures its duration; subclasses record the
@@ -103,6 +112,7 @@ class _TimedSpan:
     def _start(self) -> None:
         self._span_scope = self._tracer.start_as_current_span(self._span_name, attributes=self._attributes)
         self.span = self._span_scope.__enter__()
+        note_span(self.span.get_span_context())
         self._started = time.perf_counter()
 
     def _finish(self, elapsed: float, failed: bool) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from infra_operator.operator.engine.describe_cache import DescribeCache
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.outcome import Outcome
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
@@ -17,7 +16,6 @@ from infra_operator.operator.provider.session import ProviderConfig, StaticCrede
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
 NAMESPACE = "ns"
-RESYNC_INTERVAL = 300.0
 KINDS = {kind.kind: kind for kind in all_kinds()}
 
 
@@ -54,19 +52,17 @@ class Cluster:
         return body
 
     def reconcile(self, kind: str, name: str, trigger: str = "create") -> Outcome:
-        """One handler run; an object's resync comes one resync interval after its previous one."""
-        if trigger == "resync":
-            self.engine.clock.resync((kind, name))
+        """One handler run."""
         body = self.bodies[(kind, name)]
         outcome = self.engine.reconcile(KINDS[kind], body, trigger, self)
-        body["status"].update(outcome.status)
+        write(body, outcome)
         return outcome
 
     def delete(self, kind: str, name: str) -> Outcome:
         """Run the finalizer; the object leaves the cluster once it asks for no retry."""
         body = self.bodies[(kind, name)]
         outcome = self.engine.finalize(KINDS[kind], body, self)
-        body["status"].update(outcome.status)
+        write(body, outcome)
         if outcome.retry_after is None:
             del self.bodies[(kind, name)]
         return outcome
@@ -76,6 +72,17 @@ class Cluster:
 
     def uid(self, kind: str, name: str) -> str:
         return self.bodies[(kind, name)]["metadata"]["uid"]
+
+
+def write(body: dict[str, Any], outcome: Outcome) -> None:
+    """What the wiring writes of an outcome: annotations (None removes one), then the status."""
+    annotations = body["metadata"].setdefault("annotations", {})
+    for key, value in outcome.annotations.items():
+        if value is None:
+            annotations.pop(key, None)
+        else:
+            annotations[key] = value
+    body["status"].update(outcome.status)
 
 
 class CallLog:
@@ -94,29 +101,9 @@ class CallLog:
         return sum(self.calls.values())
 
 
-class ResyncClock:
-    """The describe cache's clock in engine tests: an object's resync comes one resync interval
-    after its previous one, as kopf's timers space them; resyncs of different objects share
-    an interval. Tests may also set `now`."""
-
-    def __init__(self):
-        self.now = 0.0
-        self._last_resync: dict[tuple[str, str], float] = {}
-
-    def __call__(self) -> float:
-        return self.now
-
-    def resync(self, key: tuple[str, str]) -> None:
-        last = self._last_resync.get(key)
-        if last is not None:
-            self.now = max(self.now, last + RESYNC_INTERVAL)
-        self._last_resync[key] = self.now
-
-
 def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
                 providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),)) -> Reconciler:
-    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; its describe
-    cache lives one RESYNC_INTERVAL on `engine.clock`."""
+    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto."""
     def instrument(events):
         telemetry.instrument_aws(events)
         if calls is not None:
@@ -125,11 +112,7 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
     for name, region in providers:
         registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
         registry.mark(f"{NAMESPACE}/{name}", True)
-    clock = ResyncClock()
-    engine = Reconciler(telemetry, registry, EngineSettings(read_after_create_backoff=(0.05,), delete_confirm_timeout=2.0),
-                        sleep=lambda s: None, describe_cache=DescribeCache(RESYNC_INTERVAL, clock))
-    engine.clock = clock
-    return engine
+    return Reconciler(telemetry, registry, EngineSettings())
 
 
 @pytest.fixture
@@ -194,3 +177,50 @@ def converge(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tup
 def delete_all(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
     """Run finalizers until every object has left the cluster."""
     return _drive(cluster.delete, keys, rounds, shuffle, "deleted")
+
+
+RESOURCE_STATUSES = ("ready", "notready", "pending", "deleting", "error")
+
+
+def check_converged_metrics(samples, per_kind, requeues) -> None:
+    """After a stack converged: each kind's objects are all `ready` and each reconciled once
+    successfully, besides the runs that waited for a dependency (`requeue`, `sync_failed`)."""
+    for kind, count in per_kind.items():
+        assert value(samples, "infra_operator_resources_total", resource_type=kind, status="ready") == count
+        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
+                   for s in RESOURCE_STATUSES if s != "ready")
+        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="success") == count
+        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="requeue") == requeues[kind]
+        assert value(samples, "infra_operator_reconcile_errors_total", resource_type=kind,
+                     error_type="sync_failed") == requeues[kind]  # DependencyNotReady's error_type
+
+
+def check_adoption_after_a_lost_status_write(cluster: Cluster, kind: str, spec: dict[str, Any]) -> None:
+    """The operator died between a create and its status write: the next run adopts what it
+    made (by the spec's name and our owner tag) instead of making a second one."""
+    identifier = KINDS[kind].identifier
+    cluster.apply(kind, "adopted", spec)
+    made = converge(cluster, [(kind, "adopted")])[0][1].status[identifier]
+    cluster.bodies[(kind, "adopted")]["status"] = {}
+    again = converge(cluster, [(kind, "adopted")])[0][1]
+    assert reasons(again)[0] == "Adopted" and again.status[identifier] == made
+    delete_all(cluster, [(kind, "adopted")])
+
+
+def check_name_taken(cluster: Cluster, kind: str, spec: dict[str, Any]) -> None:
+    """A resource with the spec's name that is not this object's is left alone: NameTaken."""
+    cluster.apply(kind, "taken", spec)
+    taken = cluster.reconcile(kind, "taken")
+    assert ready_reason(taken) == "NameTaken" and taken.permanent, taken.message
+    del cluster.bodies[(kind, "taken")]
+
+
+def check_retain(cluster: Cluster, kind: str, spec: dict[str, Any], tags_in_aws) -> str:
+    """Delete under `Retain`: the resource stays, with the spec's tags and none of ours;
+    returns its identifier (the caller removes it)."""
+    cluster.apply(kind, "retained", {**spec, "deletionPolicy": "Retain", "tags": {"keep": "me"}})
+    made = converge(cluster, [(kind, "retained")])[-1][1].status
+    kept = cluster.delete(kind, "retained")
+    assert kept.retry_after is None and reasons(kept) == ["Retained"]
+    assert tags_in_aws(made) == {"keep": "me"}
+    return made[KINDS[kind].identifier]

@@ -14,7 +14,7 @@ from e2e.runner import SubprocessOperator, kube_server
 LEASE = "infra-operator"
 # Short timings keep the scenarios fast; the ratios are those of the defaults (10 s, 7 s, 2 s).
 TIMINGS = ("--lease-duration", "3", "--renew-deadline", "2", "--retry-period", "0.5")
-_RUN = re.compile(r"^(\w+) (\S+ \S+): (started|ended) at ([\d.]+)$")
+_RUN = re.compile(r"^(handling) (\S+ \S+): (started|ended) at ([\d.]+)$")
 
 
 @dataclasses.dataclass(frozen=True)

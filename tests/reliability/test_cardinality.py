@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from infra_operator.operator.engine.delta import OWNER_UID
-from infra_operator.operator.engine.kind import AWSClients, Kind, Raw, State
+from infra_operator.operator.engine.kind import AWSClients, Kind, Raw, State, TagChange
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
 from infra_operator.operator.provider.registry import ProviderRegistry
 from infra_operator.operator.provider.session import ProviderConfig
@@ -74,13 +74,13 @@ class InMemoryAddress(Kind):
             self._by_owner[tags[OWNER_UID]] = ident
             return self.resources[ident]
 
-    def set_tags(self, aws: AWSClients, ident: str, add: Mapping[str, str], remove: frozenset[str]) -> None:
+    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         tags = self.resources[ident]["Tags"]
-        tags.update(add)
-        for key in remove:
+        tags.update(change.add)
+        for key in change.remove:
             tags.pop(key, None)
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         with self._lock:
             self.resources.pop(ident, None)
 
@@ -136,7 +136,7 @@ def test_five_thousand_objects_make_only_the_series_the_catalog_implies(telemetr
     providers = ProviderRegistry()
     providers.apply(ProviderConfig("ns/aws", "us-east-1"))
     providers.mark("ns/aws", True)
-    cluster = InMemoryCluster(Reconciler(telemetry, providers, EngineSettings(read_after_create_backoff=())),
+    cluster = InMemoryCluster(Reconciler(telemetry, providers, EngineSettings()),
                               [kind])
     generation = itertools.count()
 

@@ -203,8 +203,13 @@ def test_provider_gauge_and_rotations(telemetry: Telemetry) -> None:
     assert value(telemetry, "infra_operator_provider_ready", provider_name="default", region="us-east-1") == 1
     assert value(telemetry, "infra_operator_provider_ready", provider_name="backup", region="eu-west-1") == 0
     assert value(telemetry, "infra_operator_provider_credential_rotations_total", provider_name="default") == 1
+    assert value(telemetry, "infra_operator_provider_credential_rotations_total", provider_name="backup") == 0
+    assert ("infra_operator_provider_credential_rotations_total",
+            frozenset({("provider_name", "backup")})) in sample_values(telemetry)
     telemetry.providers.forget("backup")
-    assert not any(dict(labels).get("provider_name") == "backup" for _, labels in sample_values(telemetry))
+    # Its readiness disappears; a counter's series (rotations, at 0 since it appeared) stays.
+    assert not any(name == "infra_operator_provider_ready" and dict(labels).get("provider_name") == "backup"
+                   for name, labels in sample_values(telemetry))
 
 
 def test_cache_lookups(telemetry: Telemetry) -> None:
@@ -254,3 +259,21 @@ def test_log_records_carry_the_trace_context(traced: Traced, caplog: pytest.LogC
     assert (outside.trace_id, outside.span_id) == ("", "")
     context = rec.span.get_span_context()
     assert inside.trace_id == f"{context.trace_id:032x}" and inside.span_id == f"{context.span_id:016x}"
+
+
+def test_inside_traced_logs_lines_after_the_reconcile_carry_its_trace(traced: Traced,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("infra_operator.test")
+    caplog.handler.addFilter(traced.telemetry.log_filter())
+    with caplog.at_level(logging.INFO, logger="infra_operator.test"):
+        with traced.telemetry.traced_logs():
+            with traced.telemetry.reconcile("VPC", "default", "main", trigger="create") as rec:
+                pass
+            with traced.telemetry.reconcile("VPC", "default", "other", trigger="create"):
+                pass
+            logger.info("the outcome of the first reconcile")
+        logger.info("after the handling")
+    outcome, after = caplog.records
+    context = rec.span.get_span_context()
+    assert (outcome.trace_id, outcome.span_id) == (f"{context.trace_id:032x}", f"{context.span_id:016x}")
+    assert (after.trace_id, after.span_id) == ("", "")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Hashable, Mapping
 
-from .kind import DriftField, Severity
+from .kind import DriftField, Severity, Tagging
 
 TAGS = DriftField("tags", Severity.INFO)
 OWNER_PREFIX = "infra-operator.dev/"
@@ -25,9 +25,9 @@ def owner_tags(kind: str, namespace: str, name: str, uid: str) -> dict[str, str]
     }
 
 
-def visible_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    """Tags the spec can own: AWS-reserved `aws:` tags are neither compared nor touched."""
-    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
+def visible_tags(tags: Mapping[str, str], reserved: tuple[str, ...] = ("aws:",)) -> dict[str, str]:
+    """Tags the spec can own: AWS-reserved ones (`aws:`) are neither compared nor touched."""
+    return {k: v for k, v in tags.items() if not k.startswith(reserved)}
 
 
 def tags_from_aws(tag_list: list[Mapping[str, str]] | None) -> dict[str, str]:
@@ -39,10 +39,15 @@ class Delta:
     changed: tuple[DriftField, ...] = ()
     tags_to_set: Mapping[str, str] = field(default_factory=dict)
     tags_to_remove: frozenset[str] = frozenset()
+    # Secret inputs whose Secret changed since they were last applied (never compared by value).
+    secrets: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
-        return not (self.changed or self.tags_to_set or self.tags_to_remove)
+        return not (self.changed or self.tags_to_set or self.tags_to_remove or self.secrets)
+
+    def with_secrets(self, secrets: frozenset[str]) -> "Delta":
+        return replace(self, secrets=secrets)
 
     @property
     def needs_replacement(self) -> tuple[str, ...]:
@@ -62,10 +67,8 @@ def compute_delta(desired: Mapping[str, Any], observed: Mapping[str, Any],
                   fields: tuple[DriftField, ...]) -> Delta:
     """Compare the drift-checked fields and the tags. A field the spec leaves unset (None) is
     not compared: AWS chose it and the spec does not care."""
-    changed = tuple(
-        f for f in fields
-        if desired.get(f.name) is not None and frozen(desired.get(f.name)) != frozen(observed.get(f.name))
-    )
+    changed = tuple(f for f in fields if desired.get(f.name) is not None
+                    and not _same(f, desired.get(f.name), observed.get(f.name)))
     want = desired.get("tags") or {}
     have = observed.get("tags") or {}
     return Delta(
@@ -73,6 +76,12 @@ def compute_delta(desired: Mapping[str, Any], observed: Mapping[str, Any],
         tags_to_set={k: v for k, v in want.items() if have.get(k) != v},
         tags_to_remove=frozenset(have) - frozenset(want),
     )
+
+
+def _same(drift_field: DriftField, want: Any, have: Any) -> bool:
+    if drift_field.same is not None:
+        return drift_field.same(want, have)
+    return frozen(want) == frozen(have)
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,24 @@ def list_changes(desired: list[Any] | None, observed: list[Any] | None,
     )
 
 
+def reconcile_set(desired: list[Any] | None, observed: list[Any] | None, *,
+                  key: Callable[[Any], Hashable] | None = None, add: Callable[[Any], None],
+                  remove: Callable[[Any], None], change: Callable[[Any, Any], None] | None = None) -> ListChanges:
+    """Make a keyed sub-collection (rules, subscriptions, listeners, records, lifecycle rules)
+    the desired set: `remove(observed item)` first, then `add(desired item)`, then
+    `change(observed, desired)` for items whose key matches and content differs (without
+    `change`: removed and added again). Returns what changed."""
+    changes = list_changes(desired, observed, key)
+    replaced = changes.replaced if change else ()
+    for item in changes.removed + (() if change else tuple(old for old, _ in changes.replaced)):
+        remove(item)
+    for item in changes.added + (() if change else tuple(new for _, new in changes.replaced)):
+        add(item)
+    for old, new in replaced:
+        change(old, new)
+    return changes
+
+
 def frozen(value: Any) -> Hashable:
     """A hashable, order-insensitive form of a state value (dict keys with None values dropped)."""
     if isinstance(value, Mapping):
@@ -108,15 +135,22 @@ def frozen(value: Any) -> Hashable:
     return value
 
 
-def tag_problems(tags: Mapping[str, str]) -> list[str]:
+def tag_problems(tags: Mapping[str, str], tagging: Tagging | None) -> list[str]:
     """What AWS or our ownership scheme would reject in user tags (the CRD says the same in CEL,
-    which not every API server enforces)."""
+    which not every API server enforces). A kind without tags takes none."""
+    if tagging is None:
+        return ["this kind carries no tags"] if tags else []
     problems = []
+    reserved = (*tagging.reserved_prefixes, OWNER_PREFIX)
     for key, value in tags.items():
         if not key or len(key) > 128:
             problems.append(f"tag key {key[:40]!r}… must be 1 to 128 characters")
-        elif key.startswith(("aws:", OWNER_PREFIX)):
+        elif key.startswith(reserved):
             problems.append(f"tag key {key!r} is reserved")
         if not isinstance(value, str) or len(value) > 256:
             problems.append(f"tag {key[:40]!r} value must be a string of at most 256 characters")
+    room = tagging.max_tags - len(owner_tags("", "", "", ""))
+    if len(tags) > room:
+        problems.append(f"at most {room} tags (AWS allows {tagging.max_tags}, the operator's ownership tags "
+                        f"take {tagging.max_tags - room})")
     return problems

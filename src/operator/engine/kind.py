@@ -1,21 +1,29 @@
 """The resource-manager interface a kind module implements (after ACK's AWSResourceManager).
 
-A kind declares how its spec maps to AWS calls and which fields are drift-checked. It never
-decides lifecycle (finalizers, adoption, conditions, retries) and never records telemetry: the
-engine does that for every kind.
+A kind is a few required methods (`desired`, `observe`, `identify`, `read`, `create`,
+`delete`) plus declared capabilities (identity, tagging, adoption, token format, not-found and
+retryable codes, secret inputs, deletion variants, late-initialised fields). It never decides
+lifecycle (finalizers, adoption, conditions, retries) and never records telemetry: the engine
+does that for every kind, from the declarations. See docs/engine.md, "Writing a kind".
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar, Mapping, Protocol
+from typing import Any, Callable, ClassVar, Mapping, Protocol
+
+from ..provider.errors import is_not_found
+
+Raw = Mapping[str, Any]
+State = dict[str, Any]
 
 
 class Severity(str, Enum):
     """Drift severity; values are the metric catalog's `severity` label values."""
 
-    CRITICAL = "critical"  # identity or network-affecting
+    CRITICAL = "critical"  # identity, security or network reachability
     WARNING = "warning"  # configuration
     INFO = "info"  # cosmetic
 
@@ -28,16 +36,26 @@ class DriftField:
     severity: Severity
     # False: AWS cannot change it in place, so a difference needs the resource replaced.
     updatable: bool = True
+    # True: when the spec leaves it unset, the value AWS chose is recorded in status
+    # (`lateInitialized`) once known and compared from then on, so a change made outside the
+    # operator is drift, while the spec can still set it.
+    late_init: bool = False
+    # How desired and observed values compare when equal canonical forms (`delta.frozen`) are
+    # not what "the same" means: e.g. SNS subscriptions awaiting confirmation, whose attributes
+    # AWS does not show, compare by endpoint only. None: canonical equality.
+    same: Callable[[Any, Any], bool] | None = None
 
 
 @dataclass(frozen=True)
 class Reference:
-    """A spec field naming another object of ours (`{name: ...}`), resolved to its AWS id.
+    """A spec field naming another object of ours (`{name: ...}`), resolved from its status.
 
-    `id_field` is the spec field that carries the AWS id (e.g. `vpcId`): the user may set it
-    instead of the reference, and the engine fills it in from the referenced object's status,
-    so a kind only ever reads `id_field`. `id_pattern` validates it in the CRD. `within` names a
-    list field of the spec whose items each carry the reference (e.g. a route's `natGatewayRef`).
+    `id_field` is the spec field the engine fills in (the user may set it instead of the
+    reference) from the referenced object's status field `status_field` (default: that kind's
+    identifier; e.g. "arn" for an IAM role). `also` fills more spec fields from more status fields
+    of the same object ((spec field, status field) pairs: an ALB's DNS name and its canonical
+    hosted zone id). A kind only ever reads the filled fields. `id_pattern` validates `id_field`
+    in the CRD. `within` names a list field of the spec whose items each carry the reference.
     """
 
     field: str
@@ -46,6 +64,148 @@ class Reference:
     id_pattern: str | None = None
     required: bool = True
     within: str | None = None
+    status_field: str | None = None
+    also: tuple[tuple[str, str], ...] = ()
+
+
+class Adoption(str, Enum):
+    """How the engine finds a resource this object created before its identity reached status
+    (the operator crashed, or the create's answer was lost), so it never creates a second one."""
+
+    # List the resources tagged `infra-operator.dev/owner-uid=<uid>` (`find_all_owned`): EC2's
+    # tag filters, or `tagged_resources` (Resource Groups Tagging API) for many services.
+    OWNER_TAG = "owner tag"
+    # The spec decides the identity (`Identity.from_spec`): read by it. A resource found there
+    # is adopted when it carries our owner-uid tag or a create-pending record is present;
+    # otherwise the name is taken (Ready=False reason NameTaken).
+    SPEC_NAME = "name from spec"
+    # The identity (or the CallerReference the resource is found by) is derived from the
+    # object's UID (`idempotency_token`): `find_created(aws, desired, token)` finds it.
+    TOKEN = "name from uid"
+    # The key is known before the create but not ours alone (a name that someone else may hold):
+    # the engine writes a create-pending record on the object before the create call (Crossplane's
+    # external-create-pending) and clears it once the identity is in status. After a crash in
+    # between, `find_created` looks the resource up by that key and the record says it is ours;
+    # without the record, a resource found there is someone else's (NameTaken). SPEC_NAME kinds
+    # whose tags are not applied by the create call get the record too.
+    PENDING_RECORD = "create-pending record"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What identifies the AWS resource. `Kind.identifier` is the status field holding the key
+    `read` takes; `fields` are more status fields recorded from `Kind.identities(raw)` (ARN,
+    URL) for references and people. `from_spec`: the spec field whose value is the key (S3
+    bucket names, IAM role names), so the key is known before the create."""
+
+    fields: tuple[str, ...] = ()
+    from_spec: str | None = None
+
+
+@dataclass(frozen=True)
+class Tagging:
+    """How the kind's resources carry tags. `Kind.tagging = None`: they carry none; the engine
+    then neither adds owner tags nor offers `spec.tags`.
+
+    at_create: the create call applies the tags it is given (else the engine applies them right
+    after the create). in_description: `observe(raw)["tags"]` has them (else the engine calls
+    `read_tags`). replaces_whole_set: the API sets the whole set at once (S3 PutBucketTagging):
+    `set_tags` gets the complete result in `TagChange.result`. max_tags counts our owner tags
+    too; keys under reserved_prefixes (besides ours) are refused in the spec and never touched."""
+
+    at_create: bool = True
+    in_description: bool = True
+    replaces_whole_set: bool = False
+    max_tags: int = 50
+    reserved_prefixes: tuple[str, ...] = ("aws:",)
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """Tags to add (or change) and keys to remove; `result` is the complete set afterwards (None
+    when the engine does not know it: only for add/remove APIs)."""
+
+    add: Mapping[str, str]
+    remove: frozenset[str]
+    result: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class TokenFormat:
+    """The idempotency token / CallerReference the API accepts. The engine derives it from the
+    object's UID only (32 hex characters without dashes; never the generation), prefixed and cut
+    to `max_length` (ACM: 32 word characters; EC2 ClientToken: 64 ASCII)."""
+
+    max_length: int = 64
+    prefix: str = ""
+
+    def from_uid(self, uid: str) -> str:
+        return (self.prefix + uid.replace("-", ""))[:self.max_length]
+
+
+@dataclass(frozen=True)
+class ErrorMatch:
+    """An AWS error code, and optionally a regular expression its message must match (when the
+    code alone is too broad, e.g. Lambda's InvalidParameterValueException for a fresh role).
+    As a retryable error, `reason` names the Ready condition while it lasts (default
+    AWSEventuallyConsistent) and `delay` the seconds before the retry when AWS says how long
+    the wait is (SQS refuses a deleted queue's name for 60 s)."""
+
+    code: str
+    message: str | None = None
+    reason: str | None = None
+    delay: float | None = None
+
+    def matches(self, code: str, message: str) -> bool:
+        return code == self.code and (self.message is None or re.search(self.message, message) is not None)
+
+
+@dataclass(frozen=True)
+class SecretInput:
+    """A spec field `<name>SecretRef: {name, key}` naming a key of a Kubernetes Secret (same
+    namespace). The engine reads it and hands the value to `create`/`update` only, as
+    `desired[name]` wrapped in `SecretValue` (never compared, logged, stored or hashed); it
+    applies it on create and whenever the Secret changes (`name` then is in `changed`)."""
+
+    name: str
+    description: str = ""
+    required: bool = True
+
+    @property
+    def field(self) -> str:
+        return f"{self.name}SecretRef"
+
+
+class SecretValue:
+    """A secret's value: `reveal()` is the only way to it; repr, str and equality hide it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretValue(***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Deletion variants. `policies` are the kind's extra deletionPolicy values besides Delete
+    and Retain (RDS "Snapshot"); `default` the policy when the spec sets none (KMS: Retain);
+    `force_field` a boolean spec field that overrides an AWS safety (S3 forceDestroy, added to
+    the CRD by the engine); `protected` the errors AWS answers while its deletion protection
+    holds: shown as Ready=False reason DeletionProtected and retried slowly, not an error loop."""
+
+    policies: tuple[str, ...] = ()
+    default: str = "Delete"
+    force_field: str | None = None
+    force_description: str = ""
+    protected: tuple[ErrorMatch, ...] = ()
 
 
 class AWSClients(Protocol):
@@ -53,110 +213,158 @@ class AWSClients(Protocol):
 
     region: str
 
-    def client(self, service: str) -> Any: ...
-
-
-Raw = Mapping[str, Any]
-State = dict[str, Any]
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The provider's client for `service`: in `region`, else the provider's region (global
+        services, IAM, CloudFront, Route 53, get their global endpoint)."""
+        ...
 
 
 class Kind:
-    """Base of every kind module's class. Subclasses set the class variables and implement the
-    AWS calls; everything else has a sensible default."""
+    """Base of every kind module's class. Required: the class variables `kind`, `plural`,
+    `identifier`, `description`, the spec schema, and the methods `desired`, `observe`,
+    `identify`, `read`, `create`, `delete`. Everything else is a declared capability with a
+    default the engine understands."""
 
     kind: ClassVar[str]
     plural: ClassVar[str]
     short_names: ClassVar[tuple[str, ...]] = ()
-    # The status field that holds the AWS identifier (e.g. "allocationId").
+    description: ClassVar[str] = ""
+    # The status field holding the key `read` takes (e.g. "allocationId", "roleName").
     identifier: ClassVar[str]
+    identity: ClassVar[Identity] = Identity()
     # OpenAPI v3 properties of the kind's own spec fields (the engine adds providerRef,
-    # deletionPolicy, tags and the references' fields) and which of them are required.
+    # deletionPolicy, tags, references, secret inputs, the force flag) and the required ones.
     spec_properties: ClassVar[Mapping[str, Any]] = {}
     spec_required: ClassVar[tuple[str, ...]] = ()
-    # OpenAPI v3 properties of the kind's own status fields besides the identifier and those
-    # shown in printer columns (which are declared with the column's type).
+    # OpenAPI v3 properties of the kind's own status fields besides the identity fields and
+    # those shown in printer columns (which are declared with the column's type).
     status_properties: ClassVar[Mapping[str, Any]] = {}
     # Extra printer columns: (name, jsonPath, type) besides Ready, the identifier and Age.
     printer_columns: ClassVar[tuple[tuple[str, str, str], ...]] = ()
-    drift_fields: ClassVar[tuple[DriftField, ...]] = ()
-    references: ClassVar[tuple[Reference, ...]] = ()
     # CEL rules on the whole spec ({"rule": ..., "message": ...}); `validate` re-checks them,
     # since not every API server enforces CEL.
     spec_validations: ClassVar[tuple[Mapping[str, str], ...]] = ()
-    description: ClassVar[str] = ""
+    drift_fields: ClassVar[tuple[DriftField, ...]] = ()
+    references: ClassVar[tuple[Reference, ...]] = ()
+    secret_inputs: ClassVar[tuple[SecretInput, ...]] = ()
+    tagging: ClassVar[Tagging | None] = Tagging()
+    adoption: ClassVar[Adoption] = Adoption.OWNER_TAG
+    token: ClassVar[TokenFormat] = TokenFormat()
+    deletion: ClassVar[Deletion] = Deletion()
+    # Codes meaning "the resource `read` asked for does not exist", besides the generic ones
+    # (`*.NotFound`, `*NotFound`, `*NotFoundException`, `*NotFoundFault`, `NoSuch*`, a bare 404).
+    not_found_codes: ClassVar[frozenset[str]] = frozenset()
+    # Rejections that are AWS's eventual consistency, not the user's mistake: retried with backoff.
+    retryable_errors: ClassVar[tuple[ErrorMatch, ...]] = ()
 
-    def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
-        """Checks the schema cannot express; raise TerminalError. `related` holds the status of
-        each object a top-level reference names, by Reference.field, when it exists (so a
-        subnet can check its CIDR against its VPC's); ids of references may still be missing."""
+    # -- required -------------------------------------------------------------------------
 
     def desired(self, spec: Mapping[str, Any]) -> State:
-        """The comparable state the spec asks for (without tags; the engine adds those). Every
-        Reference's `id_field` is filled in from the referenced object."""
+        """The comparable state the spec asks for (without tags and secrets; the engine adds
+        them). Every Reference's filled fields are set."""
         raise NotImplementedError
 
     def observe(self, raw: Raw) -> State:
-        """The comparable state of an AWS description (same keys as `desired`, plus "tags")."""
+        """The comparable state of a description (same keys as `desired`; plus "tags" when
+        `tagging.in_description`)."""
         raise NotImplementedError
 
     def identify(self, raw: Raw) -> str:
-        """The AWS identifier of a description."""
+        """The key `read` takes, from a description."""
         raise NotImplementedError
 
+    def read(self, aws: AWSClients, ident: str) -> Raw | None:
+        """Describe by key. None only when the resource itself is absent (use `absent_if_missing`
+        around the primary describe call) or in a terminal deleted state; a failure of any other
+        call, a NotFound of a secondary call included, must raise."""
+        raise NotImplementedError
+
+    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
+        """Create; apply `tags` when `tagging.at_create`; pass `token` where the API takes a
+        ClientToken/CallerReference. Returns a description (`identify` must work on it)."""
+        raise NotImplementedError
+
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
+        """Ask AWS to delete (the engine confirms it gone by reading again, later). `spec` holds
+        `deletionPolicy` (one of the kind's `deletion.policies` or Delete) and the force flag.
+        An already missing resource must not raise (a NotFound is fine: the engine takes it)."""
+        raise NotImplementedError
+
+    # -- optional ---------------------------------------------------------------------------
+
+    def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
+        """Checks the schema cannot express; raise TerminalError. `related` holds the status of
+        each object a top-level reference names, by Reference.field, when it exists."""
+
     def status(self, raw: Raw) -> State:
-        """Status fields besides the identifier (e.g. the public IP)."""
+        """Status fields besides the identity (e.g. the public IP)."""
+        return {}
+
+    def identities(self, raw: Raw) -> State:
+        """Values of `identity.fields` (ARN, URL) from a description."""
         return {}
 
     def available(self, raw: Raw) -> bool:
-        """False while AWS still provisions the resource (the engine requeues)."""
+        """False while AWS still provisions the resource (the engine looks again after
+        `provisioning_delay`; raise InProgress to choose the delay)."""
         return True
-
-    def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        """Describe by identifier; None when absent (or in a terminal deleted state)."""
-        raise NotImplementedError
-
-    def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
-        """Every resource tagged as owned by this object, as one listing call describes them
-        (`read` may describe more): one after a crash between create and status write (the
-        engine adopts it), more after a create whose answer was lost, e.g. to a timeout, and
-        that was made again (the engine deletes the extras)."""
-        raise NotImplementedError
-
-    def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw] | None:
-        """Every resource of this kind carrying the managed-by tag, in as few (paged) calls as
-        the API allows: the describe cache's snapshot. None: the kind cannot list, and every
-        drift check reads by identifier."""
-        return None
-
-    def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
-        """What `read` would return for a description from `list_managed`: completed with what
-        the listing leaves out, or None when it is in a terminal deleted state."""
-        return listed
-
-    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
-        """Create with `tags` applied atomically where the API allows; `token` is a stable
-        idempotency token for APIs that take a ClientToken."""
-        raise NotImplementedError
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw,
                changed: frozenset[str]) -> None:
-        """Apply the changed updatable fields (tags excluded: see `set_tags`); `raw` is the
-        current description (`observe(raw)` is what was compared)."""
+        """Apply the changed updatable fields and secret inputs (tags excluded: see `set_tags`);
+        `raw` is the current description. Raise InProgress when AWS applies it over minutes."""
 
-    def set_tags(self, aws: AWSClients, ident: str, add: Mapping[str, str],
-                 remove: frozenset[str]) -> None:
+    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
+        """Apply a tag change (only for kinds with `tagging`)."""
         raise NotImplementedError
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
-        """Delete; an already missing resource must not raise."""
+    def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
+        """The resource's tags, when `tagging.in_description` is False."""
         raise NotImplementedError
+
+    def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
+        """Adoption.OWNER_TAG: every resource tagged as owned by this object, as one listing
+        describes them: one after a crash between create and status write (adopted), more after
+        a create whose answer was lost and that was made again (the engine deletes the extras)."""
+        raise NotImplementedError
+
+    def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
+        """Adoption.SPEC_NAME, TOKEN and PENDING_RECORD: the resource this object's create made
+        or would make, looked up by the key known before the create. Default: `read` by the
+        spec field `identity.from_spec`; kinds without one override it (CallerReference lists)."""
+        key = desired.get(self.identity.from_spec) if self.identity.from_spec else None
+        if key is None:
+            raise NotImplementedError(f"{self.kind}: find_created needs identity.from_spec or an override")
+        return self.read(aws, key)
+
+    def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw] | None:
+        """Every resource of this kind carrying the managed-by tag, in as few (paged) calls as
+        the API allows: the describe cache's snapshot. None: every drift check reads by key."""
+        return None
+
+    def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
+        """What `read` would return for a description from `list_managed`."""
+        return listed
 
     def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
         """AWS ids of resources the kind created alongside the main one, tagged as owned by the
-        object (e.g. a NAT gateway's automatically allocated address). The engine releases them
-        once the main resource is confirmed gone, and removes their ownership tags on Retain."""
+        object (a NAT gateway's own address): released once the main one is confirmed gone,
+        their ownership tags removed on Retain."""
         return []
 
     def release_held(self, aws: AWSClients, ident: str) -> None:
         """Delete one resource from `held`; an already missing one must not raise."""
         raise NotImplementedError
+
+    # -- helpers for kinds ----------------------------------------------------------------
+
+    def absent_if_missing(self, call: Callable[..., Any], **params: Any) -> Any:
+        """The answer of the primary describe call, or None when AWS says the resource it asks
+        for does not exist (the kind's `not_found_codes` or a generic not-found code)."""
+        try:
+            return call(**params)
+        except Exception as exc:
+            if is_not_found(exc, self.not_found_codes):
+                return None
+            raise
+

@@ -20,6 +20,7 @@ class CustomObject:
     status: Mapping[str, Any]
     created_at: float | None
     deleting: bool
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> "CustomObject":
@@ -35,6 +36,7 @@ class CustomObject:
             status=body.get("status") or {},
             created_at=_epoch(created) if created else None,
             deleting=bool(meta.get("deletionTimestamp")),
+            annotations=meta.get("annotations") or {},
         )
 
     @property

@@ -1,24 +1,24 @@
 """The one generic reconciler: lifecycle, adoption, delta, drift, conditions, outcomes and
-telemetry for every kind. Kinds only describe their AWS calls."""
+telemetry for every kind. Kinds only describe their AWS calls and declare their capabilities."""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from ...telemetry import Telemetry
-from ..provider.errors import classify
+from ..provider.errors import classify, error_code, error_message, is_not_found
 from ..provider.registry import ProviderRegistry
 from . import conditions
 from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .describe_cache import DescribeCache
-from .errors import (DependencyNotReady, EngineError, NotFound, ProviderNotReady, RetryableError,
-                     TerminalError)
-from .kind import AWSClients, Kind, Raw, Severity
+from .errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
+                     RetryableError, TerminalError)
+from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretValue, Severity, State, TagChange
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
 from .references import resolve
@@ -27,53 +27,114 @@ log = logging.getLogger(__name__)
 
 # Triggers on which a difference between spec and AWS is drift (the spec did not change).
 DRIFT_TRIGGERS = frozenset({"resync", "resume"})
+# The create-pending record: written on the object before a create call whose resource the
+# engine could not otherwise find after a crash; cleared once the identity is in status.
+PENDING_ANNOTATION = "infra-operator.dev/create-pending"
+# Status keys the engine owns besides the kind's fields.
+LATE_INITIALIZED = "lateInitialized"
+SECRET_VERSIONS = "secretVersions"
+
+# Reads a Secret: (decoded data, a version that changes with its content: uid/resourceVersion),
+# or None when it does not exist.
+SecretSource = Callable[[str, str], "tuple[Mapping[str, str], str] | None"]
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """Timing knobs of the engine (seconds)."""
 
-    # How long a delete waits, polling, for AWS to confirm the resource is gone before requeueing.
-    delete_confirm_timeout: float = 10.0
-    # Backoff schedule for re-reading after a create (eventually consistent describe APIs).
-    read_after_create_backoff: tuple[float, ...] = (0.1, 0.3, 1.0)
-    # Requeue delay while AWS reports a resource as still provisioning.
+    # Requeue delay while AWS reports a resource as still provisioning (or an InProgress
+    # without its own delay).
     provisioning_delay: float = 5.0
     # Requeue delay while dependents block a deletion.
     dependents_delay: float = 5.0
-    # How long one describe snapshot per (provider, kind) answers drift checks; at most the
-    # resync interval (OperatorConfig caps it), 0 turns the describe cache off.
-    describe_cache_ttl: float = 300.0
+    # Delay between asking AWS to delete and reading again to confirm the resource gone.
+    deletion_poll_delay: float = 2.0
+    # Delay before converging a resource whose describe did not show it yet after its create
+    # (eventually consistent describe APIs).
+    read_after_create_delay: float = 1.0
+    # Retry delay for errors a kind declares as AWS's eventual consistency.
+    eventual_consistency_delay: float = 5.0
+    # Retry delay while AWS's deletion protection refuses a delete.
+    deletion_protected_delay: float = 300.0
+    # Retry delay while a Secret a spec names is missing or lacks the key.
+    secret_missing_delay: float = 30.0
+    # Whether one describe snapshot per (provider, kind) answers a resync round's drift checks.
+    describe_cache: bool = True
+    # Repeated failures of one object back off exponentially from the error's own delay
+    # (doubling per failure, plus up to `backoff_jitter` of it at random) up to `backoff_cap`;
+    # a success or a spec change starts again from the error's delay (controller-runtime's
+    # per-item exponential failure rate limiter).
+    backoff_cap: float = 300.0
+    backoff_jitter: float = 0.1
+
+
+def _no_secrets(namespace: str, name: str) -> None:
+    return None
+
+
+@dataclass
+class _Run:
+    """What one reconcile of one object knows as its steps go."""
+
+    kind: Kind
+    obj: CustomObject
+    trigger: str
+    outcome: Outcome
+    cluster: ClusterView
+    aws: AWSClients | None = None
+    desired: State = field(default_factory=dict)
+    token: str = ""
+    raw: Raw | None = None
+    delta: Delta | None = None
+    drift: Any = None  # the drift check's recorder while one runs, else None
+    duplicates: list[Raw] = field(default_factory=list)
+    secret_versions: dict[str, str] = field(default_factory=dict)
+    changed_secrets: frozenset[str] = frozenset()
+
+    @property
+    def ident(self) -> str | None:
+        return self.obj.status.get(self.kind.identifier)
+
+
+@dataclass
+class _ObjectLock:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
 
 
 class Reconciler:
     def __init__(self, telemetry: Telemetry, providers: ProviderRegistry,
-                 settings: EngineSettings = EngineSettings(), sleep: Callable[[float], None] = time.sleep,
-                 describe_cache: DescribeCache | None = None):
+                 settings: EngineSettings = EngineSettings(), describe_cache: DescribeCache | None = None,
+                 read_secret: SecretSource = _no_secrets):
         self.telemetry = telemetry
         self.providers = providers
         self.settings = settings
-        self._sleep = sleep
-        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache_ttl)
-        self._locks: dict[str, threading.Lock] = {}
+        self.read_secret = read_secret
+        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
+        # Per object uid: its lock and how many runs hold or wait for it (the entry goes when
+        # none does, so no lock outlives its use and no two runs ever hold different locks).
+        self._locks: dict[str, _ObjectLock] = {}
         self._locks_guard = threading.Lock()
+        # Consecutive failures per object uid, with the generation they failed at.
+        self._failures: dict[str, tuple[int | None, int]] = {}
 
     # -- entry points -------------------------------------------------------------------------
 
     def reconcile(self, kind: Kind, body: Mapping[str, Any], trigger: str, cluster: ClusterView) -> Outcome:
         """Create, update, resume or resync one object (trigger: create|update|resume|resync)."""
         obj = CustomObject.from_body(body)
+        if trigger == "update" and not obj.status.get(kind.identifier):
+            # Not created yet (e.g. woken once its dependencies are Ready): still its creation.
+            trigger = "create"
         if trigger == "resync" and (not obj.status.get(kind.identifier)
                                     or obj.status.get("observedGeneration") != obj.generation):
             # Never created, or a spec change is pending: the handler path owns it and retries it.
             return Outcome()
-        lock = self._lock(obj.uid)
-        if not lock.acquire(blocking=trigger != "resync"):
-            return Outcome()  # a handler is running for this object; resync next interval
-        try:
-            return self._run(kind, obj, trigger, cluster)
-        finally:
-            lock.release()
+        with self._locked(obj.uid, wait=trigger != "resync") as acquired:
+            if not acquired:
+                return Outcome()  # a handler is running for this object; resync next interval
+            return self._run(_Run(kind, obj, trigger, Outcome(), cluster))
 
     def finalize(self, kind: Kind, body: Mapping[str, Any], cluster: ClusterView) -> Outcome:
         """Delete (or retain) the AWS resource; an empty retry means the finalizer may go."""
@@ -81,17 +142,19 @@ class Reconciler:
         tel = self.telemetry
         tel.resources.set(kind.kind, obj.uid, "deleting", obj.key, obj.created_at)
         tel.workqueue.enqueue(kind.kind, obj.uid)
-        outcome = Outcome()
-        with self._lock(obj.uid), tel.finalizer(kind.kind, obj.namespace, obj.name) as rec:
+        run = _Run(kind, obj, "delete", Outcome(), cluster)
+        with self._locked(obj.uid, wait=True), tel.finalizer(kind.kind, obj.namespace, obj.name) as rec:
             try:
-                self._delete(kind, obj, outcome, cluster)
+                self._delete(run)
+            except InProgress as progress:
+                self._in_progress(run, progress, "Deleting")
             except Exception as exc:  # every failure becomes a condition, an event and a retry
-                error = _as_engine_error(exc)
+                error = self._engine_error(kind, exc)
                 rec.fail("provider_failed" if isinstance(error, ProviderNotReady) else "finalizer_failed")
-                self._fail(obj, error, outcome, action="delete")
-        if outcome.retry_after is None:
+                self._fail(obj, error, run.outcome, action="delete")
+        if run.outcome.retry_after is None and not run.outcome.permanent:
             self._forget(kind, obj)
-        return outcome
+        return run.outcome
 
     def forget(self, kind: Kind, body: Mapping[str, Any]) -> None:
         """The object left the cluster without our finalizer (e.g. it was never ours)."""
@@ -100,209 +163,392 @@ class Reconciler:
     def _forget(self, kind: Kind, obj: CustomObject) -> None:
         self.telemetry.resources.forget(kind.kind, obj.uid)
         self.telemetry.workqueue.done(kind.kind, obj.uid)
-        with self._locks_guard:
-            self._locks.pop(obj.uid, None)
+        self._failures.pop(obj.uid, None)
 
     # -- reconcile ----------------------------------------------------------------------------
 
-    def _run(self, kind: Kind, obj: CustomObject, trigger: str, cluster: ClusterView) -> Outcome:
-        tel = self.telemetry
+    def _run(self, run: _Run) -> Outcome:
+        tel, kind, obj, outcome = self.telemetry, run.kind, run.obj, run.outcome
         tel.workqueue.enqueue(kind.kind, obj.uid)
         if not obj.status.get("conditions"):
             tel.resources.set(kind.kind, obj.uid, "pending", obj.key, obj.created_at)
-        outcome = Outcome()
-        with tel.reconcile(kind.kind, obj.namespace, obj.name, trigger) as rec:
+        with tel.reconcile(kind.kind, obj.namespace, obj.name, run.trigger) as rec:
             try:
-                self._converge(kind, obj, trigger, outcome, cluster)
+                self._converge(run)
+            except InProgress as progress:
+                self._in_progress(run, progress, "Updating")
+                rec.outcome("requeue")
             except Exception as exc:
-                error = _as_engine_error(exc)
+                error = self._engine_error(kind, exc)
                 self._fail(obj, error, outcome, action="reconcile")
                 rec.outcome("error" if outcome.permanent else "requeue", error.error_type)
             else:
-                if outcome.retry_after is not None:
+                if outcome.retry_after is not None or outcome.rerun:
                     rec.outcome("requeue")
-        status = ("ready" if outcome.retry_after is None and not outcome.permanent
+        converged = outcome.retry_after is None and not outcome.rerun
+        if converged and not outcome.permanent:
+            self._succeeded(obj)
+        status = ("ready" if converged and not outcome.permanent
                   else "error" if outcome.permanent else "notready")
         tel.resources.set(kind.kind, obj.uid, status, obj.key, obj.created_at)
-        if outcome.retry_after is None:
+        if converged:
             tel.workqueue.done(kind.kind, obj.uid)
         return outcome
 
-    def _converge(self, kind: Kind, obj: CustomObject, trigger: str, outcome: Outcome,
-                  cluster: ClusterView) -> None:
-        problems = tag_problems(obj.spec.get("tags") or {})
+    def _converge(self, run: _Run) -> None:
+        """The steps of one reconcile, each a method: resolve references and secrets, read,
+        adopt, create, compare, update (tags included), report."""
+        resolved = self._resolve(run)
+        run.aws = self._clients(run.obj)
+        self._want(run, resolved)
+        self._read(run)
+        if run.raw is None:
+            self._adopt(run)
+        if run.duplicates:
+            self._delete_duplicates(run)
+        if run.raw is None:
+            if self._create(run):
+                return
+        self._late_initialize(run)
+        if run.delta is not None and not run.delta.empty:
+            self._update(run)
+        self._report(run)
+
+    def _resolve(self, run: _Run) -> dict[str, Any]:
+        """Check tags and the kind's rules, fill in references; raise while a reference waits."""
+        kind, obj = run.kind, run.obj
+        problems = tag_problems(obj.spec.get("tags") or {}, kind.tagging)
         if problems:
             raise TerminalError("; ".join(problems), reason="InvalidTags")
-        resolution = resolve(kind, obj.spec, obj.namespace, cluster)
+        resolution = resolve(kind, obj.spec, obj.namespace, run.cluster)
         kind.validate(resolution.spec, resolution.related)
         if resolution.waiting is not None:
             raise resolution.waiting
-        aws = self._clients(obj)
-        desired = kind.desired(resolution.spec)
-        desired["tags"] = {**(obj.spec.get("tags") or {}),
-                           **owner_tags(kind.kind, obj.namespace, obj.name, obj.uid)}
-        ident = obj.status.get(kind.identifier)
-        drift_check = trigger in DRIFT_TRIGGERS and bool(ident)
+        return resolution.spec
 
+    def _want(self, run: _Run, spec: Mapping[str, Any]) -> None:
+        """The desired state: the kind's, the tags (owner tags where the kind carries tags),
+        values AWS chose that were recorded, and the secret inputs' values."""
+        kind, obj = run.kind, run.obj
+        desired = kind.desired(spec)
+        recorded = obj.status.get(LATE_INITIALIZED) or {}
+        for drift_field in kind.drift_fields:
+            if drift_field.late_init and desired.get(drift_field.name) is None and drift_field.name in recorded:
+                desired[drift_field.name] = recorded[drift_field.name]
+        if kind.tagging is not None:
+            desired["tags"] = {**(obj.spec.get("tags") or {}),
+                               **owner_tags(kind.kind, obj.namespace, obj.name, obj.uid)}
+        applied = obj.status.get(SECRET_VERSIONS) or {}
+        changed = set()
+        for secret in kind.secret_inputs:
+            value, version = self._secret(obj, secret.field, secret.required)
+            if value is None:
+                continue
+            desired[secret.name] = SecretValue(value)
+            run.secret_versions[secret.name] = version
+            if applied.get(secret.name) != version:
+                changed.add(secret.name)
+        run.changed_secrets = frozenset(changed)
+        run.desired = desired
+        run.token = kind.token.from_uid(obj.uid)
+
+    def _secret(self, obj: CustomObject, ref_field: str, required: bool) -> tuple[str | None, str]:
+        ref = obj.spec.get(ref_field) or {}
+        if not ref:
+            if required:
+                raise TerminalError(f"spec.{ref_field} is required", reason="MissingSecretRef")
+            return None, ""
+        found = self.read_secret(obj.namespace, ref["name"])
+        if found is None or ref["key"] not in found[0]:
+            what = "does not exist" if found is None else f"has no key {ref['key']!r}"
+            raise RetryableError(f"Secret {ref['name']} ({ref_field}) {what}", reason="SecretNotFound",
+                                 delay=self.settings.secret_missing_delay)
+        data, version = found
+        return data[ref["key"]], version
+
+    def _read(self, run: _Run) -> None:
+        """Read the resource in status (a drift check: from the describe cache, and counting
+        what differs), and the duplicates a drift check finds."""
+        kind, obj, ident = run.kind, run.obj, run.ident
+        drift_check = run.trigger in DRIFT_TRIGGERS and bool(ident)
         owner = (OWNER_UID, obj.uid)
-        duplicates: list[Raw] = []
         with self._drift_scope(kind, obj, drift_check) as drift:
             owned: list[Raw] | None = None
             if drift_check:
-                raw, owned = self._drift_read(kind, aws, obj, ident, owner)
+                run.raw, owned = self._drift_read(kind, run.aws, obj, ident, owner)
             else:
-                raw = _read(kind, aws, ident) if ident else None
-            delta = None
-            if raw is not None:
-                delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
-                if drift and not delta.empty:
-                    for severity, fields in delta.by_severity().items():
+                run.raw = self._describe(kind, run.aws, ident) if ident else None
+            if run.raw is not None:
+                run.delta = self._delta(run)
+                if drift and not run.delta.empty:
+                    for severity, fields in run.delta.by_severity().items():
                         drift.detected(severity.value, fields)
-                if drift:
-                    owned = kind.find_all_owned(aws, owner) if owned is None else owned
-                    duplicates = [r for r in owned if kind.identify(r) != ident]
-                    if duplicates:
+                if drift and kind.adoption is Adoption.OWNER_TAG:
+                    owned = kind.find_all_owned(run.aws, owner) if owned is None else owned
+                    run.duplicates = [r for r in owned if kind.identify(r) != ident]
+                    if run.duplicates:
                         drift.detected(Severity.CRITICAL.value, ["duplicates"])
             elif ident and drift:
                 drift.detected(Severity.CRITICAL.value, ["existence"])
+        run.drift = drift if drift_check else None
+        if run.raw is None and ident:
+            self._gone_out_of_band(run)
 
-        if raw is None and ident:
-            self._gone_out_of_band(kind, obj, ident, outcome)
-        if raw is None:
-            owned = kind.find_all_owned(aws, owner)
+    def _adopt(self, run: _Run) -> None:
+        """Find the resource this object created before its identity reached status, per the
+        kind's adoption strategy (see kind.Adoption)."""
+        kind, obj, aws = run.kind, run.obj, run.aws
+        found: Raw | None = None
+        if kind.adoption is Adoption.OWNER_TAG:
+            owned = kind.find_all_owned(aws, (OWNER_UID, obj.uid))
             if owned:
-                raw, duplicates = _read(kind, aws, kind.identify(owned[0])) or owned[0], owned[1:]
-                outcome.event("Normal", "Adopted",
-                              f"adopted {kind.kind} {kind.identify(raw)} tagged as owned by this object")
-                delta = compute_delta(desired, kind.observe(raw), kind.drift_fields)
-        healing = drift if drift_check else None
-        if duplicates:
-            with self._writing(kind, obj):
-                self._delete_duplicates(kind, aws, kind.identify(raw), duplicates, healing, outcome)
-        if raw is None:
-            # Create the resource, then converge what the create call could not set like any update.
-            with self._writing(kind, obj):
-                raw = self._create(kind, aws, obj, desired, outcome)
-            delta, healing = compute_delta(desired, kind.observe(raw), kind.drift_fields), None
-        if delta is not None and not delta.empty:
-            raw = self._apply_delta(kind, aws, obj, raw, desired, delta, healing, outcome)
+                found = self._describe(kind, aws, kind.identify(owned[0])) or owned[0]
+                run.duplicates = owned[1:]
+        else:
+            found = _describing(kind.find_created, aws, run.desired, run.token)
+            if found is not None and not self._ours(run, found):
+                raise TerminalError(
+                    f"{kind.kind} {kind.identify(found)} already exists and is not this object's: choose "
+                    "another name, or delete it first", reason="NameTaken")
+        if found is not None:
+            run.raw = found
+            run.drift = None
+            run.delta = self._delta(run)
+            run.outcome.event("Normal", "Adopted", f"adopted {kind.kind} {kind.identify(found)} created for this object")
 
-        ident = kind.identify(raw)
-        outcome.status.update({kind.identifier: ident, **kind.status(raw)})
-        if not kind.available(raw):
-            outcome.retry_after = self.settings.provisioning_delay
-            outcome.message = f"{kind.kind} {ident} is provisioning in AWS"
-            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message),
-                             synced=(True, "Synced", "spec applied to AWS"))
-            return
-        self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"),
-                         synced=(True, "Synced", "spec applied to AWS"))
+    def _ours(self, run: _Run, raw: Raw) -> bool:
+        """Whether a resource `find_created` found is the one this object created: always for
+        keys derived from the UID; under a name, when the create-pending record or our owner
+        tag says so."""
+        if run.kind.adoption is Adoption.TOKEN or PENDING_ANNOTATION in run.obj.annotations:
+            return True
+        return (run.kind.tagging is not None
+                and self._observe(run.kind, run.aws, raw).get("tags", {}).get(OWNER_UID) == run.obj.uid)
 
-    def _gone_out_of_band(self, kind: Kind, obj: CustomObject, ident: str, outcome: Outcome) -> None:
-        if obj.spec.get("deletionPolicy", "Delete") == "Retain":
-            raise RetryableError(
-                f"{kind.kind} {ident} was deleted outside the operator; deletionPolicy Retain: not re-creating",
-                reason="DeletedInAWS", error_type="sync_failed", delay=300)
-        outcome.event("Warning", "DeletedInAWS", f"{kind.kind} {ident} was deleted outside the operator; re-creating")
+    def _needs_pending_record(self, kind: Kind) -> bool:
+        """Whether only a create-pending record lets a crash after the create find the resource."""
+        return (kind.adoption is Adoption.PENDING_RECORD
+                or (kind.adoption is Adoption.SPEC_NAME and (kind.tagging is None or not kind.tagging.at_create)))
 
-    def _delete_duplicates(self, kind: Kind, aws: AWSClients, kept: str, duplicates: list[Raw], drift,
-                           outcome: Outcome) -> None:
-        """Delete the resources tagged as this object's besides the one it keeps. Only a create
-        whose answer was lost (a timeout) and that was made again leaves such twins."""
-        with _healing(drift):
-            for raw in duplicates:
-                _absent_ok(kind.delete, aws, kind.identify(raw), raw)
-                outcome.event("Warning", "DuplicateDeleted",
-                              f"deleted {kind.kind} {kind.identify(raw)}, a duplicate of {kept} tagged as owned "
-                              "by this object")
-
-    def _create(self, kind: Kind, aws: AWSClients, obj: CustomObject, desired: dict, outcome: Outcome) -> Raw:
-        created = kind.create(aws, desired, desired["tags"], token=f"{obj.uid}-{obj.generation or 0}")
-        ident = kind.identify(created)
+    def _create(self, run: _Run) -> bool:
+        """Create the resource (after persisting a create-pending record where the kind needs
+        one). True when the run ends here (the record must be written first)."""
+        kind, obj, aws, outcome = run.kind, run.obj, run.aws, run.outcome
+        if self._needs_pending_record(kind):
+            if PENDING_ANNOTATION not in obj.annotations:
+                outcome.annotations[PENDING_ANNOTATION] = run.token
+                outcome.rerun = True
+                outcome.message = f"recording the create of {kind.kind} before making it"
+                self._conditions(obj, outcome, ready=(False, "Creating", outcome.message))
+                return True
+        tags = run.desired.get("tags") or {}
+        with self._writing(kind, obj):
+            created = kind.create(aws, run.desired, tags, run.token)
+            ident = kind.identify(created)
+            if kind.tagging is not None and not kind.tagging.at_create:
+                kind.set_tags(aws, ident, TagChange(dict(tags), frozenset(), dict(tags)))
         outcome.event("Normal", "Created", f"created {kind.kind} {ident}")
-        for delay in self.settings.read_after_create_backoff:
-            raw = _read(kind, aws, ident)
-            if raw is not None:
-                return raw
-            self._sleep(delay)
-        return created
+        run.raw = self._describe(kind, aws, ident)
+        run.drift = None
+        run.changed_secrets = frozenset()  # the create applied them
+        if run.raw is None:
+            # Not visible yet (eventually consistent describe): converge on the next run.
+            run.raw = created
+            outcome.retry_after = self.settings.read_after_create_delay
+            run.delta = None
+        else:
+            run.delta = self._delta(run)
+        return False
 
-    def _apply_delta(self, kind: Kind, aws: AWSClients, obj: CustomObject, raw: Raw, desired: dict,
-                     delta: Delta, drift, outcome: Outcome) -> Raw:
-        ident = kind.identify(raw)
-        fields = [f.name for f in delta.changed] + (["tags"] if delta.tags_to_set or delta.tags_to_remove else [])
-        with _healing(drift):
+    def _late_initialize(self, run: _Run) -> None:
+        """Record the values AWS chose for late-initialised fields the spec leaves unset."""
+        if run.raw is None:
+            return
+        recorded = dict(run.obj.status.get(LATE_INITIALIZED) or {})
+        observed = None
+        for drift_field in run.kind.drift_fields:
+            if drift_field.late_init and drift_field.name not in recorded:
+                observed = observed or self._observe(run.kind, run.aws, run.raw)
+                if observed.get(drift_field.name) is not None:
+                    recorded[drift_field.name] = observed[drift_field.name]
+        if recorded:
+            run.outcome.status[LATE_INITIALIZED] = recorded
+
+    def _update(self, run: _Run) -> None:
+        kind, obj, aws, delta, outcome = run.kind, run.obj, run.aws, run.delta, run.outcome
+        ident = kind.identify(run.raw)
+        fields = [f.name for f in delta.changed] + sorted(delta.secrets) + (
+            ["tags"] if delta.tags_to_set or delta.tags_to_remove else [])
+        with _healing(run.drift, lambda exc: self._engine_error(kind, exc)):
             if delta.needs_replacement:
                 raise TerminalError(
                     f"{', '.join(delta.needs_replacement)} cannot change in place on {kind.kind} {ident}; "
                     "delete and re-create the object to replace it", reason="ReplacementRequired")
-            changed = frozenset(f.name for f in delta.changed)
+            changed = frozenset(f.name for f in delta.changed) | delta.secrets
             with self._writing(kind, obj):
                 if changed:
-                    kind.update(aws, ident, desired, raw, changed)
+                    kind.update(aws, ident, run.desired, run.raw, changed)
                 if delta.tags_to_set or delta.tags_to_remove:
-                    kind.set_tags(aws, ident, delta.tags_to_set, delta.tags_to_remove)
-        if drift is not None:
+                    kind.set_tags(aws, ident, TagChange(delta.tags_to_set, delta.tags_to_remove,
+                                                        dict(run.desired.get("tags") or {})))
+        if run.drift is not None:
             outcome.event("Normal", "DriftHealed", f"healed drift on {kind.kind} {ident}: {', '.join(fields)}")
         else:
             outcome.event("Normal", "Updated", f"updated {kind.kind} {ident}: {', '.join(fields)}")
-        return _read(kind, aws, ident) or raw
+        run.raw = self._describe(kind, aws, ident) or run.raw
+
+    def _report(self, run: _Run) -> None:
+        kind, obj, outcome, raw = run.kind, run.obj, run.outcome, run.raw
+        ident = kind.identify(raw)
+        outcome.status.update({kind.identifier: ident, **kind.identities(raw), **kind.status(raw)})
+        if run.secret_versions:
+            outcome.status[SECRET_VERSIONS] = run.secret_versions
+        if PENDING_ANNOTATION in obj.annotations:
+            if obj.status.get(kind.identifier) == ident:
+                outcome.annotations[PENDING_ANNOTATION] = None
+            else:
+                # kopf writes the object before its status: the record goes in a run that
+                # finds the identity in status already, at once.
+                outcome.rerun = True
+        synced = (True, "Synced", "spec applied to AWS")
+        if outcome.retry_after is not None:  # created, not visible in AWS's describe yet
+            outcome.message = f"{kind.kind} {ident} was created; waiting for AWS to show it"
+            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message), synced=synced)
+            return
+        try:
+            available = kind.available(raw)
+        except InProgress as progress:
+            outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
+            outcome.message = progress.message
+            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message), synced=synced)
+            return
+        if not available:
+            outcome.retry_after = self.settings.provisioning_delay
+            outcome.message = f"{kind.kind} {ident} is provisioning in AWS"
+            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message), synced=synced)
+            return
+        self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"), synced=synced)
+
+    def _delta(self, run: _Run) -> Delta:
+        delta = compute_delta(run.desired, self._observe(run.kind, run.aws, run.raw), run.kind.drift_fields)
+        return delta.with_secrets(run.changed_secrets)
+
+    def _observe(self, kind: Kind, aws: AWSClients, raw: Raw) -> State:
+        """The kind's comparable state, with the tags read by their own call where they are not
+        in the description."""
+        observed = kind.observe(raw)
+        if kind.tagging is not None and not kind.tagging.in_description:
+            observed["tags"] = _describing(kind.read_tags, aws, kind.identify(raw), raw)
+        return observed
+
+    def _gone_out_of_band(self, run: _Run) -> None:
+        kind, obj, ident = run.kind, run.obj, run.ident
+        if obj.spec.get("deletionPolicy", kind.deletion.default) == "Retain":
+            raise RetryableError(
+                f"{kind.kind} {ident} was deleted outside the operator; deletionPolicy Retain: not re-creating",
+                reason="DeletedInAWS", error_type="sync_failed", delay=300)
+        run.outcome.event("Warning", "DeletedInAWS",
+                          f"{kind.kind} {ident} was deleted outside the operator; re-creating")
+
+    def _delete_duplicates(self, run: _Run) -> None:
+        """Delete the resources tagged as this object's besides the one it keeps. Only a create
+        whose answer was lost (a timeout) and that was made again leaves such twins."""
+        kind = run.kind
+        kept = kind.identify(run.raw) if run.raw is not None else "?"
+        with self._writing(kind, run.obj), _healing(run.drift, lambda exc: self._engine_error(kind, exc)):
+            for raw in run.duplicates:
+                _absent_ok(kind, kind.delete, run.aws, kind.identify(raw), raw, run.obj.spec)
+                run.outcome.event("Warning", "DuplicateDeleted",
+                                  f"deleted {kind.kind} {kind.identify(raw)}, a duplicate of {kept} tagged as "
+                                  "owned by this object")
 
     # -- delete -------------------------------------------------------------------------------
 
-    def _delete(self, kind: Kind, obj: CustomObject, outcome: Outcome, cluster: ClusterView) -> None:
-        retain = obj.spec.get("deletionPolicy", "Delete") == "Retain"
-        if not retain:
-            blocking = cluster.dependents(kind.kind, obj.namespace, obj.name)
+    def _delete(self, run: _Run) -> None:
+        kind, obj, outcome = run.kind, run.obj, run.outcome
+        policy = obj.spec.get("deletionPolicy", kind.deletion.default)
+        if policy != "Retain":
+            blocking = run.cluster.dependents(kind.kind, obj.namespace, obj.name)
             if blocking:
                 outcome.retry_after = self.settings.dependents_delay
                 outcome.message = f"waiting for dependents to be deleted first: {', '.join(sorted(blocking))}"
                 self._conditions(obj, outcome, ready=(False, "DependentsExist", outcome.message))
                 return
-        aws = self._clients(obj)
+        run.aws = self._clients(obj)
         with self._writing(kind, obj):
-            self._delete_in_aws(kind, obj, aws, retain, outcome)
+            if policy == "Retain":
+                self._retain(run)
+            else:
+                self._delete_in_aws(run, {**obj.spec, "deletionPolicy": policy})
 
-    def _delete_in_aws(self, kind: Kind, obj: CustomObject, aws: AWSClients, retain: bool, outcome: Outcome) -> None:
-        owner = (OWNER_UID, obj.uid)
-        ident = obj.status.get(kind.identifier)
-        raw = _read(kind, aws, ident) if ident else None
-        # The one in status, and any other tagged as ours (a crash before the status write, a duplicate).
-        targets = ([raw] if raw is not None else []) + [
-            r for r in kind.find_all_owned(aws, owner) if raw is None or kind.identify(r) != ident]
-        if retain:
-            owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))
-            kept = [kind.identify(r) for r in targets] + kind.held(aws, owner)
-            for each in kept:
-                kind.set_tags(aws, each, {}, owned)
-            if kept:
-                outcome.event("Normal", "Retained",
-                              f"left {kind.kind} {', '.join(kept)} in AWS and removed the ownership tags")
+    def _targets(self, run: _Run) -> list[Raw]:
+        """The resource in status, and any other this object created (a crash before the
+        status write, a duplicate)."""
+        kind, obj, aws, ident = run.kind, run.obj, run.aws, run.ident
+        raw = self._describe(kind, aws, ident) if ident else None
+        found = [raw] if raw is not None else []
+        if kind.adoption is Adoption.OWNER_TAG:
+            found += [r for r in kind.find_all_owned(aws, (OWNER_UID, obj.uid))
+                      if raw is None or kind.identify(r) != ident]
+        elif not ident:  # never recorded: a create may have happened before a crash
+            run.desired = kind.desired(resolve(kind, obj.spec, obj.namespace, run.cluster).spec)
+            run.token = kind.token.from_uid(obj.uid)
+            created = _describing(kind.find_created, aws, run.desired, run.token)
+            found += [created] if created is not None and self._ours(run, created) else []
+        return found
+
+    def _retain(self, run: _Run) -> None:
+        kind, obj, aws = run.kind, run.obj, run.aws
+        if kind.tagging is None:
             return
-        for target in targets:
-            ident = kind.identify(target)
-            _absent_ok(kind.delete, aws, ident, target)
-            self._await_gone(kind, aws, ident)
-            outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
-        # Only once the main resource is gone (on this run or an earlier one) can what it held go.
-        for each in kind.held(aws, owner):
-            _absent_ok(kind.release_held, aws, each)
-            outcome.event("Normal", "Released", f"released {each}, held by the deleted {kind.kind}")
+        owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))
+        kept = []
+        for raw in self._targets(run):
+            tags = self._observe(kind, aws, raw).get("tags") or {}
+            kind.set_tags(aws, kind.identify(raw), TagChange({}, owned & frozenset(tags),
+                                                             {k: v for k, v in tags.items() if k not in owned}))
+            kept.append(kind.identify(raw))
+        for each in kind.held(aws, (OWNER_UID, obj.uid)):
+            kind.set_tags(aws, each, TagChange({}, owned))
+            kept.append(each)
+        if kept:
+            run.outcome.event("Normal", "Retained",
+                              f"left {kind.kind} {', '.join(kept)} in AWS and removed the ownership tags")
 
-    def _await_gone(self, kind: Kind, aws: AWSClients, ident: str) -> None:
-        deadline = time.monotonic() + self.settings.delete_confirm_timeout
-        pause = 0.2
-        while _read(kind, aws, ident) is not None:
-            if time.monotonic() >= deadline:
-                raise RetryableError(f"{kind.kind} {ident} is still being deleted in AWS",
-                                     reason="DeletionInProgress", error_type="finalizer_failed", delay=5)
-            self._sleep(pause)
-            pause = min(pause * 2, 2.0)
+    def _delete_in_aws(self, run: _Run, spec: Mapping[str, Any]) -> None:
+        """Ask AWS to delete every target; the finalizer goes only once a read confirms each gone
+        (no worker waits: a target still there is looked at again after deletion_poll_delay)."""
+        kind, obj, aws, outcome = run.kind, run.obj, run.aws, run.outcome
+        remaining = []
+        for target in self._targets(run):
+            ident = kind.identify(target)
+            try:
+                _absent_ok(kind, kind.delete, aws, ident, target, spec)
+            except Exception as exc:
+                if _matches(kind.deletion.protected, exc):
+                    raise DeletionProtected(
+                        f"AWS refuses to delete {kind.kind} {ident} while its deletion protection is on: "
+                        f"{error_code(exc)}: {error_message(exc)}", delay=self.settings.deletion_protected_delay) from exc
+                raise
+            if self._describe(kind, aws, ident) is not None:
+                remaining.append(ident)
+            else:
+                outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
+        if remaining:
+            raise InProgress(f"{kind.kind} {', '.join(remaining)} is being deleted in AWS",
+                             delay=self.settings.deletion_poll_delay)
+        # Only once the main resource is gone (on this run or an earlier one) can what it held go.
+        for each in kind.held(aws, (OWNER_UID, obj.uid)):
+            _absent_ok(kind, kind.release_held, aws, each)
+            outcome.event("Normal", "Released", f"released {each}, held by the deleted {kind.kind}")
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _clients(self, obj: CustomObject) -> AWSClients:
         return self.providers.get(obj.provider_key)
+
+    def _describe(self, kind: Kind, aws: AWSClients, ident: str) -> Raw | None:
+        return _describing(kind.read, aws, ident)
 
     def _drift_read(self, kind: Kind, aws: AWSClients, obj: CustomObject, ident: str,
                     owner: tuple[str, str]) -> tuple[Raw | None, list[Raw] | None]:
@@ -311,11 +557,27 @@ class Reconciler:
         (which also tells a deleted resource from one that merely lost its managed-by tag)."""
         lookup = _describing(self.describe_cache.lookup, kind, aws, obj.provider_key, ident, owner[1])
         if lookup is None:
-            return _read(kind, aws, ident), None
+            return self._describe(kind, aws, ident), None
         self.telemetry.cache_lookup(kind.kind, lookup.hit)
         if lookup.listed is None:
-            return _read(kind, aws, ident), None
+            return self._describe(kind, aws, ident), None
         return _describing(kind.complete, aws, lookup.listed), list(lookup.owned)
+
+    def _in_progress(self, run: _Run, progress: InProgress, reason: str) -> None:
+        """AWS works on a long operation: look again later, no error."""
+        run.outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
+        run.outcome.message = progress.message
+        self._conditions(run.obj, run.outcome, ready=(False, reason, progress.message))
+
+    def _engine_error(self, kind: Kind, exc: BaseException) -> EngineError:
+        """An exception as an engine error, the kind's eventual-consistency errors retried."""
+        match = _match(kind.retryable_errors, exc)
+        if match is not None:
+            return RetryableError(f"{error_code(exc)}: {error_message(exc)}"
+                                  + ("" if match.reason else " (AWS has not caught up yet)"),
+                                  reason=match.reason or "AWSEventuallyConsistent",
+                                  delay=match.delay or self.settings.eventual_consistency_delay)
+        return _as_engine_error(exc)
 
     @contextmanager
     def _writing(self, kind: Kind, obj: CustomObject) -> Iterator[None]:
@@ -335,18 +597,36 @@ class Reconciler:
             yield drift
 
     def _fail(self, obj: CustomObject, error: EngineError, outcome: Outcome, action: str) -> None:
-        if isinstance(error, TerminalError):
+        if isinstance(error, TerminalError) and action != "delete":
             outcome.permanent = True
         else:
-            outcome.retry_after = getattr(error, "delay", 10.0)
+            # A delete never gives up: the finalizer stays until AWS confirms the resource gone.
+            delay = getattr(error, "delay", None) or 10.0
+            # Waiting for a dependency is no failure of the object's (and the waker ends it).
+            outcome.retry_after = delay if isinstance(error, DependencyNotReady) else self._backoff(obj, delay)
         outcome.message = error.message
+        if isinstance(error, DependencyNotReady):
+            outcome.waiting_on = error.waiting_on
+        elif isinstance(error, ProviderNotReady) and error.provider:
+            outcome.waiting_on = (("AWSProvider", error.provider.partition("/")[2]),)
         self._conditions(obj, outcome, ready=(False, error.reason, error.message),
                          synced=(False, error.reason, error.message))
         outcome.event("Warning", error.reason, f"{action} failed: {error.message}")
-        if isinstance(error, (DependencyNotReady, ProviderNotReady)) or not isinstance(error, EngineError):
-            log.info("%s %s: %s", action, obj.key, error.message)
-        else:
-            log.warning("%s %s failed: %s", action, obj.key, error.message)
+        # DEBUG: the wiring logs each change of the object's state once, at the level it deserves.
+        log.debug("%s %s %s failed: %s: %s", action, obj.kind, obj.key, error.reason, error.message)
+
+    def _backoff(self, obj: CustomObject, delay: float) -> float:
+        """`delay` doubled for each failure of the object before this one (at its generation),
+        with jitter, at most the cap."""
+        generation, failures = self._failures.get(obj.uid, (obj.generation, 0))
+        if generation != obj.generation:
+            failures = 0
+        self._failures[obj.uid] = (obj.generation, failures + 1)
+        backed_off = min(self.settings.backoff_cap, delay * 2 ** failures)
+        return min(self.settings.backoff_cap, backed_off * (1 + random.uniform(0, self.settings.backoff_jitter)))
+
+    def _succeeded(self, obj: CustomObject) -> None:
+        self._failures.pop(obj.uid, None)
 
     def _conditions(self, obj: CustomObject, outcome: Outcome, *, ready: tuple[bool, str, str],
                     synced: tuple[bool, str, str] | None = None) -> None:
@@ -357,51 +637,68 @@ class Reconciler:
             obj.status.get("conditions"), updates, conditions.now_rfc3339(), obj.generation)
         outcome.status["observedGeneration"] = obj.generation
 
-    def _lock(self, uid: str) -> threading.Lock:
+    @contextmanager
+    def _locked(self, uid: str, wait: bool) -> Iterator[bool]:
+        """Holds the object's lock (waiting for it, or not when `wait` is False); yields
+        whether it holds it."""
         with self._locks_guard:
-            return self._locks.setdefault(uid, threading.Lock())
-
-
-def _read(kind: Kind, aws: AWSClients, ident: str) -> Raw | None:
-    return _describing(kind.read, aws, ident)
+            entry = self._locks.setdefault(uid, _ObjectLock())
+            entry.users += 1
+        acquired = entry.lock.acquire(blocking=wait)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                entry.lock.release()
+            with self._locks_guard:
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._locks[uid]
 
 
 def _describing(describe: Callable[..., Any], *args: Any) -> Any:
-    """A describe call: absent is None, a failure is a `get_failed` engine error."""
+    """A describe call: a failure is a `get_failed` engine error. Absence is the kind's answer
+    (None), never guessed from an error code: a NotFound of a secondary call is an error."""
     try:
         return describe(*args)
-    except NotFound:
-        return None
     except Exception as exc:
         error = classify(exc)
-        if isinstance(error, NotFound):
-            return None
         if error is None:
             raise
         error.error_type = "get_failed"
         raise error from exc
 
 
+def _match(matches: tuple[ErrorMatch, ...], exc: BaseException) -> ErrorMatch | None:
+    return next((m for m in matches if m.matches(error_code(exc), error_message(exc))), None)
+
+
+def _matches(matches: tuple[ErrorMatch, ...], exc: BaseException) -> bool:
+    return _match(matches, exc) is not None
+
+
 @contextmanager
-def _healing(drift) -> Iterator[None]:
+def _healing(drift, as_error: Callable[[BaseException], EngineError]) -> Iterator[None]:
     """Around changes made to AWS; when they heal a drift (`drift` not None), counts them as
     healed, or as a failed heal when they raise (as an engine error)."""
     try:
         yield
+    except InProgress:
+        raise
     except Exception as exc:
         if drift is not None:
             drift.heal_failed("drift_healing_failed")
-        raise _as_engine_error(exc) from exc
+        raise as_error(exc) from exc
     if drift is not None:
         drift.healed()
 
 
-def _absent_ok(delete: Callable[..., None], *args: Any) -> None:
+def _absent_ok(kind: Kind, delete: Callable[..., None], *args: Any) -> None:
     """A delete call whose target is already gone has done its job."""
     try:
         delete(*args)
     except Exception as exc:
-        if not isinstance(classify(exc), NotFound):
+        if not is_not_found(exc, kind.not_found_codes):
             raise
 
 

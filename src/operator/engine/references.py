@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping
 
 from .errors import DependencyNotReady, TerminalError
 from .kind import Kind, Reference
-from .objects import ClusterView
+from .objects import ClusterView, ObjectSummary
 
 # Seconds before retrying while a referenced object does not exist yet / is not Ready yet.
 MISSING_DELAY = 10.0
@@ -36,6 +36,15 @@ def _holders(ref: Reference, spec: Mapping[str, Any]) -> Iterator[tuple[str, Map
             yield f"spec.{ref.within}[{index}]", item
 
 
+def _fills(ref: Reference) -> list[tuple[str, str | None]]:
+    """(spec field, status field) pairs a reference fills; None: the referenced kind's identifier."""
+    return [(ref.id_field, ref.status_field), *ref.also]
+
+
+def _value(found: ObjectSummary, status_field: str | None) -> Any:
+    return found.status.get(status_field) if status_field else found.ident
+
+
 def referenced(kind: Kind, spec: Mapping[str, Any]) -> set[tuple[str, str]]:
     """(kind, name) of every object of ours the spec names."""
     return {(ref.kind, holder[ref.field]["name"])
@@ -49,6 +58,7 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
     resolution = Resolution(copy.deepcopy(dict(spec)))
     problems: list[str] = []
     delays: list[float] = []
+    waiting_on: list[tuple[str, str]] = []
     for ref in kind.references:
         for path, holder in _holders(ref, resolution.spec):
             named = (holder.get(ref.field) or {}).get("name")
@@ -65,12 +75,16 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
                 resolution.related[ref.field] = found.status
             if found is None:
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
+                waiting_on.append((ref.kind, named))
                 delays.append(MISSING_DELAY)
-            elif not found.ready or not found.ident:
+            elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
+                waiting_on.append((ref.kind, named))
                 delays.append(NOT_READY_DELAY)
             else:
-                holder[ref.id_field] = found.ident
+                for spec_field, status_field in _fills(ref):
+                    holder[spec_field] = _value(found, status_field)
     if problems:
-        resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays))
+        resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays),
+                                                waiting_on=tuple(sorted(set(waiting_on))))
     return resolution

@@ -17,6 +17,12 @@ NAME_REF = {
     "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 253,
                             "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"}},
 }
+SECRET_REF = {
+    "type": "object",
+    "required": ["name", "key"],
+    "properties": {"name": NAME_REF["properties"]["name"],
+                   "key": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": r"^[-._a-zA-Z0-9]+$"}},
+}
 TAGS = {
     "type": "object",
     "description": "AWS tags. Keys under aws: and infra-operator.dev/ are reserved.",
@@ -88,15 +94,24 @@ def crd(*, kind: str, plural: str, short_names: Iterable[str], description: str,
 
 def kind_crd(kind: Kind) -> dict[str, Any]:
     """The CRD of an AWS resource kind: the engine's common fields plus the kind's own."""
+    deletion = kind.deletion
+    policies = ["Delete", "Retain", *deletion.policies]
     properties: dict[str, Any] = {
         "providerRef": {**NAME_REF, "description": "The AWSProvider (same namespace) to use."},
-        "deletionPolicy": {"type": "string", "enum": ["Delete", "Retain"], "default": "Delete",
+        "deletionPolicy": {"type": "string", "enum": policies, "default": deletion.default,
                            "description": "Delete: remove the AWS resource with the object. "
-                                          "Retain: leave it and remove the ownership tags."},
-        "tags": TAGS,
+                                          "Retain: leave it and remove the ownership tags."
+                                          + "".join(f" {p}: see the kind's description." for p in deletion.policies)},
+        **({"tags": TAGS} if kind.tagging is not None else {}),
         **copy.deepcopy(dict(kind.spec_properties)),
     }
-    spec: dict[str, Any] = {"type": "object", "required": ["providerRef", *kind.spec_required],
+    if deletion.force_field:
+        properties[deletion.force_field] = {"type": "boolean", "default": False,
+                                            "description": deletion.force_description}
+    for secret in kind.secret_inputs:
+        properties[secret.field] = {**SECRET_REF, "description": secret.description}
+    required = [s.field for s in kind.secret_inputs if s.required]
+    spec: dict[str, Any] = {"type": "object", "required": ["providerRef", *kind.spec_required, *required],
                             "properties": properties}
     for rule in kind.spec_validations:
         spec.setdefault("x-kubernetes-validations", []).append(dict(rule))
@@ -110,7 +125,8 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
     shown = {p.removeprefix(".status."): {"type": t} for _, p, t in kind.printer_columns if p.startswith(".status.")}
     return crd(kind=kind.kind, plural=kind.plural, short_names=kind.short_names,
                description=kind.description, spec=spec,
-               status={kind.identifier: {"type": "string"}, **shown, **kind.status_properties},
+               status={kind.identifier: {"type": "string"}, **{f: {"type": "string"} for f in kind.identity.fields},
+                       **shown, **kind.status_properties},
                columns=[identifier, *extra])
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from ..engine.kind import Kind
+from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
 from .natgateway import NATGateway
 from .routetable import RouteTable
 from .securitygroup import SecurityGroup
+from .sns import SNSTopic
+from .sqs import SQSQueue
 from .subnet import Subnet
 from .vpc import VPC
 
 
 def all_kinds() -> tuple[Kind, ...]:
-    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable())
+    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
+            SQSQueue(), SNSTopic(), DynamoDBTable())

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Mapping
 
 from ..engine.delta import tags_from_aws
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, Kind, Raw, Reference
+from ..engine.kind import AWSClients, Kind, Raw, Reference, TagChange
 
 # EC2 ids: a prefix, a dash, 8 or 17 hex digits.
 ID_PATTERN = "^{}-[0-9a-f]{{8}}([0-9a-f]{{9}})?$"
@@ -98,8 +98,9 @@ class EC2Kind(Kind):
         return tags_from_aws(raw.get("Tags"))
 
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        found = getattr(aws.client("ec2"), self.resource.describe)(**{self.resource.ids_param: [ident]})
-        return self._first_present(aws, found[self.resource.list_key])
+        found = self.absent_if_missing(getattr(aws.client("ec2"), self.resource.describe),
+                                       **{self.resource.ids_param: [ident]})
+        return self._first_present(aws, found[self.resource.list_key]) if found else None
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         return self.list_managed(aws, owner_uid_tag)
@@ -126,9 +127,9 @@ class EC2Kind(Kind):
     def tag_specifications(self, tags: Mapping[str, str], resource_type: str | None = None) -> list[dict[str, Any]]:
         return [{"ResourceType": resource_type or self.resource.tag_type, "Tags": aws_tags(tags)}]
 
-    def set_tags(self, aws: AWSClients, ident: str, add: Mapping[str, str], remove: frozenset[str]) -> None:
+    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         ec2 = aws.client("ec2")
-        if remove:
-            ec2.delete_tags(Resources=[ident], Tags=[{"Key": k} for k in sorted(remove)])
-        if add:
-            ec2.create_tags(Resources=[ident], Tags=aws_tags(add))
+        if change.remove:
+            ec2.delete_tags(Resources=[ident], Tags=[{"Key": k} for k in sorted(change.remove)])
+        if change.add:
+            ec2.create_tags(Resources=[ident], Tags=aws_tags(change.add))

@@ -56,7 +56,7 @@ class ElasticIP(EC2Kind):
             params["NetworkBorderGroup"] = desired["networkBorderGroup"]
         return aws.client("ec2").allocate_address(**params)
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         ec2 = aws.client("ec2")
         if raw.get("AssociationId"):
             ec2.disassociate_address(AssociationId=raw["AssociationId"])

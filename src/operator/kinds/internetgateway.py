@@ -44,7 +44,7 @@ class InternetGateway(EC2Kind):
         if desired["vpcId"]:
             aws.client("ec2").attach_internet_gateway(InternetGatewayId=ident, VpcId=desired["vpcId"])
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         self._detach(aws, ident, raw)
         aws.client("ec2").delete_internet_gateway(InternetGatewayId=ident)
 

@@ -100,6 +100,6 @@ class NATGateway(EC2Kind):
     def release_held(self, aws: AWSClients, ident: str) -> None:
         aws.client("ec2").release_address(AllocationId=ident)
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         if raw.get("State") != "deleting":  # an earlier finalizer run already asked
             aws.client("ec2").delete_nat_gateway(NatGatewayId=ident)

@@ -80,5 +80,5 @@ class Subnet(EC2Kind):
         modify_attributes(aws, "modify_subnet_attribute", "SubnetId", ident,
                           {name: desired[name] for name in changed})
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         aws.client("ec2").delete_subnet(SubnetId=ident)

@@ -85,5 +85,5 @@ class VPC(EC2Kind):
         modify_attributes(aws, "modify_vpc_attribute", "VpcId", ident,
                           {name: desired[name] for name in order if name in changed})
 
-    def delete(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         aws.client("ec2").delete_vpc(VpcId=ident)

@@ -31,17 +31,32 @@ _ACCESS_CODES = frozenset({
 })
 
 
-def error_code(exc: ClientError) -> str:
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError ("" for any other exception)."""
+    if not isinstance(exc, ClientError):
+        return ""
     return exc.response.get("Error", {}).get("Code") or "Unknown"
 
 
-def is_not_found(exc: BaseException) -> bool:
+def error_message(exc: BaseException) -> str:
+    if not isinstance(exc, ClientError):
+        return str(exc)
+    return exc.response.get("Error", {}).get("Message") or str(exc)
+
+
+# Not-found codes that follow none of the generic patterns of `is_not_found`.
+_NOT_FOUND_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "ResourceNotFoundException"})
+
+
+def is_not_found(exc: BaseException, codes: frozenset[str] = frozenset()) -> bool:
+    """Whether AWS says the thing a call names does not exist: one of `codes` (the kind's), a
+    generic not-found code (`*.NotFound`, `*NotFound`, `*NotFoundException`, `*NotFoundFault`,
+    `NoSuch*`, SQS's NonExistentQueue) or S3's bare 404 answer to a HEAD request."""
     if not isinstance(exc, ClientError):
         return False
     code = error_code(exc)
-    return (code.endswith(".NotFound") or code.endswith("NotFound") or code in {
-        "NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "InvalidAllocationID.NotFound",
-    })
+    return (code in codes or code in _NOT_FOUND_CODES or code.startswith("NoSuch") or code == "404"
+            or code.endswith(("NotFound", "NotFoundException", "NotFoundFault")))
 
 
 def classify(exc: BaseException) -> EngineError | None:

@@ -18,6 +18,12 @@ from .errors import classify
 from .ratelimit import RateLimits
 
 
+# Services with one global endpoint, and the region that signs their requests (the aws
+# partition; CloudFront's certificates live in ACM in us-east-1 too, asked for by region).
+GLOBAL_SERVICES = {"iam": "us-east-1", "cloudfront": "us-east-1", "route53": "us-east-1",
+                   "organizations": "us-east-1"}
+
+
 @dataclass(frozen=True)
 class StaticCredentials:
     access_key_id: str
@@ -60,7 +66,7 @@ class ProviderSession:
         self.config = config
         self._rate_limits = RateLimits(rate_limits)
         self._on_rotation = on_rotation
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._botocore_config = Config(
             region_name=config.region,
@@ -122,13 +128,16 @@ class ProviderSession:
     def region(self) -> str:
         return self.config.region
 
-    def client(self, service: str) -> Any:
-        """The client for `service`, built on first use."""
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The client for `service` in `region` (default: the provider's; a global service's
+        own region, e.g. IAM's us-east-1), built on first use."""
+        region = region or GLOBAL_SERVICES.get(service) or self.config.region
         with self._lock:
-            cached = self._clients.get(service)
+            cached = self._clients.get((service, region))
             if cached is None:
-                cached = self._clients[service] = self.session.client(
-                    service, endpoint_url=self.config.endpoint, config=self._botocore_config)
+                config = self._botocore_config.merge(Config(region_name=region))
+                cached = self._clients[(service, region)] = self.session.client(
+                    service, region_name=region, endpoint_url=self.config.endpoint, config=config)
                 self._rate_limits.attach(cached, service)
             return cached
 
