@@ -131,8 +131,8 @@ def test_a_leader_cut_off_from_the_api_server_stops_before_its_lease_expires(kub
         assert last_of_cut_off < first_of_other
         objects = kube.list(API_VERSION, "ElasticIP", namespace)
         assert owned_in_aws(aws, namespace) == {o["metadata"]["uid"]: [o["status"]["allocationId"]] for o in objects}
-        print(f"\npartition: the leader cut off at +0s stopped acting at +{last_of_cut_off - cut_at:.1f}s "
-              f"({stopped[0]!r}); the standby acted from +{first_of_other - cut_at:.1f}s; 0 overlapping runs")
+        print(f"\npartition: the leader cut off at +0s stopped acting at {last_of_cut_off - cut_at:+.1f}s "
+              f"({stopped[0]!r}); the standby acted from {first_of_other - cut_at:+.1f}s; 0 overlapping runs")
         cluster.delete_everything()
     finally:
         for replica in (cut_off, other):
