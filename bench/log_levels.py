@@ -27,7 +27,8 @@ import tempfile
 import time
 import urllib.request
 
-from _stack import SubprocessOperator, apply_elastic_ips, aws_and_kube, namespace_with_provider, wait_all_ready
+import yaml
+from _stack import REPO, SubprocessOperator, apply_elastic_ips, aws_and_kube, namespace_with_provider, wait_all_ready
 from harness.kube import KubeClient
 from infra_operator.telemetry import catalog, parse_samples
 from local_process import free_port
@@ -35,10 +36,15 @@ from local_process import free_port
 GROUP = "aws.infra-operator.dev"
 API_VERSION = f"{GROUP}/v1alpha1"
 LEVELS = ("debug", "info", "warning", "error", "critical")
-# Deletion order: dependents first, the AWSProvider last (the finalizers would wait otherwise,
-# which is part of what is measured, but needlessly long).
-DELETE_ORDER = ("RouteTable", "NATGateway", "SecurityGroup", "Subnet", "InternetGateway", "ElasticIP", "VPC",
-                "AWSProvider")
+
+
+def deletion_order() -> list[str]:
+    """Our kinds in samples/, in reverse order of appearance: dependents before what they name
+    (the samples list what others name first), the AWSProvider last. In another order the
+    finalizers wait for dependents, which is part of what is measured, but needlessly long."""
+    kinds = [doc["kind"] for path in sorted((REPO / "samples").glob("*.yaml"))
+             for doc in yaml.safe_load_all(path.read_text()) if doc and doc["apiVersion"].startswith(GROUP)]
+    return list(reversed(dict.fromkeys(kinds)))
 
 
 class SandboxRun:
@@ -101,10 +107,11 @@ def one_run(level: str, keep: pathlib.Path | None) -> tuple[dict[str, collection
             converged = run.log_offset()
             wait(run.drift_detected_and_healed, 120, "drift detected and healed")
             drifted = run.log_offset()
-            for kind in DELETE_ORDER:
+            kinds = deletion_order()
+            for kind in kinds:
                 for obj in kube.list(API_VERSION, kind, "default"):
                     kube.delete(API_VERSION, kind, "default", obj["metadata"]["name"])
-            wait(lambda: not any(kube.list(API_VERSION, kind, "default") for kind in DELETE_ORDER), 180,
+            wait(lambda: not any(kube.list(API_VERSION, kind, "default") for kind in kinds), 180,
                  "every object deleted")
             deleted = run.log_offset()
             signalled = time.monotonic()

@@ -177,7 +177,7 @@ class Sandbox:
         await asyncio.wait([operator, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
         if operator.done():
             operator.result()  # the operator could not start: raise why
-        # kopf took the signals over when it started; ours stop our tasks before the operator.
+        # The operator took the signals over when it started; ours stop our tasks before it.
         stop_on_signals()
         self.display.event("operator started; applying samples/*.yaml")
         expected = await asyncio.to_thread(self._apply_samples, kube, aws.endpoint)
@@ -188,7 +188,7 @@ class Sandbox:
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait([operator, stopped], timeout=options.duration, return_when=asyncio.FIRST_COMPLETED)
         self.display.event("stopping: operator, Kubernetes API emulation, AWS endpoint")
-        # Our tasks first: kopf waits 5 s for every task started after it before cancelling them.
+        # Our tasks first: the stopping operator cancels every task started after it, ours too.
         for task in (*helpers, stopped):
             task.cancel()
         await asyncio.gather(*helpers, stopped, return_exceptions=True)

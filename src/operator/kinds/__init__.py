@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ..engine.kind import Kind
+from .apigateway import APIGateway
 from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
 from .natgateway import NATGateway
+from .route53hostedzone import Route53HostedZone
+from .route53recordset import Route53RecordSet
 from .routetable import RouteTable
 from .securitygroup import SecurityGroup
 from .sns import SNSTopic
@@ -17,4 +20,4 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            SQSQueue(), SNSTopic(), DynamoDBTable())
+            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway())
