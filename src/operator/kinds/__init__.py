@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .apigateway import APIGateway
+from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
@@ -22,5 +23,5 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway(),
+            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(),
             IAMRole(), S3Bucket())
