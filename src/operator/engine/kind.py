@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Callable, ClassVar, Mapping, Protocol
 
@@ -190,13 +191,20 @@ class Deletion:
     and Retain (RDS "Snapshot"); `default` the policy when the spec sets none (KMS: Retain);
     `force_field` a boolean spec field that overrides an AWS safety (S3 forceDestroy, added to
     the CRD by the engine); `protected` the errors AWS answers while its deletion protection
-    holds: shown as Ready=False reason DeletionProtected and retried slowly, not an error loop."""
+    holds: shown as Ready=False reason DeletionProtected and retried slowly, not an error loop.
+
+    `scheduled`: AWS deletes only after a waiting period during which the resource can be
+    restored (KMS pending window, Secrets Manager recovery window); `Kind.deletion_date(raw)`
+    says when. A scheduled deletion releases the finalizer (event DeletionScheduled, the date in
+    status); seen on a live object it is critical drift, healed by `Kind.restore`; an object
+    re-created under the same namespace, name and kind (the owner tags) restores and adopts it."""
 
     policies: tuple[str, ...] = ()
     default: str = "Delete"
     force_field: str | None = None
     force_description: str = ""
     protected: tuple[ErrorMatch, ...] = ()
+    scheduled: bool = False
 
 
 class AWSClients(Protocol):
@@ -347,7 +355,23 @@ class Kind:
         """Delete one resource from `held`; an already missing one must not raise."""
         raise NotImplementedError
 
+    def deletion_date(self, raw: Raw) -> str | None:
+        """`deletion.scheduled` kinds: when AWS will delete the described resource (RFC 3339),
+        None while no deletion is scheduled."""
+        return None
+
+    def restore(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+        """`deletion.scheduled` kinds: cancel the scheduled deletion."""
+        raise NotImplementedError
+
     # -- helpers for kinds ----------------------------------------------------------------
+
+    @staticmethod
+    def timestamp(value: datetime | None) -> str | None:
+        """A date AWS answered (botocore gives datetimes) as an RFC 3339 UTC status value."""
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def absent_if_missing(self, call: Callable[..., Any], **params: Any) -> Any:
         """The answer of the primary describe call, or None when AWS says the resource it asks

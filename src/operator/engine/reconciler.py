@@ -13,7 +13,7 @@ from ...telemetry import Telemetry
 from ..provider.errors import classify, error_code, error_message, is_not_found
 from ..provider.registry import ProviderRegistry
 from . import conditions
-from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
+from .delta import OWNER_KIND, OWNER_NAME, OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .describe_cache import DescribeCache
 from .errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
                      RetryableError, TerminalError)
@@ -187,6 +187,8 @@ class Reconciler:
         self._read(run)
         if run.raw is None:
             self._adopt(run)
+        if run.raw is not None and run.kind.deletion_date(run.raw):
+            self._restore(run)
         if run.duplicates:
             self._delete_duplicates(run)
         if run.raw is None:
@@ -266,6 +268,8 @@ class Reconciler:
                 if drift and not run.delta.empty:
                     for severity, fields in run.delta.by_severity().items():
                         drift.detected(severity.value, fields)
+                if drift and kind.deletion_date(run.raw):
+                    drift.detected(Severity.CRITICAL.value, ["deletion"])
                 if drift and kind.adoption is Adoption.OWNER_TAG:
                     owned = kind.find_all_owned(run.aws, owner) if owned is None else owned
                     run.duplicates = [r for r in owned if kind.identify(r) != ident]
@@ -284,6 +288,9 @@ class Reconciler:
         found: Raw | None = None
         if kind.adoption is Adoption.OWNER_TAG:
             owned = kind.find_all_owned(aws, (OWNER_UID, obj.uid))
+            if not owned and kind.deletion.scheduled:
+                owned = [r for r in kind.find_all_owned(aws, (OWNER_NAME, f"{obj.namespace}/{obj.name}"))
+                         if self._predecessor(run, r)][:1]
             if owned:
                 found = self._describe(kind, aws, kind.identify(owned[0])) or owned[0]
                 run.duplicates = owned[1:]
@@ -306,7 +313,28 @@ class Reconciler:
         if run.kind.adoption is Adoption.TOKEN or PENDING_ANNOTATION in run.obj.annotations:
             return True
         return (run.kind.tagging is not None
-                and self._observe(run.kind, run.aws, raw).get("tags", {}).get(OWNER_UID) == run.obj.uid)
+                and self._observe(run.kind, run.aws, raw).get("tags", {}).get(OWNER_UID) == run.obj.uid
+                or self._predecessor(run, raw))
+
+    def _predecessor(self, run: _Run, raw: Raw) -> bool:
+        """Whether `raw` awaits a deletion an earlier object of the same namespace, name and kind
+        scheduled: re-creating the object restores it (see Deletion.scheduled)."""
+        kind, obj = run.kind, run.obj
+        if not (kind.deletion.scheduled and kind.tagging is not None and kind.deletion_date(raw)):
+            return False
+        tags = self._observe(kind, run.aws, raw).get("tags", {})
+        return tags.get(OWNER_NAME) == f"{obj.namespace}/{obj.name}" and tags.get(OWNER_KIND) == kind.kind
+
+    def _restore(self, run: _Run) -> None:
+        """Cancel a deletion AWS has scheduled (out of band, or by an earlier object of the same
+        name): a drift check counts it healed."""
+        kind, ident, date = run.kind, run.kind.identify(run.raw), run.kind.deletion_date(run.raw)
+        with _healing(run.drift, lambda exc: self._engine_error(kind, exc)), self._writing(kind, run.obj):
+            kind.restore(run.aws, ident, run.raw)
+        run.outcome.event("Warning" if run.drift is not None else "Normal", "DeletionCancelled",
+                          f"cancelled the deletion of {kind.kind} {ident} AWS had scheduled for {date}")
+        run.raw = self._describe(kind, run.aws, ident) or run.raw
+        run.delta = self._delta(run)
 
     def _needs_pending_record(self, kind: Kind) -> bool:
         """Whether only a create-pending record lets a crash after the create find the resource."""
@@ -513,7 +541,13 @@ class Reconciler:
                         f"AWS refuses to delete {kind.kind} {ident} while its deletion protection is on: "
                         f"{error_code(exc)}: {error_message(exc)}", delay=self.settings.deletion_protected_delay) from exc
                 raise
-            if self._describe(kind, aws, ident) is not None:
+            after = self._describe(kind, aws, ident)
+            if after is not None and kind.deletion_date(after):
+                outcome.status.update(kind.status(after))
+                outcome.event("Normal", "DeletionScheduled",
+                              f"AWS deletes {kind.kind} {ident} on {kind.deletion_date(after)}; re-creating this "
+                              "object before then restores it")
+            elif after is not None:
                 remaining.append(ident)
             else:
                 outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")

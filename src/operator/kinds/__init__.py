@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..engine.kind import Kind
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
+from .kms import KMSKey
 from .natgateway import NATGateway
 from .routetable import RouteTable
 from .securitygroup import SecurityGroup
@@ -13,4 +14,5 @@ from .vpc import VPC
 
 
 def all_kinds() -> tuple[Kind, ...]:
-    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable())
+    return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
+            KMSKey())
