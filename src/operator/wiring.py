@@ -36,6 +36,9 @@ class IndexedCluster:
         self._indices = indices
 
     def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
+        """None also for a kind this operator does not serve (yet): a reference to it waits."""
+        if kind not in self._plurals:
+            return None
         index = self._indices.get(_summary_index(self._plurals[kind]))
         store = index.get((namespace, name)) if index is not None else None
         return next(iter(store), None) if store else None

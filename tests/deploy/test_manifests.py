@@ -30,7 +30,8 @@ MONITORING_SCHEMAS = ROOT / "tests" / "schemas" / "monitoring.coreos.com"
 GROUP = "aws.infra-operator.dev"
 # The eight kinds of the shared contract; RBAC grants them all, CRDs arrive kind by kind.
 PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways",
-           "securitygroups", "routetables", "kmskeys")
+           "securitygroups", "routetables", "kmskeys",
+           "secretsmanagersecrets")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"

@@ -125,7 +125,7 @@ class ResyncClock:
 
 
 def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
-                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),)) -> Reconciler:
+                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),), read_secret=None) -> Reconciler:
     """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; its describe
     cache lives one RESYNC_INTERVAL on `engine.clock`."""
     def instrument(events):
@@ -138,7 +138,8 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
         registry.mark(f"{NAMESPACE}/{name}", True)
     clock = ResyncClock()
     engine = Reconciler(telemetry, registry, EngineSettings(),
-                        describe_cache=DescribeCache(RESYNC_INTERVAL, clock))
+                        describe_cache=DescribeCache(RESYNC_INTERVAL, clock),
+                        **({"read_secret": read_secret} if read_secret else {}))
     engine.clock = clock
     return engine
 

@@ -83,11 +83,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 
 def test_every_sample_object_becomes_ready(run: Run) -> None:
-    assert len(run.objects) == 11
+    assert len(run.objects) == len(sample_objects())
     not_ready = {key: condition(obj) for key, obj in run.objects.items() if condition(obj).get("status") != "True"}
     assert not not_ready
     assert run.objects[("AWSProvider", "aws")]["spec"]["endpoint"].startswith("http://127.0.0.1:")
-    assert "all 11 objects Ready" in run.stdout
+    assert f"all {len(sample_objects())} objects Ready" in run.stdout
 
 
 def test_metrics_serve_the_catalog_with_the_resource_counts(run: Run) -> None:
@@ -142,7 +142,7 @@ def test_duration_stops_by_itself_and_otlp_export_is_flushed(tmp_path: pathlib.P
     output = sandbox.stdout()
     assert f"OTLP export     {receiver.endpoint}/v1/traces" in output
     assert "stopping: operator" in output and "Traceback" not in output + sandbox.stderr()
-    assert "/11 Ready" in output
+    assert f"/{len(sample_objects())} Ready" in output
     # The provider was checked within those seconds: its span and the metrics were pushed at shutdown.
     spans = {span.name for span in receiver.spans()}
     assert {"reconcile AWSProvider", "provider check", "STS.GetCallerIdentity"} <= spans

@@ -9,6 +9,8 @@ does that for every kind, from the declarations. See docs/engine.md, "Writing a 
 
 from __future__ import annotations
 
+import hmac
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -154,30 +156,56 @@ class ErrorMatch:
 
 @dataclass(frozen=True)
 class SecretInput:
-    """A spec field `<name>SecretRef: {name, key}` naming a key of a Kubernetes Secret (same
-    namespace). The engine reads it and hands the value to `create`/`update` only, as
-    `desired[name]` wrapped in `SecretValue` (never compared, logged, stored or hashed); it
-    applies it on create and whenever the Secret changes (`name` then is in `changed`)."""
+    """A spec field `<name>SecretRef` naming a Kubernetes Secret (same namespace). The engine
+    reads it and hands the value to `create`/`update` only, as `desired[name]` wrapped in
+    `SecretValue` (never logged, stored or hashed); it applies it on create and whenever the
+    Secret changes (`name` then is in `changed`).
+
+    `shape`: "string" (`{name, key}`: one key's text), "binary" (`{name, key}`: one key's bytes)
+    or "json" (`{name, keys}`: a JSON object of several keys of one Secret, every key when
+    `keys` is unset; `SecretValue.json_object`). Where AWS can read the value back, the kind's
+    `observe` may report it under `name` (a SecretValue): the engine then compares the two in
+    this process, and a difference the Secret did not cause is critical drift."""
 
     name: str
     description: str = ""
     required: bool = True
+    shape: str = "string"
+    # The spec field, when it is not `<name>SecretRef` (Secrets Manager's secretStringRef, the
+    # original operator's name).
+    spec_field: str | None = None
 
     @property
     def field(self) -> str:
-        return f"{self.name}SecretRef"
+        return self.spec_field or f"{self.name}SecretRef"
 
 
 class SecretValue:
-    """A secret's value: `reveal()` is the only way to it; repr, str and equality hide it."""
+    """A secret's value (text or bytes): `reveal()` is the only way to it; repr and str hide it,
+    and equality compares in constant time without exposing either side."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: str | bytes):
         self._value = value
 
-    def reveal(self) -> str:
+    def reveal(self) -> str | bytes:
         return self._value
+
+    @classmethod
+    def json_object(cls, values: Mapping[str, str]) -> "SecretValue":
+        """A JSON object of string values in one spelling (sorted keys, no spaces), so that the
+        same content from a Secret and from AWS compares equal."""
+        return cls(json.dumps(dict(values), sort_keys=True, separators=(",", ":")))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecretValue):
+            return NotImplemented
+        mine, theirs = self._value, other._value
+        as_bytes = [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in (mine, theirs)]
+        return type(mine) is type(theirs) and hmac.compare_digest(*as_bytes)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return "SecretValue(***)"

@@ -17,7 +17,7 @@ from .delta import OWNER_KIND, OWNER_NAME, OWNER_UID, Delta, compute_delta, owne
 from .describe_cache import DescribeCache
 from .errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
                      RetryableError, TerminalError)
-from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretValue, Severity, State, TagChange
+from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretInput, SecretValue, Severity, State, TagChange
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
 from .references import resolve
@@ -226,10 +226,10 @@ class Reconciler:
         applied = obj.status.get(SECRET_VERSIONS) or {}
         changed = set()
         for secret in kind.secret_inputs:
-            value, version = self._secret(obj, secret.field, secret.required)
+            value, version = self._secret(obj, secret)
             if value is None:
                 continue
-            desired[secret.name] = SecretValue(value)
+            desired[secret.name] = value
             run.secret_versions[secret.name] = version
             if applied.get(secret.name) != version:
                 changed.add(secret.name)
@@ -237,19 +237,35 @@ class Reconciler:
         run.desired = desired
         run.token = kind.token.from_uid(obj.uid)
 
-    def _secret(self, obj: CustomObject, ref_field: str, required: bool) -> tuple[str | None, str]:
+    def _secret(self, obj: CustomObject, secret: SecretInput) -> tuple[SecretValue | None, str]:
+        """The value of a secret input in its shape, and the Secret's version. Messages name
+        the Secret and its keys, never a value."""
+        ref_field = secret.field
         ref = obj.spec.get(ref_field) or {}
         if not ref:
-            if required:
+            if secret.required:
                 raise TerminalError(f"spec.{ref_field} is required", reason="MissingSecretRef")
             return None, ""
         found = self.read_secret(obj.namespace, ref["name"])
-        if found is None or ref["key"] not in found[0]:
-            what = "does not exist" if found is None else f"has no key {ref['key']!r}"
+        keys = ([ref["key"]] if secret.shape != "json" else
+                list(ref.get("keys") or (sorted(found[0]) if found else [])))
+        missing = [key for key in keys if found is None or key not in found[0]]
+        if found is None or missing or not keys:
+            what = ("does not exist" if found is None else "has no keys" if not keys
+                    else f"has no key {', '.join(map(repr, missing))}")
             raise RetryableError(f"Secret {ref['name']} ({ref_field}) {what}", reason="SecretNotFound",
                                  delay=self.settings.secret_missing_delay)
         data, version = found
-        return data[ref["key"]], version
+        if secret.shape == "binary":
+            # The reader decodes with surrogateescape: this gives the Secret's bytes back exactly.
+            return SecretValue(data[keys[0]].encode("utf-8", "surrogateescape")), version
+        text = [key for key in keys if not _is_text(data[key])]
+        if text:
+            raise TerminalError(f"Secret {ref['name']} key {', '.join(map(repr, text))} ({ref_field}) is not UTF-8 "
+                                "text", reason="InvalidSecret")
+        if secret.shape == "json":
+            return SecretValue.json_object({key: data[key] for key in keys}), version
+        return SecretValue(data[keys[0]]), version
 
     def _read(self, run: _Run) -> None:
         """Read the resource in status (a drift check: from the describe cache, and counting
@@ -441,8 +457,12 @@ class Reconciler:
         self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"), synced=synced)
 
     def _delta(self, run: _Run) -> Delta:
-        delta = compute_delta(run.desired, self._observe(run.kind, run.aws, run.raw), run.kind.drift_fields)
-        return delta.with_secrets(run.changed_secrets)
+        observed = self._observe(run.kind, run.aws, run.raw)
+        delta = compute_delta(run.desired, observed, run.kind.drift_fields)
+        # Compared in this process only, where the kind reads the value back (SecretValue equality).
+        compared = frozenset(s.name for s in run.kind.secret_inputs if s.name in observed and s.name in run.desired)
+        differing = frozenset(name for name in compared if observed[name] != run.desired[name])
+        return delta.with_secrets(run.changed_secrets, differing, compared)
 
     def _observe(self, kind: Kind, aws: AWSClients, raw: Raw) -> State:
         """The kind's comparable state, with the tags read by their own call where they are not
@@ -650,6 +670,15 @@ def _describing(describe: Callable[..., Any], *args: Any) -> Any:
             raise
         error.error_type = "get_failed"
         raise error from exc
+
+
+def _is_text(value: str) -> bool:
+    """Whether a Secret's value decoded as UTF-8 (the reader escapes bytes that did not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _matches(matches: tuple[ErrorMatch, ...], exc: BaseException) -> bool:

@@ -8,6 +8,7 @@ from .internetgateway import InternetGateway
 from .kms import KMSKey
 from .natgateway import NATGateway
 from .routetable import RouteTable
+from .secretsmanager import SecretsManagerSecret
 from .securitygroup import SecurityGroup
 from .subnet import Subnet
 from .vpc import VPC
@@ -15,4 +16,4 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            KMSKey())
+            KMSKey(), SecretsManagerSecret())
