@@ -54,7 +54,8 @@ class Reference:
     identifier; e.g. "arn" for an IAM role). `also` fills more spec fields from more status fields
     of the same object ((spec field, status field) pairs: an ALB's DNS name and its canonical
     hosted zone id). A kind only ever reads the filled fields. `id_pattern` validates `id_field`
-    in the CRD. `within` names a list field of the spec whose items each carry the reference.
+    in the CRD. `within` names a list field of the spec whose items each carry the reference, or an
+    object field of the spec that carries it.
     """
 
     field: str

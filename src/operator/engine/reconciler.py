@@ -447,7 +447,9 @@ class Reconciler:
         except InProgress as progress:
             outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
             outcome.message = progress.message
-            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message), synced=synced)
+            # The kind's own reason where it gives one (a certificate's PendingValidation).
+            reason = progress.reason if progress.reason != InProgress.reason else "Provisioning"
+            self._conditions(obj, outcome, ready=(False, reason, outcome.message), synced=synced)
             return
         if not available:
             outcome.retry_after = self.settings.provisioning_delay
@@ -555,6 +557,9 @@ class Reconciler:
             ident = kind.identify(target)
             try:
                 _absent_ok(kind, kind.delete, aws, ident, target, spec)
+            except DeletionProtected as protected:  # the kind saw it before asking (a certificate in use)
+                protected.delay = self.settings.deletion_protected_delay
+                raise
             except Exception as exc:
                 if _matches(kind.deletion.protected, exc):
                     raise DeletionProtected(

@@ -125,7 +125,8 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
     for rule in kind.spec_validations:
         spec.setdefault("x-kubernetes-validations", []).append(dict(rule))
     for ref in kind.references:
-        holder = spec if ref.within is None else properties[ref.within]["items"]
+        within = properties.get(ref.within) if ref.within else None
+        holder = spec if within is None else within.get("items", within)
         _add_reference(holder, ref)
     identifier = {"name": kind.identifier[0].upper() + kind.identifier[1:], "type": "string",
                   "jsonPath": f".status.{kind.identifier}"}

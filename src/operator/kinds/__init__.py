@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..engine.kind import Kind
+from .acm import Certificate
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
 from .kms import KMSKey
@@ -16,4 +17,4 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            KMSKey(), SecretsManagerSecret())
+            KMSKey(), SecretsManagerSecret(), Certificate())
