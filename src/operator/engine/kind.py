@@ -129,6 +129,25 @@ class TagChange:
     remove: frozenset[str]
     result: Mapping[str, str] | None = None
 
+    def apply(self, add: Callable[[list[dict[str, str]]], Any], remove: Callable[[list[str]], Any], *,
+              key: str = "Key", value: str = "Value") -> None:
+        """For add/remove APIs: `add(tags as [{key: k, value: v}])` when there are tags to add,
+        then `remove(sorted keys)` when there are keys to remove."""
+        if self.add:
+            add(tag_list(self.add, key, value))
+        if self.remove:
+            remove(sorted(self.remove))
+
+
+def tag_list(tags: Mapping[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    """Tags as most AWS APIs take them: [{"Key": k, "Value": v}] (KMS: TagKey/TagValue)."""
+    return [{key: k, value: v} for k, v in tags.items()]
+
+
+def tag_map(tags: list[Mapping[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    """Tags as AWS lists them, as a mapping."""
+    return {t[key]: t[value] for t in tags or ()}
+
 
 @dataclass(frozen=True)
 class TokenFormat:

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from ..engine.errors import DeletionProtected, InProgress, TerminalError
 from ..engine.kind import (AWSClients, Deletion, DriftField, ErrorMatch, Kind, Raw, Reference, Severity, State,
-                           TagChange, Tagging, TokenFormat)
+                           TagChange, Tagging, TokenFormat, tag_list, tag_map)
 from ..engine.lookups import tagged_arns
 
 DOMAIN = r"^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z0-9-]{2,63}$"
@@ -122,7 +122,7 @@ class Certificate(Kind):
 
     def observe(self, raw: Raw) -> State:
         cert = raw["Certificate"]
-        tags = {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}
+        tags = tag_map(raw.get("Tags"))
         return {
             "domainName": cert["DomainName"],
             "subjectAlternativeNames": sorted({cert["DomainName"], *cert.get("SubjectAlternativeNames", ())}),
@@ -145,7 +145,7 @@ class Certificate(Kind):
             "status": cert.get("Status"),
             "notAfter": self.timestamp(cert.get("NotAfter")),
             "inUseBy": list(cert.get("InUseBy") or ()),
-            "validationZoneId": {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}.get(ZONE_TAG),
+            "validationZoneId": tag_map(raw.get("Tags")).get(ZONE_TAG),
             "validationRecords": [
                 {"domainName": o["DomainName"], "status": o.get("ValidationStatus"),
                  **{k: v for k, v in records.get((o.get("ResourceRecord") or {}).get("Name"), {}).items()
@@ -171,7 +171,7 @@ class Certificate(Kind):
             return None
         tags = acm.list_tags_for_certificate(CertificateArn=ident).get("Tags") or []
         raw = {"Certificate": described["Certificate"], "Tags": tags}
-        zone = {t["Key"]: t["Value"] for t in tags}.get(ZONE_TAG)
+        zone = tag_map(tags).get(ZONE_TAG)
         wanted = _records(raw)
         raw["RecordsWritten"] = bool(zone) and bool(wanted) and all(
             _present(aws, zone, record) for record in wanted)
@@ -184,7 +184,7 @@ class Certificate(Kind):
             DomainName=desired["domainName"], ValidationMethod=desired["validationMethod"],
             KeyAlgorithm=desired["keyAlgorithm"], IdempotencyToken=token,
             Options={"CertificateTransparencyLoggingPreference": desired["certificateTransparencyLogging"]},
-            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            Tags=tag_list(tags),
             **({"SubjectAlternativeNames": [desired["domainName"], *names]} if names else {}))
         return {"Certificate": {"CertificateArn": answer["CertificateArn"], "DomainName": desired["domainName"]}}
 
@@ -203,7 +203,7 @@ class Certificate(Kind):
         records = _records(raw)
         if zone and not records:
             return  # ACM has not published them yet: the next run writes them
-        previous = {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}.get(ZONE_TAG)
+        previous = tag_map(raw.get("Tags")).get(ZONE_TAG)
         if zone:
             _change(aws, zone, "UPSERT", records, f"ACM validation of {ident}")
             acm.add_tags_to_certificate(CertificateArn=ident, Tags=[{"Key": ZONE_TAG, "Value": zone}])
@@ -222,11 +222,8 @@ class Certificate(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         acm = aws.client("acm")
-        if change.add:
-            acm.add_tags_to_certificate(CertificateArn=ident,
-                                        Tags=[{"Key": k, "Value": v} for k, v in change.add.items()])
-        if change.remove:
-            acm.remove_tags_from_certificate(CertificateArn=ident, Tags=[{"Key": k} for k in sorted(change.remove)])
+        change.apply(lambda tags: acm.add_tags_to_certificate(CertificateArn=ident, Tags=tags),
+                     lambda keys: acm.remove_tags_from_certificate(CertificateArn=ident, Tags=[{"Key": k} for k in keys]))
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         found = [self.read(aws, arn) for arn in tagged_arns(aws, ["acm:certificate"], owner_uid_tag)]
@@ -237,7 +234,7 @@ class Certificate(Kind):
         if users:
             raise DeletionProtected(f"certificate {ident} is in use by {', '.join(users)}: it is deleted once "
                                     "they stop using it", reason="CertificateInUse")
-        zone = {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}.get(ZONE_TAG)
+        zone = tag_map(raw.get("Tags")).get(ZONE_TAG)
         if zone:
             self._remove_records(aws, ident, zone, _records(raw))
         aws.client("acm").delete_certificate(CertificateArn=ident)
@@ -259,7 +256,7 @@ def _pending_message(raw: Raw) -> str:
     missing = [o for o in pending if not o.get("ResourceRecord")]
     if missing:
         return "waiting for ACM to publish the DNS validation records of " + ", ".join(o["DomainName"] for o in missing)
-    zone = {t["Key"]: t["Value"] for t in raw.get("Tags") or ()}.get(ZONE_TAG)
+    zone = tag_map(raw.get("Tags")).get(ZONE_TAG)
     where = f"written to hosted zone {zone}" if zone and raw.get("RecordsWritten") else "not written by the operator"
     records = "; ".join(f"{o['DomainName']}: {o['ResourceRecord']['Type']} {o['ResourceRecord']['Name']} -> "
                         f"{o['ResourceRecord']['Value']}" for o in pending)

@@ -11,7 +11,8 @@ import json
 from typing import Any, Mapping
 
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, Deletion, DriftField, Identity, Kind, Raw, Severity, State, TagChange, Tagging
+from ..engine.kind import (AWSClients, Deletion, DriftField, Identity, Kind, Raw, Severity, State, TagChange, Tagging,
+                           tag_list, tag_map)
 from ..engine.lookups import tagged_arns
 from ..engine.policies import canonical_policy
 
@@ -159,7 +160,7 @@ class KMSKey(Kind):
             "rotationPeriodInDays": rotation.get("RotationPeriodInDays"),
             "keyPolicy": canonical_policy(raw["Policy"]) if raw.get("Policy") else None,
             "aliases": sorted(raw.get("Aliases") or ()),
-            "tags": {t["TagKey"]: t["TagValue"] for t in raw.get("Tags") or ()},
+            "tags": tag_map(raw.get("Tags"), "TagKey", "TagValue"),
         }
 
     def identify(self, raw: Raw) -> str:
@@ -205,7 +206,7 @@ class KMSKey(Kind):
         params: dict[str, Any] = {
             "Description": desired["description"], "KeyUsage": desired["keyUsage"],
             "KeySpec": desired["keySpec"], "MultiRegion": desired["multiRegion"],
-            "Tags": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
+            "Tags": tag_list(tags, "TagKey", "TagValue")}
         if desired["keyPolicyDocument"]:
             params["Policy"] = desired["keyPolicyDocument"]
         return aws.client("kms").create_key(**params)
@@ -248,10 +249,8 @@ class KMSKey(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         kms = aws.client("kms")
-        if change.add:
-            kms.tag_resource(KeyId=ident, Tags=[{"TagKey": k, "TagValue": v} for k, v in change.add.items()])
-        if change.remove:
-            kms.untag_resource(KeyId=ident, TagKeys=sorted(change.remove))
+        change.apply(lambda tags: kms.tag_resource(KeyId=ident, Tags=tags),
+                     lambda keys: kms.untag_resource(KeyId=ident, TagKeys=keys), key="TagKey", value="TagValue")
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         found = [self.read(aws, arn) for arn in tagged_arns(aws, ["kms:key"], owner_uid_tag)]

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from ..engine.errors import TerminalError
 from ..engine.delta import reconcile_set
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity, Kind, Raw, Reference, SecretInput,
-                           SecretValue, Severity, State, TagChange, Tagging)
+                           SecretValue, Severity, State, TagChange, Tagging, tag_list, tag_map)
 
 LAMBDA_ARN = r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9$_-]+)?$"
 KMS_KEY = r"^(arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+|alias/.+|[a-zA-Z0-9-]{1,2048})$"
@@ -133,8 +133,7 @@ class SecretsManagerSecret(Kind):
             "secretName": spec["secretName"],
             "description": spec.get("description", ""),
             "kmsKeyId": _key_id(spec.get("kmsKeyId")) or "",
-            "replicaRegions": sorted(({"region": r["region"], "kmsKeyId": _key_id(r.get("kmsKeyId"))}
-                                      for r in spec.get("replicaRegions") or ()), key=lambda r: r["region"]),
+            "replicaRegions": _replicas(spec.get("replicaRegions"), "region", "kmsKeyId"),
             "rotationEnabled": rotation,
             "rotationLambdaArn": spec.get("rotationLambdaArn") if rotation else None,
             "rotationRules": _rules(spec) if rotation else None,
@@ -146,12 +145,11 @@ class SecretsManagerSecret(Kind):
             "secretName": raw["Name"],
             "description": raw.get("Description", ""),
             "kmsKeyId": _key_id(raw.get("KmsKeyId")) or "",
-            "replicaRegions": sorted(({"region": r["Region"], "kmsKeyId": _key_id(r.get("KmsKeyId"))}
-                                      for r in raw.get("ReplicationStatus") or ()), key=lambda r: r["region"]),
+            "replicaRegions": _replicas(raw.get("ReplicationStatus"), "Region", "KmsKeyId"),
             "rotationEnabled": rotation,
             "rotationLambdaArn": raw.get("RotationLambdaARN") or None,
             "rotationRules": _observed_rules(raw.get("RotationRules")),
-            "tags": {t["Key"]: t["Value"] for t in raw.get("Tags") or ()},
+            "tags": tag_map(raw.get("Tags")),
         }
         # While a rotation function owns the value, AWS's value is not compared with the Secret's.
         if not rotation:
@@ -190,7 +188,7 @@ class SecretsManagerSecret(Kind):
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         params: dict[str, Any] = {
             "Name": desired["secretName"], "Description": desired["description"], "ClientRequestToken": token,
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()], **_value_params(desired)}
+            "Tags": tag_list(tags), **_value_params(desired)}
         if desired["kmsKeyId"]:
             params["KmsKeyId"] = desired["kmsKeyId"]
         if desired["replicaRegions"]:
@@ -222,10 +220,8 @@ class SecretsManagerSecret(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         sm = aws.client("secretsmanager")
-        if change.add:
-            sm.tag_resource(SecretId=ident, Tags=[{"Key": k, "Value": v} for k, v in change.add.items()])
-        if change.remove:
-            sm.untag_resource(SecretId=ident, TagKeys=sorted(change.remove))
+        change.apply(lambda tags: sm.tag_resource(SecretId=ident, Tags=tags),
+                     lambda keys: sm.untag_resource(SecretId=ident, TagKeys=keys))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         if raw.get("DeletedDate"):
@@ -240,6 +236,12 @@ class SecretsManagerSecret(Kind):
         else:
             sm.delete_secret(SecretId=ident,
                              RecoveryWindowInDays=spec.get("recoveryWindowInDays", DEFAULT_RECOVERY_WINDOW))
+
+
+def _replicas(items: list[Mapping[str, Any]] | None, region: str, key: str) -> list[dict[str, Any]]:
+    """Replica regions from the spec or AWS, in one form."""
+    return sorted(({"region": r[region], "kmsKeyId": _key_id(r.get(key))} for r in items or ()),
+                  key=lambda r: r["region"])
 
 
 def _rules(spec: Mapping[str, Any]) -> dict[str, Any]:
