@@ -1,5 +1,6 @@
 """Secrets never leak: operators run with credentials from Secrets (with a session token), an
-assumed role with an external ID, and revoked credentials; their logs (JSON and text, the text
+assumed role with an external ID, and revoked credentials, and copy Secret keys into Secrets
+Manager (a JSON object, a binary value); their logs (JSON and text, the text
 one at DEBUG), spans and metrics (over OTLP), Kubernetes events, object statuses and /metrics
 expositions hold none of the secret values, nor the role credentials STS issued."""
 
@@ -48,6 +49,15 @@ def set_up(cluster: Cluster, aws) -> tuple[list[str], str]:
         cluster.create("AWSProvider", provider, spec)
         if provider != "revoked":
             cluster.create("ElasticIP", f"on-{provider}", {"providerRef": {"name": provider}})
+    # A Secrets Manager secret built from a Secret's keys: a JSON object and a binary value.
+    password, blob = token(), token(48)
+    values += [password, blob]
+    cluster.kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app", "namespace": cluster.namespace},
+                         "stringData": {"username": "app", "password": password, "blob": blob}})
+    for name, value_ref in (("app-json", {"secretJsonRef": {"name": "app", "keys": ["username", "password"]}}),
+                            ("app-binary", {"secretBinaryRef": {"name": "app", "key": "blob"}})):
+        cluster.create("SecretsManagerSecret", name, {"providerRef": {"name": "static"}, "forceDeleteWithoutRecovery": True,
+                                                      "secretName": f"{cluster.namespace}/{name}", **value_ref})
     return values, external_id
 
 
@@ -78,6 +88,8 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
                 for provider in ("static", "role"):
                     wait_provider_ready(kube, process, f"{cluster.namespace}/{provider}")
                     cluster.wait_ready("ElasticIP", f"on-{provider}")
+                for name in ("app-json", "app-binary"):
+                    cluster.wait_ready("SecretsManagerSecret", name)
                 cluster.wait_condition("AWSProvider", "revoked", status="False", reason="ProviderNotReady")
                 cluster.delete("ElasticIP", "on-role")
                 cluster.wait_gone("ElasticIP", "on-role")
@@ -97,7 +109,7 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
     finally:
         receiver.stop()
         kube.delete_namespace(other)
-    assert len(values) == 14 and len(issued) >= 4
+    assert len(values) == 18 and len(issued) >= 4
     leaks = {(where, value[:6]) for where, text in places.items() for value in values + issued if value in text}
     assert not leaks, leaks
     assert '"trace_id"' in places["json log"] and "DEBUG" in places["text log"]
