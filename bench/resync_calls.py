@@ -1,5 +1,5 @@
 """Steady state: AWS API calls per managed resource per resync interval, with the describe cache
-off (`--describe-cache-ttl 0`, one describe per resource) and on (the default), side by side
+off (`--describe-cache off`, one describe per resource) and on (the default), side by side
 in one run, against the moto server and the Kubernetes API emulation.
 
     .venv/bin/python bench/resync_calls.py [--sizes 100 1000] [--rounds 3] [--resync-interval 20]
@@ -23,7 +23,7 @@ from _stack import (PROVIDER, apply_elastic_ips, aws_and_kube, cpu_seconds, metr
 
 DRIFT_CHECKS = "infra_operator_drift_detection_duration_seconds_count"
 HITS, MISSES = "infra_operator_cache_hits_total", "infra_operator_cache_misses_total"
-MODES = {"off": ("--describe-cache-ttl", "0"), "on": ()}
+MODES = {"off": ("--describe-cache", "off"), "on": ()}
 
 
 def quiet_count(url: str, at_least: float, timeout: float, quiet: float) -> float:

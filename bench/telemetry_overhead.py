@@ -54,7 +54,7 @@ def engine_for(aws: MotoServer, telemetry: Telemetry, instrument: bool) -> Recon
     providers = ProviderRegistry(instrument=telemetry.instrument_aws if instrument else lambda events: None)
     providers.apply(ProviderConfig(PROVIDER, "us-east-1", aws.endpoint, StaticCredentials("testing", "testing")))
     providers.mark(PROVIDER, True)
-    return Reconciler(telemetry, providers, EngineSettings(describe_cache_ttl=0))
+    return Reconciler(telemetry, providers, EngineSettings(describe_cache=False))
 
 
 def elastic_ips(aws: MotoServer, count: int) -> list[dict]:

@@ -3,8 +3,8 @@
     python -m dashboards.generate            # rewrite dashboards/infra-operator.json
     python -m dashboards.generate --check    # exit 1 when the committed JSON is stale
 
-Rows follow the order an on-call engineer reads them: is anything broken (overview), is the
-operator keeping up (reconciliation), is AWS the cause (AWS API), is reality drifting (drift),
+Rows follow the order an on-call engineer reads them: is anything broken (overview), how much
+error budget is left (SLOs), is the operator keeping up (reconciliation), is AWS the cause (AWS API), is reality drifting (drift),
 are deletions stuck (finalizers and resources), and the supporting machinery (provider, cache).
 Every expression comes from `dashboards.promql`, which checks it against the metric catalog.
 """
@@ -25,6 +25,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.piechart import PieChartType
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
+    DashboardLinkType,
     DataSourceRef,
     Threshold,
     ThresholdsMode,
@@ -43,6 +44,18 @@ from infra_operator.telemetry import catalog as m  # noqa: E402
 OUTPUT = pathlib.Path(__file__).with_name("infra-operator.json")
 UID = "infra-operator"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
+SERVICE_NAME = "infra-operator"
+# The latency panels link to the operator's traces of the panel's time range in the Jaeger data
+# source the `jaeger` variable picks (Grafana's Explore, Jaeger search by service).
+TRACES_LINK = (
+    dashboard.DashboardLink("Traces in Jaeger")
+    .type(DashboardLinkType.LINK)
+    .icon("external link")
+    .tooltip("The operator's traces in this time range; exemplar dots open their own trace")
+    .url('/explore?schemaVersion=1&panes={"traces":{"datasource":"${jaeger}","queries":[{"refId":"A",'
+         '"datasource":{"type":"jaeger","uid":"${jaeger}"},"queryType":"search","service":"' + SERVICE_NAME + '"}],'
+         '"range":{"from":"${__from}","to":"${__to}"}}}')
+)
 LEGEND_CALCS = ["mean", "max", "lastNotNull"]
 # The SDK writes the interval variable's settings on every variable; Grafana's schema has them
 # only on interval variables.
@@ -53,6 +66,8 @@ RT = "resource_type"
 class Query(NamedTuple):
     expr: str
     legend: str
+    # Ask Prometheus for the series' exemplars (trace ids of recent observations) too.
+    exemplar: bool = False
 
 
 def _legend(by: Sequence[str], prefix: str = "") -> str:
@@ -64,7 +79,10 @@ def _rate(spec, *by: str, prefix: str = "") -> Query:
 
 
 def _quantile(q: float, spec, *by: str, prefix: str = "") -> Query:
-    return Query(promql.quantile(q, spec, by), _legend(by, prefix))
+    """A latency quantile, shown with the exemplars of the histogram: each dot is one recent
+    observation, and its trace_id opens the trace (the Prometheus data source's exemplar link,
+    docs/tracing.md)."""
+    return Query(promql.quantile(q, spec, by), _legend(by, prefix), exemplar=True)
 
 
 def _gauge(spec, *by: str, aggregation: str = "sum") -> Query:
@@ -76,15 +94,16 @@ def _increase(spec, window: str, *by: str) -> Query:
 
 
 def _error_ratio() -> Query:
+    # Both counters exist per kind from the operator's start (at 0), so the ratio is 0, not
+    # "No data", for a kind that never failed.
     reconciles = promql.rate(m.RECONCILE_TOTAL, (RT,))
-    errors = promql.or_zero(promql.rate(m.RECONCILE_ERRORS, (RT,)), reconciles)
+    errors = promql.rate(m.RECONCILE_ERRORS, (RT,))
     return Query(f"{errors} / {reconciles}", _legend((RT,)))
 
 
 def _cache_hit_ratio() -> Query:
     hits = promql.rate(m.CACHE_HITS, (RT,))
     misses = promql.rate(m.CACHE_MISSES, (RT,))
-    hits, misses = promql.or_zero(hits, misses), promql.or_zero(misses, hits)
     return Query(f"{hits} / ({hits} + {misses})", _legend((RT,)))
 
 
@@ -109,6 +128,9 @@ ANY_IS_WORTH_A_LOOK = _thresholds("green", (1, "yellow"))
 QUEUE_BACKLOG = _thresholds("green", (10, "yellow"), (50, "red"))
 HIT_RATIO = _thresholds("red", (0.5, "yellow"), (0.8, "green"))
 NEUTRAL = _thresholds("blue")
+BUDGET_LEFT = _thresholds("red", (0, "yellow"), (0.5, "green"))
+# The burn rates of the alerts: 1x (ticket over 3d), 6x and 14.4x (page).
+BURN_RATE = _thresholds("green", (1, "yellow"), (6, "orange"), (14.4, "red"))
 
 
 def _panel(builder, title: str, description: str, unit: str, queries: Sequence[Query],
@@ -117,7 +139,11 @@ def _panel(builder, title: str, description: str, unit: str, queries: Sequence[Q
     builder.unit(unit).thresholds(thresholds).span(width).height(height)
     for ref_id, query in zip("ABCDEFGH", queries, strict=False):
         target = prometheus.Dataquery().expr(query.expr).legend_format(query.legend)
+        if query.exemplar:
+            target.exemplar(True)
         builder.with_target(target.ref_id(ref_id).datasource(DATASOURCE))
+    if any(query.exemplar for query in queries):
+        builder.links([TRACES_LINK])
     return builder
 
 
@@ -229,8 +255,25 @@ def _rows():
         _timeseries("Cache Hit Ratio", "Share of AWS reads answered from the operator's cache, per kind.",
                     "percentunit", [_cache_hit_ratio()], HIT_RATIO, width=16),
     ]
+    slo = [
+        _panel(bargauge.Panel(), "Error Budget Left (3d)",
+               "Share of each kind's error budget left over 3 days, for the availability SLI (reconciles not "
+               "ending in error) and the latency SLI (reconciles within 10 s); objective 99.5 %.",
+               "percentunit", [Query(promql.slo_budget_left("failed", "3d"), "availability {{resource_type}}"),
+                               Query(promql.slo_budget_left("slow", "3d"), "latency {{resource_type}}")],
+               BUDGET_LEFT, width=8)
+        .min(-1).max(1).reduce_options(_last_value()).orientation(common.VizOrientation.HORIZONTAL)
+        .display_mode(common.BarGaugeDisplayMode.BASIC),
+        _timeseries("Error Budget Burn Rate (1h & 6h)",
+                    "How fast each kind burns its budget (1 = as the objective allows); the page alerts fire "
+                    "at 14.4x over 1h and 6x over 6h, each confirmed by a short window.", "x",
+                    [Query(promql.slo_burn_rate(sli, window), f"{name} {window} {{{{resource_type}}}}")
+                     for window in ("1h", "6h") for sli, name in (("failed", "availability"), ("slow", "latency"))],
+                    BURN_RATE, width=16),
+    ]
     return [
         ("Overview", overview),
+        ("SLOs", slo),
         ("Reconciliation", reconciliation),
         ("AWS API", aws),
         ("Drift", drift),
@@ -265,6 +308,7 @@ def build_dashboard() -> dashboard.Dashboard:
         .timezone("browser")
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .with_variable(dashboard.DatasourceVariable("datasource").label("Data source").type("prometheus"))
+        .with_variable(dashboard.DatasourceVariable("jaeger").label("Traces").type("jaeger"))
         .with_variable(_filter_variable("resource_type", m.RECONCILE_TOTAL, "Resource type"))
         .with_variable(_filter_variable("service", m.AWS_API_CALLS, "AWS service"))
     )

@@ -9,9 +9,16 @@ a metric carrying `resource_type` or `service` is filtered by the template varia
 
 from __future__ import annotations
 
+import functools
+import pathlib
 from collections.abc import Sequence
 
+import yaml
+
 from infra_operator.telemetry.catalog import BY_NAME, MetricSpec
+
+PROMETHEUS_RULE = pathlib.Path(__file__).resolve().parent.parent / "deploy" / "prometheusrule.yaml"
+SLO_OBJECTIVE = "infra_operator:reconcile_slo:objective"
 
 # Grafana picks a window of at least four scrape intervals for this variable.
 RATE_WINDOW = "$__rate_interval"
@@ -67,17 +74,35 @@ def gauge(spec: MetricSpec, by: Sequence[str] = (), aggregation: str = "sum") ->
     return f"{_grouping(spec, by, aggregation=aggregation)}({selector(spec)})"
 
 
+@functools.cache
+def recorded_names() -> frozenset[str]:
+    """The series the PrometheusRule's recording rules write."""
+    (rule,) = [document for document in yaml.safe_load_all(PROMETHEUS_RULE.read_text()) if document]
+    return frozenset(r["record"] for group in rule["spec"]["groups"] for r in group["rules"] if "record" in r)
+
+
+def _recorded(name: str) -> str:
+    if name not in recorded_names():
+        raise KeyError(f"{name} is not recorded by {PROMETHEUS_RULE.name}")
+    return name
+
+
+def slo_burn_rate(sli: str, window: str) -> str:
+    """How fast a kind burns its SLO error budget over `window` (1: exactly as the objective
+    allows): the recorded bad share of `sli` ("failed" or "slow") over the budget, worst pod
+    group per kind."""
+    share = _recorded(f"resource_type:infra_operator_reconcile_{sli}:ratio_rate{window}")
+    return (f'max by (resource_type) ({share}{{resource_type=~"$resource_type"}})'
+            f" / scalar(1 - {_recorded(SLO_OBJECTIVE)})")
+
+
+def slo_budget_left(sli: str, window: str) -> str:
+    """The share of the error budget not spent over `window` (negative: overspent)."""
+    return f"1 - {slo_burn_rate(sli, window)}"
+
+
 def label_values(spec: MetricSpec, label: str) -> str:
     """A Grafana variable query listing the values of `label` on the metric."""
     if label not in spec.labels:
         raise ValueError(f"{spec.name} has no label {label}")
     return f"label_values({spec.name}, {label})"
-
-
-def or_zero(expr: str, like: str) -> str:
-    """`expr`, or 0 for each series of `like` that `expr` lacks.
-
-    A counter has no series before its first increment (no error yet means no error series), so
-    a ratio over it would show "No data" instead of 0. Both sides must share their grouping.
-    """
-    return f"({expr} or 0 * {like})"

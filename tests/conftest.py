@@ -11,10 +11,19 @@ import pytest
 
 from harness.aws import MotoServer
 from harness.kube import EmulatorServer, KubeClient, load_yaml_documents
+from tools import require_tool
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRD_DIR = REPO_ROOT / "crds"
 _AWS_SERVER = pytest.StashKey[MotoServer]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.tools(...)`: each tool is required (tests/tools.py) before any fixture runs."""
+    for mark in item.iter_markers("tools"):
+        for name in mark.args:
+            require_tool(name)
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +73,9 @@ def namespace(kube: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]
     kube.create_namespace(name)
     yield name
     kube.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def kubectl_binary() -> str:
+    """kubectl's path (tests/tools.py: skipped without it on a laptop, a failure in CI)."""
+    return require_tool("kubectl")

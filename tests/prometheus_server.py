@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -24,12 +23,9 @@ from collections.abc import Sequence
 
 import yaml
 from local_process import LocalProcess, free_port
+from tools import find_tool
 
 JOB = "infra-operator"
-
-
-def binary() -> str | None:
-    return shutil.which("prometheus")
 
 
 def finite_values(result: list[dict]) -> list[float]:
@@ -45,13 +41,16 @@ class PrometheusServer(LocalProcess):
     name = "prometheus"
 
     def __init__(self, targets: Sequence[str], workdir: pathlib.Path, *, job: str = JOB,
-                 interval: str = "1s", rule_files: Sequence[pathlib.Path] = ()) -> None:
+                 interval: str = "1s", rule_files: Sequence[pathlib.Path] = (),
+                 features: Sequence[str] = ("exemplar-storage",)) -> None:
         super().__init__(workdir / "prometheus.log")
         self.targets = list(targets)
         self.workdir = workdir
         self.job = job
         self.interval = interval
         self.rule_files = [str(path) for path in rule_files]
+        # Exemplar storage keeps the trace ids the operator's OpenMetrics exposition carries.
+        self.features = list(features)
         self.port = 0
 
     @property
@@ -67,8 +66,9 @@ class PrometheusServer(LocalProcess):
             "scrape_configs": [{"job_name": self.job, "static_configs": [{"targets": self.targets}]}],
         }))
         self.port = free_port()
-        return [binary() or "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"]
+        return [find_tool("prometheus") or "prometheus", f"--config.file={config}", f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn",
+                *(f"--enable-feature={feature}" for feature in self.features)]
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -114,6 +114,11 @@ class PrometheusServer(LocalProcess):
                 raise TimeoutError(f"no result for {expr!r} within {timeout}s")
             time.sleep(0.25)
         return result
+
+    def exemplars(self, expr: str, start: float, end: float) -> list[dict]:
+        """Stored exemplars of the series `expr` selects between two Unix times:
+        [{"seriesLabels": {...}, "exemplars": [{"labels": {...}, "value": "…", "timestamp": …}]}]."""
+        return self.api("query_exemplars", query=expr, start=start, end=end)
 
     def alerts(self) -> list[dict]:
         """Pending and firing alerts, as /api/v1/alerts reports them."""

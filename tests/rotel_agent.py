@@ -15,10 +15,8 @@ import pathlib
 import socket
 import time
 
-import rotel
 from local_process import LocalProcess, free_port
-
-BINARY = pathlib.Path(rotel.__file__).parent / "rotel-agent"
+from tools import find_tool
 
 
 class RotelAgent(LocalProcess):
@@ -46,7 +44,7 @@ class RotelAgent(LocalProcess):
     def start_command(self) -> list[str]:
         self.grpc_port, self.http_port = free_port(), free_port()
         return [
-            str(BINARY), "start",
+            find_tool("rotel-agent") or "rotel-agent", "start",
             "--otlp-grpc-endpoint", f"127.0.0.1:{self.grpc_port}",
             "--otlp-http-endpoint", f"127.0.0.1:{self.http_port}",
             "--exporter", "otlp",

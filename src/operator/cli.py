@@ -4,6 +4,7 @@ and `infra-operator sandbox` (everything local: the sandbox package, imported on
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import json
 import logging
@@ -86,23 +87,26 @@ def _address(value: str) -> str | None:
     return f"{host or '0.0.0.0'}:{port}"
 
 
-def _seconds(value: str, zero_allowed: bool) -> float:
+def _positive(value: str) -> float:
     try:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if number < 0 or (number == 0 and not zero_allowed):
-        raise argparse.ArgumentTypeError(f"expected a {'non-negative' if zero_allowed else 'positive'} "
-                                         f"number of seconds, got {value!r}")
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
     return number
 
 
-def _positive(value: str) -> float:
-    return _seconds(value, zero_allowed=False)
+# The engine's delays by flag name: EngineSettings fields of seconds, without "_delay".
+DELAYS = {f.name.removesuffix("_delay").replace("_", "-"): f.name for f in dataclasses.fields(EngineSettings)
+          if f.type in ("float", float) and f.name != "backoff_jitter"}
 
 
-def _non_negative(value: str) -> float:
-    return _seconds(value, zero_allowed=True)
+def _delay(value: str) -> tuple[str, float]:
+    name, _, seconds = value.partition("=")
+    if name not in DELAYS:
+        raise argparse.ArgumentTypeError(f"unknown delay {name!r}; known: {', '.join(DELAYS)}")
+    return DELAYS[name], _positive(seconds)
 
 
 def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
@@ -141,14 +145,19 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
                      help="host:port of /healthz, or 'off' (default 0.0.0.0:8081) [INFRA_OPERATOR_LIVENESS_ADDRESS]")
     run.add_argument("--resync-interval", type=_positive, metavar="SECONDS", default=env("RESYNC_INTERVAL", "300"),
                      help="seconds between drift checks of each resource (default 300) [INFRA_OPERATOR_RESYNC_INTERVAL]")
-    run.add_argument("--describe-cache-ttl", type=_non_negative, metavar="SECONDS", default=env("DESCRIBE_CACHE_TTL"),
-                     help="seconds one describe of all managed resources of a kind answers drift checks; "
-                          "0 turns the cache off (default and maximum: the resync interval) "
-                          "[INFRA_OPERATOR_DESCRIBE_CACHE_TTL]")
+    run.add_argument("--describe-cache", choices=("on", "off"), default=env("DESCRIBE_CACHE", "on"),
+                     help="on: one describe of all managed resources of a kind answers a resync round's "
+                          "drift checks; off: one describe per drift check (default on) "
+                          "[INFRA_OPERATOR_DESCRIBE_CACHE]")
     run.add_argument("--provider-check-interval", type=_positive, metavar="SECONDS",
                      default=env("PROVIDER_CHECK_INTERVAL", "300"),
                      help="seconds between credential checks of each AWSProvider (default 300) "
                           "[INFRA_OPERATOR_PROVIDER_CHECK_INTERVAL]")
+    run.add_argument("--delay", type=_delay, action="append", metavar="NAME=SECONDS",
+                     default=[_delay(item) for item in env("DELAYS", "").split(",") if item],
+                     help="set one of the engine's delays in seconds (repeatable; default in brackets): "
+                          + ", ".join(f"{name} ({getattr(EngineSettings, field):g})" for name, field in DELAYS.items())
+                          + "; see docs/engine.md [INFRA_OPERATOR_DELAYS, comma-separated]")
     run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
     _log_flags(run, environ)
@@ -195,8 +204,7 @@ def config_from_args(args: argparse.Namespace) -> OperatorConfig:
         kube=KubeSettings(namespaces=namespaces, clusterwide=args.all_namespaces or not namespaces,
                           server=args.server, peering=None if args.standalone else args.peering),
         resync_interval=args.resync_interval,
-        engine=EngineSettings(describe_cache_ttl=(args.resync_interval if args.describe_cache_ttl is None
-                                                  else args.describe_cache_ttl)),
+        engine=EngineSettings(describe_cache=args.describe_cache == "on", **dict(args.delay)),
         provider_check_interval=args.provider_check_interval,
         metrics_address=args.metrics_address,
         liveness_address=args.liveness_address,

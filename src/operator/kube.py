@@ -14,8 +14,8 @@ import urllib.request
 from typing import Any, Iterable, Mapping
 
 
-class ApiReader:
-    """GET requests on the API server of a kopf.ConnectionInfo."""
+class ApiClient:
+    """GET and merge-PATCH requests on the API server of a kopf.ConnectionInfo."""
 
     def __init__(self, info: Any = None, timeout: float = 10.0) -> None:
         self._info: Any = None
@@ -34,9 +34,17 @@ class ApiReader:
 
     def get(self, path: str) -> Any:
         """The decoded JSON at `path`; urllib's HTTPError/URLError when it fails."""
+        return self._send(urllib.request.Request(f"{self.server}{path}", headers={"Accept": "application/json"}))
+
+    def merge_patch(self, path: str, patch: Mapping[str, Any]) -> Any:
+        """JSON merge patch of the object at `path`; the patched object."""
+        return self._send(urllib.request.Request(
+            f"{self.server}{path}", data=json.dumps(patch).encode(), method="PATCH",
+            headers={"Accept": "application/json", "Content-Type": "application/merge-patch+json"}))
+
+    def _send(self, request: urllib.request.Request) -> Any:
         if self._info is None:
             raise RuntimeError("not logged in to the Kubernetes API yet")
-        request = urllib.request.Request(f"{self.server}{path}", headers={"Accept": "application/json"})
         if self._info.token:
             request.add_header("Authorization", f"{self._info.scheme or 'Bearer'} {self._info.token}")
         elif self._info.username is not None:
@@ -50,7 +58,7 @@ class SecretReader:
     """A Secret's decoded data (None when it does not exist), read with kopf's login."""
 
     def __init__(self) -> None:
-        self._api = ApiReader()
+        self._api = ApiClient()
 
     def connect(self, info: Any) -> None:
         self._api.connect(info)
@@ -88,7 +96,7 @@ def check_served(info: Any, group_version: str, plurals: Iterable[str], install_
                              "(set KUBECONFIG or create ~/.kube/config)")
     server = info.server
     try:
-        listing = ApiReader(info).get(f"/apis/{group_version}")
+        listing = ApiClient(info).get(f"/apis/{group_version}")
         served = {resource["name"] for resource in listing.get("resources", [])}
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):

@@ -3,7 +3,7 @@ INFRA_OPERATOR_* environment variables by the CLI."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .engine.reconciler import EngineSettings
 
@@ -37,9 +37,3 @@ class OperatorConfig:
     workers: int = 32
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
-
-    def engine_settings(self) -> EngineSettings:
-        """The engine's settings with the describe cache's TTL capped at the resync interval: a
-        snapshot never outlives one interval, so every resync interval each resource is compared
-        with a description taken within that interval."""
-        return replace(self.engine, describe_cache_ttl=min(self.engine.describe_cache_ttl, self.resync_interval))

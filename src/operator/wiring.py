@@ -11,6 +11,7 @@ import kopf
 
 from ..telemetry import Telemetry
 from .engine import providers as provider_kind
+from .engine.conditions import is_ready
 from .engine.kind import Kind
 from .engine.objects import ObjectSummary
 from .engine.outcome import Outcome
@@ -19,6 +20,7 @@ from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
 from .kube import StartupProblem, SecretReader, check_served
+from .wakeups import DependencyWaker
 from .provider.registry import ProviderRegistry
 from .settings import OperatorConfig
 
@@ -108,45 +110,72 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     registry = kopf.OperatorRegistry()
     plurals = {provider_kind.KIND: provider_kind.PLURAL, **{k.kind: k.plural for k in kinds}}
     resource = dict(group=GROUP, version=VERSION, registry=registry)
+    waker = DependencyWaker(plurals)
 
     @kopf.on.login(registry=registry)
     def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo | None:
         info = connection_info(config, settings)
         if info is not None:
             secrets.connect(info)
+            waker.connect(info)
         return info
 
-    def register_summary(plural: str, identifier: str | None) -> None:
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**_: Any) -> None:
+        waker.close()
+
+    def register_summary(plural: str, identifier: str | None, kind: str | None) -> None:
+        """`kind`: tell the waker this kind's readiness as the index sees it."""
         @kopf.index(plural=plural, id=_summary_index(plural), **resource)
         def summary(namespace: str, name: str, status: Mapping[str, Any], **_: Any) -> dict:
-            return {(namespace, name): ObjectSummary.of(status, identifier)}
+            found = ObjectSummary.of(status, identifier)
+            if kind is not None:
+                waker.observed(kind, namespace, name, found.ready and bool(found.ident))
+            return {(namespace, name): found}
 
-    register_summary(provider_kind.PLURAL, None)
+    # A provider's readiness goes to the waker from its check (its status may say Ready from
+    # before an operator restart while the check has not run yet).
+    register_summary(provider_kind.PLURAL, None, None)
+
+    def provider_checked(outcome: Outcome, body: Any) -> Outcome:
+        waker.observed(provider_kind.KIND, body["metadata"]["namespace"], body["metadata"]["name"],
+                       is_ready(outcome.status))
+        return outcome
 
     @kopf.on.create(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.update(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.resume(plural=provider_kind.PLURAL, id="reconcile", **resource)
     def provider_reconcile(body: Any, patch: Any, reason: str, **_: Any) -> None:
-        _apply(provider.reconcile(body, reason), body, patch)
+        _apply(provider_checked(provider.reconcile(body, reason), body), body, patch)
 
     @kopf.timer(plural=provider_kind.PLURAL, id="check", interval=config.provider_check_interval,
                 initial_delay=config.provider_check_interval, **resource)
     def provider_check(body: Any, patch: Any, **_: Any) -> None:
-        _apply(provider.reconcile(body, "resync"), body, patch, raise_retry=False)
+        _apply(provider_checked(provider.reconcile(body, "resync"), body), body, patch, raise_retry=False)
 
     @kopf.on.delete(plural=provider_kind.PLURAL, id="finalize", **resource)
     def provider_finalize(body: Any, patch: Any, **indices: Any) -> None:
         _apply(provider.finalize(body, IndexedCluster(plurals, indices)), body, patch)
 
     for kind in kinds:
-        register_kind(registry, resource, kind, reconciler, plurals, config)
-        register_summary(kind.plural, kind.identifier)
+        register_kind(registry, resource, kind, reconciler, plurals, config, waker)
+        register_summary(kind.plural, kind.identifier, kind.kind)
     return registry
 
 
 def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,
-                  plurals: Mapping[str, str], config: OperatorConfig) -> None:
+                  plurals: Mapping[str, str], config: OperatorConfig, waker: DependencyWaker) -> None:
     plural = kind.plural
+
+    def apply(outcome: Outcome, body: Any, patch: Any, cluster: IndexedCluster, *, raise_retry: bool = True) -> None:
+        """An object waiting for others is run again when they are Ready (the waker), not on a
+        kopf retry (kopf would hold it until the retry's delay whatever happens meanwhile)."""
+        if outcome.waiting_on:
+            namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+            waker.wait(kind.kind, namespace, name, outcome.waiting_on,
+                       lambda other, other_name: cluster.find(other, namespace, other_name) is not None)
+            raise_retry = False
+        _apply(outcome, body, patch, raise_retry=raise_retry)
 
     @kopf.index(plural=plural, id=_references_index(plural), **resource)
     def references(namespace: str, name: str, spec: Mapping[str, Any], **_: Any) -> dict:
@@ -158,13 +187,20 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.on.update(plural=plural, id="reconcile", **resource)
     @kopf.on.resume(plural=plural, id="reconcile", **resource)
     def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
-        _apply(reconciler.reconcile(kind, body, reason, IndexedCluster(plurals, indices)), body, patch)
+        cluster = IndexedCluster(plurals, indices)
+        apply(reconciler.reconcile(kind, body, reason, cluster), body, patch, cluster)
 
     @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
                 initial_delay=config.resync_interval, **resource)
     def resync(body: Any, patch: Any, **indices: Any) -> None:
-        _apply(reconciler.reconcile(kind, body, "resync", IndexedCluster(plurals, indices)), body, patch,
-               raise_retry=False)
+        cluster = IndexedCluster(plurals, indices)
+        apply(reconciler.reconcile(kind, body, "resync", cluster), body, patch, cluster, raise_retry=False)
+
+    @kopf.on.event(plural=plural, id="gone", when=lambda type, **_: type == "DELETED", **resource)
+    def gone(body: Any, **_: Any) -> None:
+        """The object left the cluster, our finalizer or not (removed by hand): drop its state."""
+        reconciler.forget(kind, body)
+        waker.forget(kind.kind, body["metadata"]["namespace"], body["metadata"]["name"])
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:
@@ -200,10 +236,12 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
                        stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
     """Run the operator until stop_flag is set or the task is cancelled."""
+    kinds = tuple(kinds) or all_kinds()
+    telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
                                  on_rotation=telemetry.providers.credential_rotated)
     secrets = SecretReader()
-    reconciler = Reconciler(telemetry, providers, config.engine_settings(), read_secret=secrets.versioned)
+    reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets, kinds)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None

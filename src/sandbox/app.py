@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -117,9 +118,18 @@ class Sandbox:
             stack.callback(emulator.stop)
             kube = KubeClient.for_server(emulator.url, emulator=emulator)
             kube.apply_crds(all_crds())
-            self._announce(settings, metrics.url if metrics else None, emulator.url, aws.endpoint, log_target)
+            kubeconfig = self._write_kubeconfig(kube, stack)
+            self._announce(settings, metrics.url if metrics else None, emulator.url, aws.endpoint, log_target,
+                           kubeconfig)
             asyncio.run(self._operate(telemetry, aws, kube))
         return 0
+
+    @staticmethod
+    def _write_kubeconfig(kube: KubeClient, stack: contextlib.ExitStack) -> str:
+        """A kubeconfig for the emulated API (namespace default), removed when the sandbox stops."""
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="infra-operator-sandbox-"))
+        access = dataclasses.replace(kube.access, default_namespace="default")
+        return str(access.write_kubeconfig(os.path.join(folder, "kubeconfig"), name="infra-operator-sandbox"))
 
     def _configure_logging(self, telemetry: Telemetry, stack: contextlib.ExitStack) -> str:
         path = self.options.log_file
@@ -130,7 +140,7 @@ class Sandbox:
         return path or "stderr"
 
     def _announce(self, settings: TelemetrySettings, metrics_url: str | None, kube_url: str, aws_url: str,
-                  log_target: str) -> None:
+                  log_target: str, kubeconfig: str) -> None:
         otlp = settings.traces_otlp or settings.metrics_otlp
         options = self.options
         self._metrics_url = metrics_url or self._metrics_url
@@ -146,7 +156,8 @@ class Sandbox:
         ]
         self.display.event("infra-operator sandbox")
         self.display.lines([f"  {line}" for line in header])
-        self.display.lines([f"  try: curl {kube_url}/apis/{GROUP}/v1alpha1/namespaces/default/elasticips",
+        self.display.lines([f"  export KUBECONFIG={kubeconfig}",
+                            "  try: kubectl get aws -o wide    (or kubectl describe vpc main, kubectl explain vpc.spec)",
                             *([f"       curl {metrics_url}"] if metrics_url else [])])
 
     async def _operate(self, telemetry: Telemetry, aws: MotoServer, kube: KubeClient) -> None:

@@ -56,7 +56,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay" or "auth"
+    kind: str  # "throttle", "server_error", "delay", "auth" or "reject"
     service: str | None
     operation: str | None
     times: int | None
@@ -66,6 +66,7 @@ class FaultRule:
     used: int = 0
     access_key: str | None = None
     after: bool = False
+    error: AWSError | None = None  # "reject": the answer
 
     def matches(self, request: AWSRequest) -> bool:
         return (
@@ -111,6 +112,12 @@ class Faults:
         with ``after=True`` hold moto's answer: the call has taken effect in AWS but the caller
         does not know yet (for crash-between-create-and-record tests)."""
         return self._add(FaultRule("delay", service, operation, times, ratio, seconds=seconds, after=after))
+
+    def reject(self, code: str, message: str, service: str | None = None, operation: str | None = None,
+               times: int | None = None, status: int = 400) -> FaultRule:
+        """Answer with an arbitrary client error, e.g. a code the operator has never heard of."""
+        return self._add(FaultRule("reject", service, operation, times, None, status=status,
+                                   error=AWSError(status, code, message)))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -162,15 +169,29 @@ class Faults:
 
 
 class CallLog:
-    """Every request that reached the server (faulted or not), by service and operation."""
+    """Every request that reached the server (faulted or not), by service and operation, and
+    how many are still being answered (a delayed one may take effect after its caller gave up)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._calls: collections.Counter[tuple[str | None, str | None]] = collections.Counter()
+        self._in_flight = 0
 
     def record(self, request: AWSRequest) -> None:
         with self._lock:
             self._calls[(request.service, request.operation)] += 1
+            self._in_flight += 1
+
+    def answered(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._lock.notify_all()
+
+    def wait_answered(self, timeout: float = 30.0) -> None:
+        """Until every request recorded so far has been answered (late ones have taken effect)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} AWS requests still unanswered after {timeout:g}s")
 
     def count(self, service: str | None = None, operation: str | None = None) -> int:
         with self._lock:
@@ -206,6 +227,8 @@ def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
 
 def error_for(rule: FaultRule, request: AWSRequest) -> AWSError:
     """The error AWS itself answers with for this fault on this service."""
+    if rule.error is not None:
+        return rule.error
     if rule.kind == "auth":
         match request.protocol:
             case "ec2":
@@ -267,6 +290,12 @@ class FaultInjectingApp:
         body = _read_body(environ)
         request = describe_request(environ, body)
         self.calls.record(request)
+        try:
+            return self._answer(request, environ, start_response)
+        finally:
+            self.calls.answered()
+
+    def _answer(self, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         hold_answer = 0.0
         for rule in self.faults.pick(request):
             if rule.kind == "delay" and rule.after:

@@ -57,6 +57,9 @@ class AwsApiHooks:
         self._duration = instruments[catalog.AWS_API_CALL_DURATION]
         self._errors = instruments[catalog.AWS_API_ERRORS]
         self._throttles = instruments[catalog.AWS_API_THROTTLES]
+        self._declare = instruments.declare
+        # (service, operation) pairs called so far: their known series exist from the first call.
+        self._operations: set[tuple[str, str]] = set()
         # Registering twice on one emitter (or on a session and then on its client's copy)
         # must not double count: botocore ignores a repeated unique_id.
         self._unique_prefix = f"infra_operator.telemetry.aws.{id(self)}"
@@ -72,7 +75,11 @@ class AwsApiHooks:
 
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
         service = catalog.service_label(model.service_model.service_id)
-        context[_CALL_KEY] = (service, model.name, time.perf_counter())
+        operation = model.name
+        if (service, operation) not in self._operations:
+            self._operations.add((service, operation))
+            self._declare(service=service, operation=operation)
+        context[_CALL_KEY] = (service, operation, time.perf_counter())
 
     def _response_received(self, parsed_response: dict[str, Any] | None, context: dict[str, Any], **_: Any) -> None:
         call = context.get(_CALL_KEY)

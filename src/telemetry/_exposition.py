@@ -7,9 +7,10 @@ by their label values (the ordering is a pure function).
 The text is written here, byte for byte what prometheus_client's encoders write for the same
 families (a test holds the two equal), in one pass that sorts and encodes each sample once:
 prometheus_client's encoders take about twice as long at 10,000 series (docs/performance.md).
-Anything outside what the exporter produces (exemplars, timestamps, native histograms, other
-metric types, names needing escaping, escaping schemes that rewrite names) goes through
-prometheus_client's own encoders instead.
+Exemplars on histogram buckets (see _exemplars.py) are written in OpenMetrics and left out of
+text 0.0.4, as prometheus_client does. Anything else outside what the exporter produces
+(timestamps, native histograms, other metric types, names needing escaping, escaping schemes
+that rewrite names) goes through prometheus_client's own encoders instead.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from operator import itemgetter
 
 from prometheus_client import exposition
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics_exposition
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Exemplar
 from prometheus_client.utils import floatToGoString
+
+from . import catalog
 
 OPENMETRICS_ACCEPT = OPENMETRICS_CONTENT_TYPE.split(";")[0]
 # One exposed sample: (sample name, its labels) -> value.
@@ -86,16 +90,28 @@ def _escape_value(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _sample_lines(family: Metric, moved_in_text: frozenset[str]) -> list[str]:
+def _exemplar(family: Metric, sample_name: str, exemplar: Exemplar) -> str:
+    """` # {labels} value [timestamp]` after an OpenMetrics histogram bucket's value."""
+    if family.type != "histogram" or not sample_name.endswith("_bucket"):
+        raise _NotOurs(sample_name)
+    labels = ",".join([f'{_label_name(k)}="{_escape_value(v)}"' for k, v in sorted(exemplar.labels.items())])
+    timestamp = "" if exemplar.timestamp is None else f" {exemplar.timestamp}"
+    return f" # {{{labels}}} {floatToGoString(exemplar.value)}{timestamp}"
+
+
+def _sample_lines(family: Metric, moved_in_text: frozenset[str], exemplars: bool) -> list[str]:
     """The family's sample lines, series sorted by label values; `moved_in_text` are sample
-    names the text format would move to families of their own (not ours to write)."""
+    names the text format would move to families of their own (not ours to write). Exemplars
+    are written when `exemplars` (OpenMetrics), and left out otherwise (text 0.0.4 has none)."""
     keyed = []
     for sample in family.samples:
-        if (sample.timestamp is not None or sample.exemplar is not None or sample.native_histogram is not None
+        if (sample.timestamp is not None or sample.native_histogram is not None
                 or sample.value is None or sample.name in moved_in_text):
             raise _NotOurs(sample.name)
         items = sorted(sample.labels.items())
         value = floatToGoString(sample.value)
+        if sample.exemplar is not None and exemplars:
+            value += _exemplar(family, sample.name, sample.exemplar)
         if items:
             labels = ",".join([f'{_label_name(k)}="{_escape_value(v)}"' for k, v in items])
             line = f"{_metric_name(sample.name)}{{{labels}}} {value}\n"
@@ -115,7 +131,8 @@ def _write_text(families: list[Metric]) -> bytes:
         name = _metric_name(family.name + "_total" if family.type == "counter" else family.name)
         help_text = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
         output.append(f"# HELP {name} {help_text}\n# TYPE {name} {family.type}\n")
-        output += _sample_lines(family, frozenset(family.name + suffix for suffix in ("_created", "_gsum", "_gcount")))
+        moved = frozenset(family.name + suffix for suffix in ("_created", "_gsum", "_gcount"))
+        output += _sample_lines(family, moved, exemplars=False)
     return "".join(output).encode("utf-8")
 
 
@@ -129,7 +146,7 @@ def _write_openmetrics(families: list[Metric]) -> bytes:
         output.append(f"# HELP {name} {_escape_value(family.documentation)}\n# TYPE {name} {family.type}\n")
         if family.unit:
             output.append(f"# UNIT {name} {family.unit}\n")
-        output += _sample_lines(family, frozenset())
+        output += _sample_lines(family, frozenset(), exemplars=True)
     output.append("# EOF\n")
     return "".join(output).encode("utf-8")
 
@@ -154,6 +171,27 @@ class _FixedCollector:
 
     def collect(self) -> list[Metric]:
         return self._families
+
+
+_EMPTY_FAMILY: dict[str, type[Metric]] = {
+    "counter": CounterMetricFamily,
+    "gauge": GaugeMetricFamily,
+    "histogram": HistogramMetricFamily,
+}
+# The Prometheus names of the catalog's UCUM units (the exporter's translation).
+_UNITS = {"": "", "s": "seconds"}
+
+
+def _empty_family(spec: catalog.MetricSpec) -> Metric:
+    return _EMPTY_FAMILY[spec.prometheus_type](spec.name, spec.help, labels=spec.labels, unit=_UNITS[spec.unit])
+
+
+def with_catalog_families(families: Iterable[Metric]) -> list[Metric]:
+    """`families` plus, for every catalog metric without samples yet, its family with no
+    samples: its HELP and TYPE are exposed from the first scrape on."""
+    families = list(families)
+    present = {family.name for family in families}
+    return [*(_empty_family(spec) for spec in catalog.CATALOG if _empty_family(spec).name not in present), *families]
 
 
 def render(families: Iterable[Metric], accept_header: str | None = None) -> tuple[bytes, str]:

@@ -87,6 +87,14 @@ class Instruments:
     def __getitem__(self, spec: catalog.MetricSpec) -> Series:
         return self._series[spec.name]
 
+    def declare(self, **given: str) -> None:
+        """Export at 0 every counter series that `given` (label=value) determines with the
+        catalog's known values, so a series exists before its first event and `increase()`
+        sees that event. Adding 0 to an existing series changes nothing."""
+        for spec in catalog.CATALOG:
+            for label_values in spec.known_series(given):
+                self._series[spec.name](0, *label_values)
+
 
 class _TimedSpan:
     """Runs a block inside a current span and measures its duration; subclasses record the

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable, Sequence
 
 from opentelemetry import metrics as metrics_api
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
@@ -34,6 +33,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from prometheus_client import CollectorRegistry
 
 from . import catalog
+from ._exemplars import ExemplarReader
 from ._settings import GRPC, OtlpSettings, TelemetrySettings
 from ._telemetry import Telemetry
 
@@ -153,10 +153,10 @@ def setup_telemetry(
 
     meter_provider = None
     meter: metrics_api.Meter = metrics_api.NoOpMeter(_SCOPE)
+    prometheus_reader = None
     if settings.metrics_enabled:
-        readers: list[MetricReader] = [
-            PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
-        ]
+        prometheus_reader = ExemplarReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
+        readers: list[MetricReader] = [prometheus_reader]
         if settings.metrics_otlp is not None:
             readers.append(
                 PeriodicExportingMetricReader(
@@ -198,4 +198,6 @@ def setup_telemetry(
         registry,
         close=close,
         flush=flush,
+        expose_catalog=settings.metrics_enabled,
+        exemplars=prometheus_reader,
     )

@@ -54,6 +54,11 @@ class ResourceRegistry:
         with self._lock:
             self._objects.setdefault(resource_type, {})[key] = tracked
 
+    def declare(self, resource_type: str) -> None:
+        """Count this type's objects (0 of each status) before the first one is seen."""
+        with self._lock:
+            self._objects.setdefault(resource_type, {})
+
     def forget(self, resource_type: str, key: Hashable) -> None:
         """The object is gone: it leaves the counts and its timestamp series disappears."""
         with self._lock:
@@ -94,9 +99,12 @@ class ProviderRegistry:
         self._lock = threading.Lock()
         self._providers: dict[str, tuple[str, bool]] = {}
 
-    def set_ready(self, provider_name: str, region: str, ready: bool) -> None:
+    def set_ready(self, provider_name: str, region: str, ready: bool) -> bool:
+        """Record the provider's readiness; True when it was not known."""
         with self._lock:
+            new = provider_name not in self._providers
             self._providers[provider_name] = (region, ready)
+        return new
 
     def forget(self, provider_name: str) -> None:
         with self._lock:
@@ -115,6 +123,11 @@ class PendingKeys:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, set[Hashable]] = {}
+
+    def declare(self, resource_type: str) -> None:
+        """Report this type's depth (0) before its first key is queued."""
+        with self._lock:
+            self._pending.setdefault(resource_type, set())
 
     def add(self, resource_type: str, key: Hashable) -> None:
         with self._lock:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable, Iterator
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from . import _exposition, catalog
 from ._aws import AwsApiHooks, EventEmitter
+from ._exemplars import ExemplarReader
 from ._logging import ExportErrorLimiter, TraceContextFilter
 from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
 from ._server import MetricsServer
@@ -22,13 +24,16 @@ from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
 class Providers:
     """AWSProvider readiness and credential rotations (`telemetry.providers`)."""
 
-    def __init__(self, registry: ProviderRegistry, rotations: Callable[..., None]) -> None:
+    def __init__(self, registry: ProviderRegistry, instruments: Instruments) -> None:
         self._registry = registry
-        self._rotations = rotations
+        self._instruments = instruments
+        self._rotations = instruments[catalog.PROVIDER_CREDENTIAL_ROTATIONS]
 
     def set_ready(self, provider_name: str, region: str, ready: bool) -> None:
-        """provider_ready{provider_name, region} becomes 1 (ready) or 0."""
-        self._registry.set_ready(provider_name, region, ready)
+        """provider_ready{provider_name, region} becomes 1 (ready) or 0; a provider seen for
+        the first time gets its credential rotation count at 0."""
+        if self._registry.set_ready(provider_name, region, ready):
+            self._instruments.declare(provider_name=provider_name)
 
     def forget(self, provider_name: str) -> None:
         """The provider is gone: its provider_ready series disappears."""
@@ -65,10 +70,16 @@ class Telemetry:
         registry: CollectorRegistry,
         close: Callable[[], None] = lambda: None,
         flush: Callable[[float], bool] = lambda _timeout: True,
+        expose_catalog: bool = False,
+        exemplars: ExemplarReader | None = None,
     ) -> None:
         """Low level; `setup_telemetry` and `noop` are the ways in. `registry` is what
-        /metrics renders; `close` shuts the providers down, `flush(timeout_seconds)` pushes
-        pending data out."""
+        /metrics renders, with every catalog family's HELP and TYPE when `expose_catalog`
+        (even before it has samples), with the exemplars `exemplars` kept on the histogram
+        buckets; `close` shuts the providers down, `flush(timeout_seconds)` pushes pending
+        data out."""
+        self._expose_catalog = expose_catalog
+        self._exemplars = exemplars
         self._tracer = tracer
         self._registry = registry
         self._close = close
@@ -88,7 +99,7 @@ class Telemetry:
                 catalog.WORKQUEUE_DEPTH: self._pending.depths,
             },
         )
-        self.providers = Providers(self._provider_registry, self._instruments[catalog.PROVIDER_CREDENTIAL_ROTATIONS])
+        self.providers = Providers(self._provider_registry, self._instruments)
         self.workqueue = WorkQueue(self._pending, self._instruments[catalog.WORKQUEUE_ADDS])
         self._cache_hits = self._instruments[catalog.CACHE_HITS]
         self._cache_misses = self._instruments[catalog.CACHE_MISSES]
@@ -98,6 +109,17 @@ class Telemetry:
     def noop(cls) -> Telemetry:
         """Records nothing and exports nothing; label values are still checked."""
         return cls(metrics.NoOpMeter("infra_operator"), trace.NoOpTracer(), CollectorRegistry(auto_describe=False))
+
+    def declare_kinds(self, resource_types: Iterable[str]) -> None:
+        """The resource types the operator manages: every series of theirs whose labels are
+        known in advance is exported from now on, at 0 until it counts something (reconcile
+        results and error types, drift severities, heals, healing failures, finalizer errors,
+        queue adds, cache lookups, resources per status, queue depth). Call it at startup;
+        declaring a type again changes nothing."""
+        for resource_type in resource_types:
+            self._instruments.declare(resource_type=resource_type)
+            self.resources.declare(resource_type)
+            self._pending.declare(resource_type)
 
     # Recorders -------------------------------------------------------------------------------
 
@@ -143,17 +165,18 @@ class Telemetry:
         """A filter adding `trace_id`/`span_id` to log records (attach to the handler)."""
         return TraceContextFilter()
 
-    def export_error_filter(self, burst: int = 2, window_seconds: float = 60.0) -> logging.Filter:
+    def export_error_filter(self, burst: int = 2, window_seconds: float = 60.0,
+                            clock: Callable[[], float] = time.monotonic) -> logging.Filter:
         """A filter letting `burst` records of each of OpenTelemetry's own log messages through
-        per window (attach to the handler): an unreachable collector makes the exporters log
-        every failed export and retry. The first one of a later window says how many were
-        dropped."""
-        return ExportErrorLimiter(burst, window_seconds)
+        per window of `clock` (attach to the handler): an unreachable collector makes the
+        exporters log every failed export and retry. The first one of a later window says how
+        many were dropped."""
+        return ExportErrorLimiter(burst, window_seconds, clock)
 
     # Export ----------------------------------------------------------------------------------
 
     def render_metrics(self, openmetrics: bool = False) -> bytes:
-        """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0."""
+        """The /metrics body: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars)."""
         return self._render(_exposition.OPENMETRICS_ACCEPT if openmetrics else None)[0]
 
     def sample_values(self) -> dict[_exposition.SampleKey, float]:
@@ -165,7 +188,12 @@ class Telemetry:
         # The OTel Prometheus collector hands collected data over through a shared queue, so
         # two concurrent scrapes could each get half of it: one collection at a time.
         with self._render_lock:
-            return _exposition.render(self._registry.collect(), accept_header)
+            families = self._registry.collect()
+            if self._exemplars is not None:
+                families = self._exemplars.attach(families)
+            if self._expose_catalog:
+                families = _exposition.with_catalog_families(families)
+            return _exposition.render(families, accept_header)
 
     def serve_metrics(self, host: str = "0.0.0.0", port: int = 8080) -> MetricsServer:
         """Start serving GET /metrics on host:port (port 0 picks a free one) in a background

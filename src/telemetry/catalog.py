@@ -11,7 +11,9 @@ alerts and PromQL keep working.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 PREFIX = "infra_operator_"
@@ -46,6 +48,9 @@ class MetricSpec:
     # The most series the SDK keeps for this metric (a View's cardinality limit); None: OTel's
     # default of 2000. Beyond it, new series fold into one `otel_metric_overflow="true"` series.
     series_limit: int | None = None
+    # Labels whose every value is known in advance (label -> its values): a counter's series
+    # for them are exported at 0 as soon as its other labels' values are (see `known_series`).
+    known_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def buckets(self) -> tuple[float, ...] | None:
@@ -54,6 +59,22 @@ class MetricSpec:
     @property
     def prometheus_type(self) -> str:
         return self.instrument.prometheus_type
+
+    def known_series(self, given: Mapping[str, str]) -> list[tuple[str, ...]]:
+        """The label value tuples (in label order) of every series of this counter that `given`
+        (label -> value) determines with `known_values`: all of them, or none when `given` is
+        not a label of it or a label left over has values not known in advance."""
+        if self.instrument is not Instrument.COUNTER or not given.keys() <= set(self.labels):
+            return []
+        choices = []
+        for label in self.labels:
+            if label in given:
+                choices.append((given[label],))
+            elif label in self.known_values:
+                choices.append(self.known_values[label])
+            else:
+                return []
+        return list(itertools.product(*choices))
 
 
 # Label value sets used by the original dashboards and alerts.
@@ -123,8 +144,11 @@ def service_label(service_id: str) -> str:
     return SERVICES.get(service_id) or service_id.replace(" ", "").replace("-", "")
 
 
-def _counter(name: str, labels: tuple[str, ...], help_text: str) -> MetricSpec:
-    return MetricSpec(PREFIX + name, Instrument.COUNTER, "", labels, help_text)
+def _counter(
+    name: str, labels: tuple[str, ...], help_text: str, known_values: Mapping[str, frozenset[str]] | None = None
+) -> MetricSpec:
+    known = {label: tuple(sorted(values)) for label, values in (known_values or {}).items()}
+    return MetricSpec(PREFIX + name, Instrument.COUNTER, "", labels, help_text, known_values=MappingProxyType(known))
 
 
 def _seconds_histogram(name: str, labels: tuple[str, ...], help_text: str) -> MetricSpec:
@@ -139,12 +163,17 @@ def _gauge(
 
 RT = "resource_type"
 
-RECONCILE_TOTAL = _counter("reconcile_total", (RT, "result"), "Reconciliations finished, by resource type and result.")
+RECONCILE_TOTAL = _counter(
+    "reconcile_total", (RT, "result"), "Reconciliations finished, by resource type and result.", {"result": RESULTS}
+)
 RECONCILE_DURATION = _seconds_histogram(
     "reconcile_duration_seconds", (RT,), "Time taken by one reconciliation, in seconds."
 )
 RECONCILE_ERRORS = _counter(
-    "reconcile_errors_total", (RT, "error_type"), "Reconciliations that hit an error, by error type."
+    "reconcile_errors_total",
+    (RT, "error_type"),
+    "Reconciliations that hit an error, by error type.",
+    {"error_type": ERROR_TYPES},
 )
 RESOURCES = _gauge(
     "resources_total", "", (RT, "status"), "Managed resources currently known, by resource type and status."
@@ -164,6 +193,7 @@ AWS_API_CALLS = _counter(
     "aws_api_calls_total",
     ("service", "operation", "result"),
     "AWS API calls made, one per logical call (retries included), by result.",
+    {"result": AWS_CALL_RESULTS},
 )
 AWS_API_CALL_DURATION = _seconds_histogram(
     "aws_api_call_duration_seconds",
@@ -181,11 +211,14 @@ AWS_API_THROTTLES = _counter(
     "AWS API attempts answered with a throttling error (each retry counts).",
 )
 DRIFT_DETECTED = _counter(
-    "drift_detected_total", (RT, "severity"), "Drift found between the desired spec and AWS, by severity."
+    "drift_detected_total",
+    (RT, "severity"),
+    "Drift found between the desired spec and AWS, by severity.",
+    {"severity": SEVERITIES},
 )
 DRIFT_HEALED = _counter("drift_healed_total", (RT,), "Drifts healed by bringing AWS back to the spec.")
 DRIFT_HEALING_FAILURES = _counter(
-    "drift_healing_failures_total", (RT, "error_type"), "Attempts to heal a drift that failed."
+    "drift_healing_failures_total", (RT, "error_type"), "Attempts to heal a drift that failed.", {"error_type": ERROR_TYPES}
 )
 DRIFT_DETECTION_DURATION = _seconds_histogram(
     "drift_detection_duration_seconds", (RT,), "Time taken by one drift check, in seconds."
@@ -193,7 +226,9 @@ DRIFT_DETECTION_DURATION = _seconds_histogram(
 FINALIZER_DURATION = _seconds_histogram(
     "finalizer_duration_seconds", (RT,), "Time taken by one finalizer (deletion) run, in seconds."
 )
-FINALIZER_ERRORS = _counter("finalizer_errors_total", (RT, "error_type"), "Finalizer runs that failed, by error type.")
+FINALIZER_ERRORS = _counter(
+    "finalizer_errors_total", (RT, "error_type"), "Finalizer runs that failed, by error type.", {"error_type": ERROR_TYPES}
+)
 PROVIDER_READY = _gauge(
     "provider_ready", "", ("provider_name", "region"), "Whether an AWSProvider can reach AWS (1) or not (0)."
 )

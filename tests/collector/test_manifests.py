@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import latest_version
+
+from tools import require_tool
 
 from .collector_config import BASE, DIRECTORY, OVERLAYS, env_references
 
@@ -123,9 +124,7 @@ def test_manifests_validate_against_the_kubernetes_schemas(manifests):
 
 
 def test_kustomize_renders_with_both_backend_components(tmp_path):
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl (with its built-in kustomize) not installed")
+    kubectl = require_tool("kubectl")
     root = os.path.relpath(DIRECTORY, tmp_path)  # kustomize wants relative roots
     (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
         "resources": [root], "components": [f"{root}/components/{name}" for name in COMPONENTS]}))

@@ -17,11 +17,11 @@ from opentelemetry.trace import SpanKind
 
 from infra_operator.telemetry import catalog
 from otlp_receiver import GrpcReceiver, resource_attributes
-from rotel_agent import BINARY, RotelAgent
+from rotel_agent import RotelAgent
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(not BINARY.exists(), reason="rotel-agent binary missing (pip install rotel)"),
+    pytest.mark.tools("rotel-agent"),
 ]
 
 RESOURCE = Resource.create({"service.name": "infra-operator", "service.instance.id": "rotel-test"})

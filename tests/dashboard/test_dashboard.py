@@ -6,7 +6,6 @@ import copy
 import json
 import pathlib
 import re
-import shutil
 import subprocess
 
 import jsonschema
@@ -16,6 +15,7 @@ import yaml
 from dashboards import generate, promql
 from dashboards.panel_queries import DASHBOARD, data_panels, load_dashboard, panel_queries, substitute
 from infra_operator.telemetry import catalog
+from tools import require_tool
 
 SCHEMA = pathlib.Path(generate.__file__).with_name("schema") / "dashboard.schema.json"
 
@@ -45,6 +45,12 @@ EXTRA_PANELS = (
     "Credential Rotations",
     "Cache Hit Ratio",
 )
+# The SLO row, on the recorded SLIs (deploy/prometheusrule.yaml).
+SLO_PANELS = (
+    "Error Budget Left (3d)",
+    "Error Budget Burn Rate (1h & 6h)",
+)
+RECORDED = re.compile(r"\b[a-z_]+:[a-z_]+:[a-z0-9_]+\b")
 SERIES = re.compile(r"\b(infra_operator_\w+?)(_bucket|_sum|_count)?\b(\{[^}]*\})?")
 
 
@@ -62,6 +68,10 @@ def validator():
 
 def expressions(dashboard):
     return [target["expr"] for panel in data_panels(dashboard) for target in panel["targets"]]
+
+
+def without_recorded(expr):
+    return RECORDED.sub("recorded", expr)
 
 
 def test_committed_json_is_what_the_generator_writes():
@@ -101,13 +111,13 @@ def test_the_schema_rejects_what_grafana_does_not_define(dashboard, validator, w
 
 def test_the_seed_panels_and_the_extra_ones_are_there(dashboard):
     titles = [panel["title"] for panel in data_panels(dashboard)]
-    assert sorted(titles) == sorted(SEED_PANELS + EXTRA_PANELS)
+    assert sorted(titles) == sorted(SEED_PANELS + EXTRA_PANELS + SLO_PANELS)
 
 
 def test_every_catalog_metric_is_queried_and_nothing_else(dashboard):
     queried = set()
     for expr in expressions(dashboard):
-        for name, suffix, _ in SERIES.findall(expr):
+        for name, suffix, _ in SERIES.findall(without_recorded(expr)):
             spec = catalog.BY_NAME.get(name)
             assert spec is not None, f"{name} is not a catalog metric: {expr}"
             assert (suffix == "_bucket") == (spec.prometheus_type == "histogram"), expr
@@ -118,7 +128,7 @@ def test_every_catalog_metric_is_queried_and_nothing_else(dashboard):
 
 def test_every_selector_carries_the_filters_its_labels_allow(dashboard):
     for expr in expressions(dashboard):
-        for name, _, braces in SERIES.findall(expr):
+        for name, _, braces in SERIES.findall(without_recorded(expr)):
             labels = catalog.BY_NAME[name].labels
             for label in promql.FILTER_LABELS:
                 assert (f'{label}=~"${label}"' in braces) == (label in labels), expr
@@ -173,16 +183,14 @@ def test_queries_substitute_every_template_variable(dashboard):
     queries = panel_queries(dashboard)
     assert len(queries) == len(expressions(dashboard))
     assert all("$" not in query.expr for query in queries)
-    assert {query.title for query in queries} == set(SEED_PANELS + EXTRA_PANELS)
+    assert {query.title for query in queries} == set(SEED_PANELS + EXTRA_PANELS + SLO_PANELS)
     with pytest.raises(KeyError, match=r"\$unknown"):
         substitute('x{a=~"$unknown"}')
     assert substitute("rate(x[${__rate_interval}])") == "rate(x[1m])"
 
 
 def promtool_check_rules(rules_file: pathlib.Path) -> subprocess.CompletedProcess:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not installed (scripts/bootstrap.sh installs Debian's prometheus)")
+    promtool = require_tool("promtool")
     return subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True,
                           timeout=60)
 
@@ -222,3 +230,32 @@ def test_promql_builders_refuse_what_the_catalog_does_not_allow():
         'histogram_quantile(0.5, sum by (le, service) (rate(infra_operator_aws_api_call_duration_seconds_bucket'
         '{service=~"$service"}[$__rate_interval])))'
     )
+
+
+def test_latency_panels_show_exemplars_and_link_to_the_jaeger_variable(dashboard):
+    variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
+    assert (variables["jaeger"]["type"], variables["jaeger"]["query"]) == ("datasource", "jaeger")
+    histograms = {spec.name for spec in catalog.CATALOG if spec.instrument is catalog.Instrument.HISTOGRAM}
+    latency = [panel for panel in data_panels(dashboard)
+               if any(f"{name}_bucket" in target["expr"] for target in panel["targets"] for name in histograms)]
+    assert {name for panel in latency for target in panel["targets"] for name in histograms
+            if f"{name}_bucket" in target["expr"]} == histograms
+    for panel in latency:
+        assert all(target["exemplar"] for target in panel["targets"]), panel["title"]
+        [link] = panel["links"]
+        assert '"uid":"${jaeger}"' in link["url"] and '"service":"infra-operator"' in link["url"], panel["title"]
+    others = [panel for panel in data_panels(dashboard) if panel not in latency]
+    assert not any(target.get("exemplar") or panel.get("links") for panel in others for target in panel["targets"])
+
+
+def test_the_slo_row_reads_recorded_slis_and_the_one_objective(dashboard):
+    slo = [panel for panel in data_panels(dashboard) if panel["title"] in SLO_PANELS]
+    used = {name for panel in slo for target in panel["targets"] for name in RECORDED.findall(target["expr"])}
+    assert used <= promql.recorded_names()
+    assert "infra_operator:reconcile_slo:objective" in used
+    assert {f"resource_type:infra_operator_reconcile_{sli}:ratio_rate{window}"
+            for sli in ("failed", "slow") for window in ("3d", "1h", "6h")} <= used
+    for panel in slo:
+        assert all('resource_type=~"$resource_type"' in target["expr"] for target in panel["targets"])
+    with pytest.raises(KeyError, match="not recorded"):
+        promql.slo_burn_rate("failed", "7d")

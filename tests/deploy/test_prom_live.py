@@ -10,13 +10,11 @@ import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily
 
-from prometheus_server import binary
-
 from .prom import running_prometheus
 
 pytestmark = [
     pytest.mark.live,
-    pytest.mark.skipif(binary() is None, reason="prometheus not installed"),
+    pytest.mark.tools("prometheus"),
 ]
 
 STORM_RATE = 20.0  # throttled attempts per second, far above the alert's 0.1

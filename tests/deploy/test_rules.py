@@ -5,7 +5,6 @@ a rules file, then runs `promtool check rules` and `promtool test rules` on test
 """
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import pytest
 import yaml
 
 from infra_operator.telemetry.catalog import CATALOG, THROTTLING_CODES, Instrument
+
+from tools import require_tool
 
 from .manifests import ROOT, alerting_rules, rule_groups, write_rules_file
 
@@ -65,13 +66,17 @@ def unit_tests():
 
 
 def promtool(*arguments, cwd=None):
-    if shutil.which("promtool") is None:
-        pytest.skip("promtool not installed (scripts/bootstrap.sh installs Debian's prometheus)")
-    return subprocess.run(["promtool", *arguments], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([require_tool("promtool"), *arguments], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+# Multi-window multi-burn-rate alerts on the reconcile SLOs (tests/deploy/test_slo_rules.py).
+BURN_RATE_ALERTS = {
+    f"InfraOperatorReconcile{sli}BudgetBurn{speed}" for sli in ("Errors", "Latency") for speed in ("Fast", "Slow")
+}
 
 
 def test_the_ten_original_alerts_are_there_under_their_names(groups):
-    assert set(alerting_rules(groups)) == ORIGINAL_ALERTS
+    assert set(alerting_rules(groups)) == ORIGINAL_ALERTS | BURN_RATE_ALERTS
 
 
 def test_promtool_accepts_the_rules(rules_file):
@@ -162,8 +167,8 @@ def test_docs_show_every_expression_and_a_section_per_alert(groups):
     shown = {block.strip() for block in re.findall(r"```promql\n(.*?)```", document, re.DOTALL)}
     for name, expr in expressions(groups):
         assert expr.strip() in shown, f"docs/alerts.md does not show the expression of {name}"
-    headings = set(re.findall(r"^## (\w+)$", document, re.MULTILINE))
-    assert ORIGINAL_ALERTS <= headings
+    headings = set(re.findall(r"^##+ (\w+)$", document, re.MULTILINE))
+    assert ORIGINAL_ALERTS | BURN_RATE_ALERTS <= headings
 
 
 def test_aws_api_errors_leave_out_exactly_the_catalogs_throttling_codes(groups):

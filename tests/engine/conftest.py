@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from infra_operator.operator.engine.describe_cache import DescribeCache
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.outcome import Outcome
 from infra_operator.operator.engine.reconciler import EngineSettings, Reconciler
@@ -17,7 +16,6 @@ from infra_operator.operator.provider.session import ProviderConfig, StaticCrede
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 
 NAMESPACE = "ns"
-RESYNC_INTERVAL = 300.0
 KINDS = {kind.kind: kind for kind in all_kinds()}
 
 
@@ -54,9 +52,7 @@ class Cluster:
         return body
 
     def reconcile(self, kind: str, name: str, trigger: str = "create") -> Outcome:
-        """One handler run; an object's resync comes one resync interval after its previous one."""
-        if trigger == "resync":
-            self.engine.clock.resync((kind, name))
+        """One handler run."""
         body = self.bodies[(kind, name)]
         outcome = self.engine.reconcile(KINDS[kind], body, trigger, self)
         write(body, outcome)
@@ -105,29 +101,10 @@ class CallLog:
         return sum(self.calls.values())
 
 
-class ResyncClock:
-    """The describe cache's clock in engine tests: an object's resync comes one resync interval
-    after its previous one, as kopf's timers space them; resyncs of different objects share
-    an interval. Tests may also set `now`."""
-
-    def __init__(self):
-        self.now = 0.0
-        self._last_resync: dict[tuple[str, str], float] = {}
-
-    def __call__(self) -> float:
-        return self.now
-
-    def resync(self, key: tuple[str, str]) -> None:
-        last = self._last_resync.get(key)
-        if last is not None:
-            self.now = max(self.now, last + RESYNC_INTERVAL)
-        self._last_resync[key] = self.now
-
-
 def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
                 providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),), read_secret=None) -> Reconciler:
-    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; its describe
-    cache lives one RESYNC_INTERVAL on `engine.clock`."""
+    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; `read_secret`
+    answers for Kubernetes Secrets (secret inputs)."""
     def instrument(events):
         telemetry.instrument_aws(events)
         if calls is not None:
@@ -136,12 +113,7 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
     for name, region in providers:
         registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
         registry.mark(f"{NAMESPACE}/{name}", True)
-    clock = ResyncClock()
-    engine = Reconciler(telemetry, registry, EngineSettings(),
-                        describe_cache=DescribeCache(RESYNC_INTERVAL, clock),
-                        **({"read_secret": read_secret} if read_secret else {}))
-    engine.clock = clock
-    return engine
+    return Reconciler(telemetry, registry, EngineSettings(), **({"read_secret": read_secret} if read_secret else {}))
 
 
 @pytest.fixture

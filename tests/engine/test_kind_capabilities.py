@@ -300,7 +300,7 @@ def test_declared_eventual_consistency_errors_are_retried():
     h.once()
     kind.fail_next["create"] = client_error("InvalidParameterValueException", "The role cannot be assumed")
     outcome = h.once()
-    assert not outcome.permanent and outcome.retry_after == 5.0 and h.ready == ("False", "AWSEventuallyConsistent")
+    assert not outcome.permanent and 5.0 <= outcome.retry_after <= 5.5 and h.ready == ("False", "AWSEventuallyConsistent")
     kind.fail_next["create"] = client_error("InvalidParameterValueException", "Size must be even")
     assert h.once().permanent
 
@@ -329,7 +329,7 @@ def test_deletion_protection_is_a_condition_retried_slowly():
     kind, h = converged()
     kind.fail_next["delete"] = client_error("ProtectedGadget", "deletion protection is enabled")
     outcome = h.delete()
-    assert outcome.retry_after == 300.0 and h.ready == ("False", "DeletionProtected")
+    assert outcome.retry_after == 300.0 and h.ready == ("False", "DeletionProtected")  # the cap
 
 
 def test_a_reference_resolves_to_any_status_field():
@@ -394,3 +394,18 @@ def test_a_delete_after_a_crash_before_the_status_write_deletes_what_the_create_
     other.store["g1"] = {"Name": "g1", "Size": 3, "Tags": {}}  # someone else's, and no record of ours
     stranger = Harness(other)
     assert stranger.delete().retry_after is None and not names(other.calls, "delete")
+
+
+def test_repeated_failures_back_off_exponentially_with_jitter_and_reset_on_success_or_spec_change():
+    kind, h = converged()
+    delays = []
+    for _ in range(4):
+        kind.fail_next["read"] = client_error("InternalError", status=500)
+        delays.append(h.once("update").retry_after)
+    assert all(10 * 2 ** n <= d <= 10 * 2 ** n * 1.1 for n, d in enumerate(delays)), delays
+    h.body["metadata"]["generation"] = 2  # a spec change starts again
+    kind.fail_next["read"] = client_error("InternalError", status=500)
+    assert h.once("update").retry_after <= 11
+    assert h.once("update").retry_after is None  # a success resets too
+    kind.fail_next["read"] = client_error("InternalError", status=500)
+    assert h.once("update").retry_after <= 11

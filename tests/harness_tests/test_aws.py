@@ -140,6 +140,17 @@ def test_delay_makes_a_client_time_out(aws: MotoServer) -> None:
     assert aws.faults.count("delay") == 1
 
 
+def test_a_request_its_client_gave_up_on_takes_effect_before_wait_answered_returns(aws: MotoServer) -> None:
+    client, _ = client_with_attempts(aws, "ec2", attempts=1, read_timeout=0.2, connect_timeout=1)
+    aws.faults.delay(0.6, service="ec2", operation="CreateVpc", times=1)
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        client.create_vpc(CidrBlock="10.8.0.0/16")
+    aws.calls.wait_answered()
+    vpcs = aws.client("ec2").describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.8.0.0/16"]}])["Vpcs"]
+    assert len(vpcs) == 1
+    aws.client("ec2").delete_vpc(VpcId=vpcs[0]["VpcId"])
+
+
 def test_reset_forgets_resources(aws: MotoServer) -> None:
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]

@@ -22,8 +22,8 @@ from e2e.runner import InProcessOperator, kube_server, test_config
 from infra_operator.operator.engine.reconciler import EngineSettings
 from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
 from otlp_receiver import GrpcReceiver
-from prometheus_server import PrometheusServer, binary
-from rotel_agent import BINARY as ROTEL_BINARY, RotelAgent
+from prometheus_server import PrometheusServer
+from rotel_agent import RotelAgent
 
 from .scenario import ObservedRun
 
@@ -33,20 +33,16 @@ HOLD = "1s"
 STOPS_OPERATOR = "stops_operator"
 
 PACKAGE = pathlib.Path(__file__).parent
-SKIPS = [
-    pytest.mark.skipif(binary() is None, reason="prometheus not installed (scripts/bootstrap.sh installs it)"),
-    pytest.mark.skipif(not ROTEL_BINARY.exists(), reason="rotel-agent binary missing (pip install rotel)"),
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark this package's tests live (skipped without the binaries), and move the ones that stop
+    """Mark this package's tests live (they need Prometheus and rotel), and move the ones that stop
     the operator behind the others (the package stays contiguous, so its run is set up once)."""
     ours = [index for index, item in enumerate(items) if PACKAGE in item.path.parents]
     if not ours:
         return
     for index in ours:
-        for mark in (pytest.mark.live, *SKIPS):
+        for mark in (pytest.mark.live, pytest.mark.tools("prometheus", "rotel-agent")):
             items[index].add_marker(mark)
     end = ours[-1] + 1
     stopping = [items[index] for index in ours if items[index].get_closest_marker(STOPS_OPERATOR)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import secrets
-import time
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
@@ -75,9 +74,9 @@ def ended_by(failed: list[tuple[str, str]], *errors: str) -> int:
 
 
 def converge_then_delete(aws, cluster: InMemoryCluster, install_faults: Callable[[], object],
-                         settle: float = 0.0) -> collections.Counter:
+                         late_answers: bool = False) -> collections.Counter:
     """Converge, check once, then delete everything, with the faults installed; check AWS in
-    between without them, `settle` seconds after the last call (late answers have landed).
+    between without them, once every call was answered (late answers have taken effect).
     Returns how many faults of each kind were injected."""
     injected: collections.Counter = collections.Counter()
 
@@ -89,10 +88,10 @@ def converge_then_delete(aws, cluster: InMemoryCluster, install_faults: Callable
             for (kind, _, _), count in aws.faults.injected.items():
                 injected[kind] += count
             aws.faults.clear()
-        time.sleep(settle)
+        aws.calls.wait_answered()
 
     faulty(cluster.converge)
-    if settle:  # late answers: a create may have been made twice, which a drift check finds
+    if late_answers:  # late answers: a create may have been made twice, which a drift check finds
         faulty(cluster.resync)
     owned = owned_in_aws(aws, cluster.namespace)
     assert sorted(owned) == sorted(body["metadata"]["uid"] for body in cluster.bodies.values())
@@ -135,7 +134,8 @@ def test_answers_slower_than_the_read_timeout_converge_without_duplicates_and_ar
     cluster = stack(aws, telemetry, ADDRESSES + NETWORK, max_attempts=2, read_timeout=0.2)
     errors_before = metric_total(telemetry, "infra_operator_aws_api_errors_total", error_code={"ConnectionError"})
     # Three calls in ten are answered after 0.6 s: the client has given up (and retried) by then.
-    injected = converge_then_delete(aws, cluster, lambda: aws.faults.delay(0.6, "ec2", ratio=0.3), settle=0.7)
+    injected = converge_then_delete(aws, cluster, lambda: aws.faults.delay(0.6, "ec2", ratio=0.3),
+                                    late_answers=True)
     timed_out = ended_by(failures(cluster), "ReadTimeoutError")
     assert metric_total(telemetry, "infra_operator_aws_api_errors_total", error_code={"ConnectionError"}) - \
         errors_before == timed_out
@@ -144,3 +144,25 @@ def test_answers_slower_than_the_read_timeout_converge_without_duplicates_and_ar
     print(f"\ntimeouts: {len(cluster.runs)} engine runs, {injected['delay']} calls answered late, "
           f"{duplicates} duplicates deleted, "
           f"{timed_out} runs ended by a timed-out call ({sorted({reason for reason, _ in failures(cluster)})})")
+
+
+def test_a_delete_aws_keeps_refusing_with_an_unknown_code_keeps_the_object_until_it_goes_through(aws, telemetry):
+    cluster = stack(aws, telemetry, NETWORK[:2])
+    cluster.converge(list(cluster.bodies))
+    vpc = cluster.bodies[("VPC", "net")]
+    aws.faults.reject("UnheardOfRefusal", "AWS will not say why", service="ec2", operation="DeleteVpc", times=3)
+    try:
+        cluster.delete(list(cluster.bodies))  # asserts that no run gave up (permanent)
+    finally:
+        aws.faults.clear()
+    refused = [outcome for key, outcome in cluster.runs if key == ("VPC", "net") and outcome.retry_after is not None
+               and "UnheardOfRefusal" in outcome.message]  # the others waited for the subnet to go first
+    assert len(refused) == 3, [o.message for o in refused]
+    for outcome in refused:
+        ready = next(c for c in outcome.status["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "AWSRejected") and not outcome.permanent
+        assert "DeleteVpc: UnheardOfRefusal: AWS will not say why" in ready["message"]
+        assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "AWSRejected")]
+    # It left the cluster only once AWS confirmed the VPC gone, and nothing is left behind.
+    assert not cluster.bodies and not owned_in_aws(aws, cluster.namespace)
+    assert aws.client("ec2").describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc["status"]["vpcId"]]}])["Vpcs"] == []

@@ -31,6 +31,12 @@ def edge_families() -> list[Metric]:
     histogram = HistogramMetricFamily("edge_latency_seconds", "buckets", labels=["kind"], unit="seconds")
     histogram.add_metric(["b"], buckets=[("0.1", 1), ("1", 2), ("+Inf", 3)], sum_value=1234567.0)
     histogram.add_metric(["a"], buckets=[("0.1", 0), ("1", 0), ("+Inf", 0)], sum_value=-0.0)
+    histogram.add_metric(["c"], sum_value=2.5, buckets=[
+        ("0.1", 1, Exemplar({"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"}, 0.05,
+                            1700000000.25)),
+        ("1", 1),
+        ("+Inf", 2, Exemplar({"span_id": "00f067aa0ba902b7", "trace_id": 'odd"\\one'}, 2.45)),
+    ])
     first = GaugeMetricFamily("aaa_first", "sorts first; labels in any order", labels=["zone", "app"])
     first.add_metric(["2", "x"], 1e-7)
     first.add_metric(["1", "y"], -5)
@@ -72,17 +78,28 @@ def not_ours() -> list[list[Metric]]:
         return family
 
     info = InfoMetricFamily("build", "build info", value={"version": "1"})
-    return [[counter(["a"]), info], [with_sample(counter(["a"]), exemplar=Exemplar({"trace_id": "ab"}, 1.0))],
-            [with_sample(counter(["a"]), timestamp=1700000000)], [counter(["__reserved"])], [counter(["a.b"])]]
+    return [[counter(["a"]), info], [with_sample(counter(["a"]), timestamp=1700000000)], [counter(["__reserved"])],
+            [counter(["a.b"])]]
 
 
-@pytest.mark.parametrize("families", not_ours(), ids=["info", "exemplar", "timestamp", "reserved-label", "utf8-label"])
+@pytest.mark.parametrize("families", not_ours(), ids=["info", "timestamp", "reserved-label", "utf8-label"])
 @pytest.mark.parametrize("accept", [None, _exposition.OPENMETRICS_ACCEPT])
 def test_what_the_writers_do_not_write_goes_to_prometheus_client(families: list[Metric], accept: str | None) -> None:
     writer = _exposition._writer_for(choose_encoder(accept or "")[0])
     with pytest.raises(_exposition._NotOurs):
         writer(_exposition._by_name(families))
     assert _exposition.render(families, accept) == prometheus_client_rendering(families, accept)
+
+
+def test_a_counters_exemplar_goes_to_prometheus_client_in_openmetrics_and_is_left_out_of_text() -> None:
+    family = CounterMetricFamily("odd_total", "odd", labels=["a"])
+    family.add_metric(["v"], 1)
+    families = [with_sample(family, exemplar=Exemplar({"trace_id": "ab"}, 1.0))]
+    with pytest.raises(_exposition._NotOurs):
+        _exposition._write_openmetrics(families)
+    for accept in (None, _exposition.OPENMETRICS_ACCEPT):
+        assert _exposition.render(families, accept) == prometheus_client_rendering(families, accept)
+    assert b"trace_id" not in _exposition.render(families)[0]
 
 
 @pytest.mark.parametrize("accept", ["application/openmetrics-text;version=1.0.0;escaping=dots",

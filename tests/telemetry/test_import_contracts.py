@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import configparser
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
-    if executable is None:
-        pytest.fail("lint-imports missing: import-linter is part of the test extra")
-    return subprocess.run([executable, "--no-cache", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run([require_tool("lint-imports"), "--no-cache", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_import_contracts_are_kept() -> None:

@@ -132,6 +132,7 @@ def test_the_configured_temporality_is_exported(
     assert [h.histogram.data_points[0].count for h in histograms] == [1, second_value]
 
 
+@pytest.mark.tools("rotel-agent")
 def test_through_rotel_as_an_independent_collector_hop(
     make_telemetry: Callable[..., Telemetry], protocol: str, aws: MotoServer, tmp_path: Path
 ) -> None:

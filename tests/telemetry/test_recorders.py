@@ -203,8 +203,13 @@ def test_provider_gauge_and_rotations(telemetry: Telemetry) -> None:
     assert value(telemetry, "infra_operator_provider_ready", provider_name="default", region="us-east-1") == 1
     assert value(telemetry, "infra_operator_provider_ready", provider_name="backup", region="eu-west-1") == 0
     assert value(telemetry, "infra_operator_provider_credential_rotations_total", provider_name="default") == 1
+    assert value(telemetry, "infra_operator_provider_credential_rotations_total", provider_name="backup") == 0
+    assert ("infra_operator_provider_credential_rotations_total",
+            frozenset({("provider_name", "backup")})) in sample_values(telemetry)
     telemetry.providers.forget("backup")
-    assert not any(dict(labels).get("provider_name") == "backup" for _, labels in sample_values(telemetry))
+    # Its readiness disappears; a counter's series (rotations, at 0 since it appeared) stays.
+    assert not any(name == "infra_operator_provider_ready" and dict(labels).get("provider_name") == "backup"
+                   for name, labels in sample_values(telemetry))
 
 
 def test_cache_lookups(telemetry: Telemetry) -> None:

@@ -1,14 +1,13 @@
 """The describe cache: per provider and kind, one snapshot of every resource the operator
-manages, taken with one (paged) describe, answers the drift checks of a resync interval that
+manages, taken with one (paged) describe, answers the drift checks of a resync round that
 would otherwise each describe their own resource. See docs/engine.md, "The describe cache"."""
 
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from .delta import MANAGED_BY, OWNER_UID
 from .kind import AWSClients, Kind, Raw
@@ -31,7 +30,6 @@ class _Snapshot:
     # The provider session the snapshot was taken with: a rebuilt session (new region,
     # endpoint or credentials) must not be answered from the old one's snapshot.
     session: weakref.ref
-    taken_at: float
     by_id: Mapping[str, Raw]
     # Owner uid tag value -> the listed resources carrying it.
     by_owner: Mapping[str, tuple[Raw, ...]]
@@ -40,15 +38,16 @@ class _Snapshot:
 
 
 class DescribeCache:
-    """Snapshots keyed by (provider, kind), each valid for `ttl` seconds from the moment its
-    describe started, dropped by `invalidate` after any write of the engine to that kind. A
-    snapshot whose describe overlapped a write is not kept (it may predate the write). A
-    snapshot answers each resource once: so every drift check of a resource sees a description
-    taken after its previous drift check, and a drift one check missed, the next one finds."""
+    """Snapshots keyed by (provider, kind), each serving one resync round: a snapshot answers
+    each resource at most once and is replaced when a resource asks a second time (its next
+    round has begun), when the engine writes to the kind through the provider (`invalidate`),
+    or when the provider session was rebuilt. A snapshot whose describe overlapped a write is
+    not kept (it may predate the write). No clock is read: a round costs one describe however
+    long it takes, and every drift check of a resource still sees a description taken after its
+    previous drift check, so a drift one check missed, the next one finds."""
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic):
-        self.ttl = ttl
-        self._clock = clock
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
         self._snapshots: dict[tuple[str, str], _Snapshot] = {}
         self._writes: dict[tuple[str, str], int] = {}
         self._filling: dict[tuple[str, str], threading.Lock] = {}
@@ -57,9 +56,9 @@ class DescribeCache:
     def lookup(self, kind: Kind, aws: AWSClients, provider: str, ident: str,
                owner_uid: str) -> Lookup | None:
         """What the current snapshot of (provider, kind) says about `ident` and the resources
-        tagged as owned by `owner_uid`, taking a snapshot when there is none valid. None when the cache is
-        off (ttl 0) or the kind cannot list its managed resources: the caller asks AWS."""
-        if self.ttl <= 0:
+        tagged as owned by `owner_uid`, taking a snapshot when there is none valid. None when the
+        cache is off or the kind cannot list its managed resources: the caller asks AWS."""
+        if not self.enabled:
             return None
         key = (provider, kind.kind)
         with self._guard:
@@ -72,7 +71,6 @@ class DescribeCache:
                 return Lookup(snapshot.by_id.get(ident), ident in snapshot.by_id, snapshot.by_owner.get(owner_uid, ()))
             with self._guard:
                 writes_before = self._writes.get(key, 0)
-            started = self._clock()
             listed = kind.list_managed(aws, MANAGED_BY)
             if listed is None:
                 return None
@@ -80,7 +78,7 @@ class DescribeCache:
             for raw in listed:
                 uid = (kind.observe(raw).get("tags") or {}).get(OWNER_UID)
                 by_owner[uid] = (*by_owner.get(uid, ()), raw)
-            snapshot = _Snapshot(weakref.ref(aws), started, {kind.identify(raw): raw for raw in listed},
+            snapshot = _Snapshot(weakref.ref(aws), {kind.identify(raw): raw for raw in listed},
                                  by_owner, {ident})
             with self._guard:
                 if self._writes.get(key, 0) == writes_before:
@@ -98,8 +96,7 @@ class DescribeCache:
         """The snapshot that may answer `ident` now, if any."""
         with self._guard:
             snapshot = self._snapshots.get(key)
-        if (snapshot is None or snapshot.session() is not aws or ident in snapshot.answered
-                or self._clock() - snapshot.taken_at >= self.ttl):
+        if snapshot is None or snapshot.session() is not aws or ident in snapshot.answered:
             return None
         return snapshot
 

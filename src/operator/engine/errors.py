@@ -38,15 +38,27 @@ class RetryableError(EngineError):
 
 
 class ProviderNotReady(RetryableError):
+    """The AWSProvider cannot serve yet. `provider` (namespace/name) is set when the registry
+    says so (not reconciled, being checked, check failed): its next check may end the wait."""
+
     reason = "ProviderNotReady"
     error_type = "provider_failed"
 
+    def __init__(self, message: str, *, provider: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.provider = provider
+
 
 class DependencyNotReady(RetryableError):
-    """A referenced object of ours is missing or not Ready; no AWS call was made."""
+    """A referenced object of ours is missing or not Ready; no AWS call was made. `waiting_on`
+    names them (kind, name), so that the wiring can run this object again once they are Ready."""
 
     reason = "DependencyNotReady"
     error_type = "sync_failed"
+
+    def __init__(self, message: str, *, waiting_on: tuple[tuple[str, str], ...] = (), **kwargs):
+        super().__init__(message, **kwargs)
+        self.waiting_on = waiting_on
 
 
 class NotFound(EngineError):

@@ -26,6 +26,9 @@ class Outcome:
     annotations: dict[str, str | None] = field(default_factory=dict)
     # Run again at once, once `annotations` are written (the create-pending record).
     rerun: bool = False
+    # Objects of ours (kind, name) this one waits for: run it again as soon as they are Ready
+    # (`retry_after` is then the fallback should that signal be lost).
+    waiting_on: tuple[tuple[str, str], ...] = ()
 
     def event(self, type_: str, reason: str, message: str) -> None:
         self.events.append(Event(type_, reason, message))

@@ -4,6 +4,7 @@ telemetry for every kind. Kinds only describe their AWS calls and declare their 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,9 +59,14 @@ class EngineSettings:
     deletion_protected_delay: float = 300.0
     # Retry delay while a Secret a spec names is missing or lacks the key.
     secret_missing_delay: float = 30.0
-    # How long one describe snapshot per (provider, kind) answers drift checks; at most the
-    # resync interval (OperatorConfig caps it), 0 turns the describe cache off.
-    describe_cache_ttl: float = 300.0
+    # Whether one describe snapshot per (provider, kind) answers a resync round's drift checks.
+    describe_cache: bool = True
+    # Repeated failures of one object back off exponentially from the error's own delay
+    # (doubling per failure, plus up to `backoff_jitter` of it at random) up to `backoff_cap`;
+    # a success or a spec change starts again from the error's delay (controller-runtime's
+    # per-item exponential failure rate limiter).
+    backoff_cap: float = 300.0
+    backoff_jitter: float = 0.1
 
 
 def _no_secrets(namespace: str, name: str) -> None:
@@ -91,6 +97,12 @@ class _Run:
         return self.obj.status.get(self.kind.identifier)
 
 
+@dataclass
+class _ObjectLock:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
 class Reconciler:
     def __init__(self, telemetry: Telemetry, providers: ProviderRegistry,
                  settings: EngineSettings = EngineSettings(), describe_cache: DescribeCache | None = None,
@@ -99,26 +111,30 @@ class Reconciler:
         self.providers = providers
         self.settings = settings
         self.read_secret = read_secret
-        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache_ttl)
-        self._locks: dict[str, threading.Lock] = {}
+        self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
+        # Per object uid: its lock and how many runs hold or wait for it (the entry goes when
+        # none does, so no lock outlives its use and no two runs ever hold different locks).
+        self._locks: dict[str, _ObjectLock] = {}
         self._locks_guard = threading.Lock()
+        # Consecutive failures per object uid, with the generation they failed at.
+        self._failures: dict[str, tuple[int | None, int]] = {}
 
     # -- entry points -------------------------------------------------------------------------
 
     def reconcile(self, kind: Kind, body: Mapping[str, Any], trigger: str, cluster: ClusterView) -> Outcome:
         """Create, update, resume or resync one object (trigger: create|update|resume|resync)."""
         obj = CustomObject.from_body(body)
+        if trigger == "update" and not obj.status.get(kind.identifier):
+            # Not created yet (e.g. woken once its dependencies are Ready): still its creation.
+            trigger = "create"
         if trigger == "resync" and (not obj.status.get(kind.identifier)
                                     or obj.status.get("observedGeneration") != obj.generation):
             # Never created, or a spec change is pending: the handler path owns it and retries it.
             return Outcome()
-        lock = self._lock(obj.uid)
-        if not lock.acquire(blocking=trigger != "resync"):
-            return Outcome()  # a handler is running for this object; resync next interval
-        try:
+        with self._locked(obj.uid, wait=trigger != "resync") as acquired:
+            if not acquired:
+                return Outcome()  # a handler is running for this object; resync next interval
             return self._run(_Run(kind, obj, trigger, Outcome(), cluster))
-        finally:
-            lock.release()
 
     def finalize(self, kind: Kind, body: Mapping[str, Any], cluster: ClusterView) -> Outcome:
         """Delete (or retain) the AWS resource; an empty retry means the finalizer may go."""
@@ -127,7 +143,7 @@ class Reconciler:
         tel.resources.set(kind.kind, obj.uid, "deleting", obj.key, obj.created_at)
         tel.workqueue.enqueue(kind.kind, obj.uid)
         run = _Run(kind, obj, "delete", Outcome(), cluster)
-        with self._lock(obj.uid), tel.finalizer(kind.kind, obj.namespace, obj.name) as rec:
+        with self._locked(obj.uid, wait=True), tel.finalizer(kind.kind, obj.namespace, obj.name) as rec:
             try:
                 self._delete(run)
             except InProgress as progress:
@@ -147,8 +163,7 @@ class Reconciler:
     def _forget(self, kind: Kind, obj: CustomObject) -> None:
         self.telemetry.resources.forget(kind.kind, obj.uid)
         self.telemetry.workqueue.done(kind.kind, obj.uid)
-        with self._locks_guard:
-            self._locks.pop(obj.uid, None)
+        self._failures.pop(obj.uid, None)
 
     # -- reconcile ----------------------------------------------------------------------------
 
@@ -171,6 +186,8 @@ class Reconciler:
                 if outcome.retry_after is not None or outcome.rerun:
                     rec.outcome("requeue")
         converged = outcome.retry_after is None and not outcome.rerun
+        if converged and not outcome.permanent:
+            self._succeeded(obj)
         status = ("ready" if converged and not outcome.permanent
                   else "error" if outcome.permanent else "notready")
         tel.resources.set(kind.kind, obj.uid, status, obj.key, obj.created_at)
@@ -640,8 +657,14 @@ class Reconciler:
             outcome.permanent = True
         else:
             # A delete never gives up: the finalizer stays until AWS confirms the resource gone.
-            outcome.retry_after = getattr(error, "delay", None) or 10.0
+            delay = getattr(error, "delay", None) or 10.0
+            # Waiting for a dependency is no failure of the object's (and the waker ends it).
+            outcome.retry_after = delay if isinstance(error, DependencyNotReady) else self._backoff(obj, delay)
         outcome.message = error.message
+        if isinstance(error, DependencyNotReady):
+            outcome.waiting_on = error.waiting_on
+        elif isinstance(error, ProviderNotReady) and error.provider:
+            outcome.waiting_on = (("AWSProvider", error.provider.partition("/")[2]),)
         self._conditions(obj, outcome, ready=(False, error.reason, error.message),
                          synced=(False, error.reason, error.message))
         outcome.event("Warning", error.reason, f"{action} failed: {error.message}")
@@ -649,6 +672,19 @@ class Reconciler:
             log.info("%s %s: %s", action, obj.key, error.message)
         else:
             log.warning("%s %s failed: %s", action, obj.key, error.message)
+
+    def _backoff(self, obj: CustomObject, delay: float) -> float:
+        """`delay` doubled for each failure of the object before this one (at its generation),
+        with jitter, at most the cap."""
+        generation, failures = self._failures.get(obj.uid, (obj.generation, 0))
+        if generation != obj.generation:
+            failures = 0
+        self._failures[obj.uid] = (obj.generation, failures + 1)
+        backed_off = min(self.settings.backoff_cap, delay * 2 ** failures)
+        return min(self.settings.backoff_cap, backed_off * (1 + random.uniform(0, self.settings.backoff_jitter)))
+
+    def _succeeded(self, obj: CustomObject) -> None:
+        self._failures.pop(obj.uid, None)
 
     def _conditions(self, obj: CustomObject, outcome: Outcome, *, ready: tuple[bool, str, str],
                     synced: tuple[bool, str, str] | None = None) -> None:
@@ -659,9 +695,23 @@ class Reconciler:
             obj.status.get("conditions"), updates, conditions.now_rfc3339(), obj.generation)
         outcome.status["observedGeneration"] = obj.generation
 
-    def _lock(self, uid: str) -> threading.Lock:
+    @contextmanager
+    def _locked(self, uid: str, wait: bool) -> Iterator[bool]:
+        """Holds the object's lock (waiting for it, or not when `wait` is False); yields
+        whether it holds it."""
         with self._locks_guard:
-            return self._locks.setdefault(uid, threading.Lock())
+            entry = self._locks.setdefault(uid, _ObjectLock())
+            entry.users += 1
+        acquired = entry.lock.acquire(blocking=wait)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                entry.lock.release()
+            with self._locks_guard:
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._locks[uid]
 
 
 def _describing(describe: Callable[..., Any], *args: Any) -> Any:

@@ -63,6 +63,7 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
     resolution = Resolution(copy.deepcopy(dict(spec)))
     problems: list[str] = []
     delays: list[float] = []
+    waiting_on: list[tuple[str, str]] = []
     for ref in kind.references:
         for path, holder in _holders(ref, resolution.spec):
             named = (holder.get(ref.field) or {}).get("name")
@@ -79,13 +80,16 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
                 resolution.related[ref.field] = found.status
             if found is None:
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
+                waiting_on.append((ref.kind, named))
                 delays.append(MISSING_DELAY)
             elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
+                waiting_on.append((ref.kind, named))
                 delays.append(NOT_READY_DELAY)
             else:
                 for spec_field, status_field in _fills(ref):
                     holder[spec_field] = _value(found, status_field)
     if problems:
-        resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays))
+        resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays),
+                                                waiting_on=tuple(sorted(set(waiting_on))))
     return resolution

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import list_changes
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
+from ..engine.kind import AWSClients, DriftField, ErrorMatch, Raw, Reference, Severity, State
 from ._ec2 import (CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource,
                    network_problem)
 
@@ -61,6 +61,8 @@ class RouteTable(EC2Kind):
         DriftField("routes", Severity.CRITICAL),
         DriftField("associations", Severity.CRITICAL),
     )
+    # A route already there: a retried call (its first answer lost to a timeout) went through.
+    retryable_errors = (ErrorMatch("RouteAlreadyExists"),)
     resource = EC2Resource.named("RouteTable", "route-table")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:

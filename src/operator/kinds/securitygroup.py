@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import list_changes
 from ..engine.errors import TerminalError
-from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
+from ..engine.kind import AWSClients, DriftField, ErrorMatch, Raw, Severity, State
 from ._ec2 import (CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource,
                    network_problem)
 
@@ -126,6 +126,9 @@ class SecurityGroup(EC2Kind):
         DriftField("ingress", Severity.CRITICAL),
         DriftField("egress", Severity.CRITICAL),
     )
+    # A rule already there: a retried call (its first answer lost to a timeout) went through
+    # already; the next run reads it and finds nothing to add.
+    retryable_errors = (ErrorMatch("InvalidPermission.Duplicate"),)
     resource = EC2Resource("describe_security_groups", "SecurityGroups", "GroupIds", "GroupId", "security-group")
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:

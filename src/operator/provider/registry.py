@@ -10,8 +10,9 @@ from ..engine.errors import ProviderNotReady
 from .session import ProviderConfig, ProviderSession
 
 
-# Seconds before an object retries while its provider's credentials are being checked (a
-# fraction of a second: STS GetCallerIdentity), e.g. right after an operator restart.
+# Seconds before an object retries while its provider is not reconciled yet or its credentials
+# are being checked (a fraction of a second: STS GetCallerIdentity), e.g. right after an
+# operator start; repeated waits back off (the engine's per-object backoff).
 CHECKING_DELAY = 1.0
 # Seconds before an object retries while its provider failed its check.
 NOT_READY_DELAY = 15.0
@@ -61,9 +62,12 @@ class ProviderRegistry:
         with self._lock:
             entry = self._entries.get(name)
         if entry is None:
-            raise ProviderNotReady(f"AWSProvider {name} is not known (missing, or not reconciled yet)", delay=5)
+            raise ProviderNotReady(f"AWSProvider {name} is not known (missing, or not reconciled yet)",
+                                   delay=CHECKING_DELAY, provider=name)
         if entry.reason is None:
-            raise ProviderNotReady(f"AWSProvider {name}: its credentials are being checked", delay=CHECKING_DELAY)
+            raise ProviderNotReady(f"AWSProvider {name}: its credentials are being checked", delay=CHECKING_DELAY,
+                                   provider=name)
         if not entry.ready:
-            raise ProviderNotReady(f"AWSProvider {name} is not ready: {entry.reason}", delay=NOT_READY_DELAY)
+            raise ProviderNotReady(f"AWSProvider {name} is not ready: {entry.reason}", delay=NOT_READY_DELAY,
+                                   provider=name)
         return entry.session

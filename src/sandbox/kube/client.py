@@ -84,20 +84,21 @@ class ClusterAccess:
             default_namespace=ctx.get("namespace"),
         )
 
-    def write_kubeconfig(self, path: str | os.PathLike[str]) -> pathlib.Path:
-        """Write a kubeconfig for this access (e.g. for an operator run as a subprocess, which then
-        logs in with kopf's own kubeconfig login). Paths are written absolute."""
+    def write_kubeconfig(self, path: str | os.PathLike[str], name: str = "harness") -> pathlib.Path:
+        """Write a kubeconfig for this access (for kubectl, or an operator run as a subprocess, which
+        then logs in with kopf's own kubeconfig login); ``name`` names its cluster, user and context.
+        Paths are written absolute."""
         cluster = {"server": self.server, "certificate-authority": self.ca_path,
                    "certificate-authority-data": self.ca_data, "insecure-skip-tls-verify": self.insecure or None}
         user = {"token": self.token, "client-certificate": self.certificate_path,
                 "client-certificate-data": self.certificate_data, "client-key": self.private_key_path,
                 "client-key-data": self.private_key_data, "username": self.username, "password": self.password}
-        context = {"cluster": "harness", "user": "harness", "namespace": self.default_namespace}
+        context = {"cluster": name, "user": name, "namespace": self.default_namespace}
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "harness",
-            "clusters": [{"name": "harness", "cluster": _present(cluster)}],
-            "users": [{"name": "harness", "user": _present(user)}],
-            "contexts": [{"name": "harness", "context": _present(context)}],
+            "apiVersion": "v1", "kind": "Config", "current-context": name,
+            "clusters": [{"name": name, "cluster": _present(cluster)}],
+            "users": [{"name": name, "user": _present(user)}],
+            "contexts": [{"name": name, "context": _present(context)}],
         }
         path = pathlib.Path(path)
         path.write_text(yaml.safe_dump(config))

@@ -1,13 +1,16 @@
-"""The Kubernetes API emulation over HTTP: kmock's server and API discovery, with the object store.
+"""The Kubernetes API emulation over HTTP: kmock's server, with our discovery and object store.
 
-kmock (``KubernetesScaffold``) serves the HTTP port, ``/api``, ``/apis``, ``/version`` and the
-resource discovery kopf reads. Object requests (list, watch, get, create, replace, patch, delete)
-go to :class:`~infra_operator.sandbox.kube.store.Store`, which behaves like the API server where kmock's own
-emulator does not (resourceVersion, watch resumption, generation, status subresource, schemas).
+kmock (``KubernetesScaffold``) serves the HTTP port, ``/version`` and the errors of unknown paths.
+Discovery (legacy and aggregated) and the OpenAPI documents are built from the served kinds
+(:mod:`.discovery`, :mod:`.openapi`). Object requests (list, watch, get, create, replace, patch,
+apply, delete) go to :class:`~infra_operator.sandbox.kube.store.Store`, which behaves like the API
+server (resourceVersion, watch resumption, generation, status subresource, schemas); lists and
+gets answer as Tables when the client asks (:mod:`.tables`), as kubectl does.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import threading
@@ -17,13 +20,15 @@ from typing import Any
 import aiohttp.web
 import attrs
 import kmock
+import yaml
 
-from . import errors
+from . import discovery, errors, openapi, tables
+from .media import negotiate
 from .patching import json_patch, merge_patch
-from .selectors import field_selector, label_selector
-from .store import CRD_KEY, Kind, Obj, Store, WatchEvent, served_resources
+from .selectors import Predicate, field_selector, label_selector
+from .store import Kind, Obj, Store, WatchEvent
 
-VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+APPLY_PATCH = "application/apply-patch+yaml"
 # How often an idle watch checks whether its client went away.
 _IDLE_CHECK_SECONDS = 1.0
 
@@ -73,7 +78,6 @@ class KubeEmulator(kmock.KubernetesScaffold):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.store.listeners.append(self._wake_watchers)
-        self._sync_discovery()
 
     def _wake_watchers(self) -> None:
         self._written.set()
@@ -91,86 +95,136 @@ class KubeEmulator(kmock.KubernetesScaffold):
         self._watch_epoch += 1
         self._wake_watchers()
 
-    def _sync_discovery(self) -> None:
-        """Publish what the store serves in kmock's discovery endpoints."""
-        for resource in list(self.resources):
-            del self.resources[resource]
-        for kind, version in served_resources(self.store.kinds.values()):
-            self.resources[kmock.resource(group=kind.group, version=version, plural=kind.plural)] = (
-                kmock.ResourceInfo(namespaced=kind.namespaced, kind=kind.kind, singular=kind.singular,
-                                   verbs=set(VERBS), shortnames=set(kind.short_names),
-                                   categories=set(kind.categories),
-                                   subresources={"status"} if kind.status_subresource else set()))
-
-    async def _serve_version(self, request: kmock.Request) -> kmock.Payload:
-        # kmock writes the core group's version as "/v1"; the API server writes "v1".
-        listing = await super()._serve_version(request)
-        listing["groupVersion"] = listing["groupVersion"].lstrip("/")
-        return listing
-
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
-        target = parse_object_path(raw_request.path)
-        if target is None:
-            return await super().__call__(raw_request)
         try:
-            return await self._serve(raw_request, target)
+            target = parse_object_path(raw_request.path)
+            if target is not None:
+                return await self._serve(raw_request, target)
+            if raw_request.method == "GET" and raw_request.path != "/version":
+                return self._describe_api(raw_request)
         except errors.ApiError as error:
             return aiohttp.web.json_response(error.status(), status=error.code)
+        return await super().__call__(raw_request)
+
+    def _describe_api(self, request: aiohttp.web.BaseRequest) -> aiohttp.web.Response:
+        """Discovery and the OpenAPI documents."""
+        kinds = list(self.store.kinds.values())
+        parts = request.path.strip("/").split("/") if request.path.strip("/") else []
+        aggregated_shape = ("APIGroupDiscoveryList", "apidiscovery.k8s.io", "v2")
+        document: Obj | None = None
+        match parts:
+            case []:
+                document = discovery.root_paths(kinds)
+            case ["api" | "apis" as root]:
+                if negotiate(request.headers.get("Accept"), [aggregated_shape]):
+                    return _json(discovery.aggregated(kinds, core=root == "api"),
+                                 content_type=discovery.AGGREGATED_CONTENT_TYPE)
+                document = discovery.api_versions() if root == "api" else discovery.api_group_list(kinds)
+            case ["api", version]:
+                document = discovery.resource_list(kinds, "", version)
+            case ["apis", group]:
+                document = discovery.api_group(kinds, group)
+            case ["apis", group, version]:
+                document = discovery.resource_list(kinds, group, version)
+            case ["openapi", "v2"]:
+                if not any(accepted.split(";")[0].strip() in ("application/json", "*/*", "")
+                           for accepted in request.headers.get("Accept", "").split(",")):
+                    raise errors.ApiError(406, "NotAcceptable", "only the following media types are accepted: "
+                                                                "application/json")
+                document = openapi.v2_document(kinds)
+            case ["openapi", "v3"]:
+                document = openapi.v3_index(kinds)
+            case ["openapi", "v3", *path]:
+                document = openapi.v3_document(kinds, "/".join(path))
+        if document is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        return _json(document)
 
     async def _serve(self, request: aiohttp.web.BaseRequest, target: ObjectPath) -> aiohttp.web.StreamResponse:
-        store = self.store
+        store, query = self.store, request.query
         kind = store.kind(target.group, target.version, target.plural)
         cluster_wide_read = request.method == "GET" and target.name is None
         if (target.namespace is not None and not kind.namespaced) or (
                 kind.namespaced and target.namespace is None and not cluster_wide_read):
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        version, namespace, name, query = target.version, target.namespace, target.name, request.query
-        selectors = (label_selector(query.get("labelSelector")), field_selector(query.get("fieldSelector")))
+        selectors = (label_selector(query.get("labelSelector")),
+                     field_selector(query.get("fieldSelector"), kind.key))
+        as_table = negotiate(request.headers.get("Accept"), tables.TABLE_SHAPES) is not None
+        # Writers are named by ?fieldManager=, else by their User-Agent's product, as the API server does.
+        manager = query.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128]
+        raw_body, writes = b"", contextlib.nullcontext()
+        if request.method == "GET" and target.name is None and query.get("watch") in ("true", "1"):
+            return await self._watch(request, kind, target.version, target.namespace, selectors, (
+                lambda obj: tables.table(kind, target.version, [obj], query.get("includeObject"),
+                                         store.resource_version)) if as_table else None)
+        if request.method != "GET":
+            raw_body = await request.read()
+            writes = _dry_run(store, query.getall("dryRun", []))
+        # No await from here on: a write (or a dry run, which restores the store after it) is one step.
+        with writes:
+            return self._answer(request, target, kind, raw_body, manager, selectors, as_table)
+
+    def _answer(self, request: aiohttp.web.BaseRequest, target: ObjectPath, kind: Kind, raw_body: bytes,
+                manager: str, selectors: tuple[Predicate, Predicate], as_table: bool) -> aiohttp.web.Response:
+        store, query = self.store, request.query
+        version, namespace, name = target.version, target.namespace, target.name
+
+        def shown(objects: list[Obj]) -> Obj:
+            return tables.table(kind, version, objects, query.get("includeObject"), store.resource_version)
+
         match request.method, name:
-            case "GET", None if query.get("watch") in ("true", "1"):
-                return await self._watch(request, kind, version, namespace)
             case "GET", None:
                 items = store.list(kind, version, namespace, *selectors)
-                return _json({"apiVersion": kind.api_version(version), "kind": f"{kind.kind}List",
-                              "metadata": {"resourceVersion": store.resource_version, "continue": ""},
-                              "items": items})
+                return _json(shown(items) if as_table else {
+                    "apiVersion": kind.api_version(version), "kind": f"{kind.kind}List",
+                    "metadata": {"resourceVersion": store.resource_version, "continue": ""}, "items": items})
             case "GET", str():
-                return _json(store.get(kind, version, namespace, name))
+                obj = store.get(kind, version, namespace, name)
+                return _json(shown([obj]) if as_table else obj)
             case "POST", None:
-                body = await _body(request)
-                return _json(self._write(kind, lambda: store.create(kind, version, namespace, body)), 201)
+                body = _body(raw_body)
+                warnings = _unknown_fields(kind, version, body, query.get("fieldValidation"))
+                return _json(store.create(kind, version, namespace, body, manager), 201, warnings=warnings)
             case "PUT", str():
-                body = await _body(request)
-                return _json(self._write(kind, lambda: store.replace(
-                    kind, version, namespace, name, body, target.subresource)))
+                body = _body(raw_body)
+                warnings = _unknown_fields(kind, version, body, query.get("fieldValidation"))
+                return _json(store.replace(kind, version, namespace, name, body, target.subresource, manager),
+                             warnings=warnings)
+            case "PATCH", str() if request.content_type == APPLY_PATCH:
+                if not query.get("fieldManager"):
+                    raise errors.ApiError(422, "Invalid", "PATCH /" + request.path.strip("/") + " is invalid: "
+                                          "fieldManager: Required value: is required for apply patch")
+                config = _yaml_body(raw_body)
+                warnings = _unknown_fields(kind, version, config, query.get("fieldValidation"))
+                obj, created = store.apply(kind, version, namespace, name, config, manager,
+                                           query.get("force") in ("true", "1"), target.subresource)
+                return _json(obj, 201 if created else 200, warnings=warnings)
             case "PATCH", str():
-                change = _patcher(kind, request.content_type, await _body(request))
-                return _json(self._write(kind, lambda: store.update(
-                    kind, version, namespace, name, change, target.subresource)))
+                patch = _body(raw_body)
+                warnings = (_unknown_fields(kind, version, patch, query.get("fieldValidation"))
+                            if isinstance(patch, dict) else [])
+                change = _patcher(kind, request.content_type, patch)
+                return _json(store.update(kind, version, namespace, name, change, target.subresource, manager),
+                             warnings=warnings)
             case "DELETE", str():
-                return _json(self._write(kind, lambda: store.delete(kind, version, namespace, name)))
+                return _json(store.delete(kind, version, namespace, name))
             case "DELETE", None:
-                deleted = [self._write(kind, lambda obj=obj: store.delete(
-                    kind, version, obj["metadata"].get("namespace"), obj["metadata"]["name"]))
-                    for obj in store.list(kind, version, namespace, *selectors)]
+                deleted = [store.delete(kind, version, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+                           for obj in store.list(kind, version, namespace, *selectors)]
                 return _json({"apiVersion": kind.api_version(version), "kind": f"{kind.kind}List",
                               "metadata": {"resourceVersion": store.resource_version}, "items": deleted})
         raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
                                                        f"resource ({request.method})")
 
-    def _write(self, kind: Kind, write: Callable[[], Obj]) -> Obj:
-        result = write()
-        if kind.key == CRD_KEY:
-            self._sync_discovery()
-        return result
-
-    async def _watch(self, request: aiohttp.web.BaseRequest, kind: Kind, version: str,
-                     namespace: str | None) -> aiohttp.web.StreamResponse:
+    async def _watch(self, request: aiohttp.web.BaseRequest, kind: Kind, version: str, namespace: str | None,
+                     selectors: tuple[Predicate, Predicate],
+                     render: Callable[[Obj], Obj] | None) -> aiohttp.web.StreamResponse:
         """Stream watch events: a snapshot of ADDED events when no resourceVersion is given,
-        otherwise exactly the logged events after it (410 Gone when the log no longer reaches)."""
+        otherwise exactly the logged events after it (410 Gone when the log no longer reaches).
+        ``render``: how to show each object (a Table of it, when the client asked for tables)."""
+        render = render or (lambda obj: obj)
         self.watches_opened += 1
         query = request.query
-        selectors = (label_selector(query.get("labelSelector")), field_selector(query.get("fieldSelector")))
         store = self.store
         since = query.get("resourceVersion") or "0"
         if not since.isdigit():
@@ -178,7 +232,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
         events: list[dict[str, Any]] = []
         if since == "0":
             # The snapshot and the position after it are taken in one step: no write falls between.
-            events = [{"type": "ADDED", "object": obj} for obj in store.list(kind, version, namespace, *selectors)]
+            events = [{"type": "ADDED", "object": render(obj)}
+                      for obj in store.list(kind, version, namespace, *selectors)]
             last_seen = int(store.resource_version)
         else:
             last_seen = int(since)
@@ -209,8 +264,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
                 for event in store.events[start:]:
                     last_seen = event.resource_version
                     if _concerns(event, kind, namespace) and all(select(event.object) for select in selectors):
-                        await _send(response, {"type": event.type,
-                                               "object": event.object | {"apiVersion": kind.api_version(version)}})
+                        await _send(response, {"type": event.type, "object": render(
+                            event.object | {"apiVersion": kind.api_version(version)})})
                 if request.transport is None or request.transport.is_closing():
                     break
                 wait = _IDLE_CHECK_SECONDS if deadline is None else min(_IDLE_CHECK_SECONDS, deadline - loop.time())
@@ -232,11 +287,48 @@ async def _send(response: aiohttp.web.StreamResponse, event: dict[str, Any]) -> 
     await response.write(json.dumps(event).encode() + b"\n")
 
 
-async def _body(request: aiohttp.web.BaseRequest) -> Any:
+def _body(raw: bytes) -> Any:
     try:
-        return json.loads(await request.read())
+        return json.loads(raw)
     except ValueError as error:
         raise errors.bad_request(f"the request body is not valid JSON: {error}") from error
+
+
+def _yaml_body(raw: bytes) -> Obj:
+    """An apply configuration: YAML (JSON is YAML too), one object."""
+    try:
+        config = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise errors.bad_request(f"error decoding YAML: {error}") from error
+    if not isinstance(config, dict):
+        raise errors.bad_request("the apply configuration must be an object")
+    return config
+
+
+def _dry_run(store: Store, values: list[str]) -> contextlib.AbstractContextManager[None]:
+    """``?dryRun=All``: the write is checked and answered, and leaves nothing behind."""
+    if not values:
+        return contextlib.nullcontext()
+    if values != ["All"]:
+        raise errors.bad_request(f'dryRun: Unsupported value: "{values[0]}": supported values: "All"')
+    return store.dry_run()
+
+
+def _unknown_fields(kind: Kind, version: str, body: Any, validation: str | None) -> list[str]:
+    """``?fieldValidation=``: Strict refuses fields the schema does not know, Warn (the default)
+    answers with a warning for each (they are pruned either way), Ignore says nothing."""
+    directive = validation or "Warn"
+    if directive not in ("Ignore", "Warn", "Strict"):
+        raise errors.bad_request(f'fieldValidation: Unsupported value: "{directive}": supported values: '
+                                 '"Ignore", "Strict", "Warn"')
+    schema = kind.versions.get(version)
+    if directive == "Ignore" or schema is None or not isinstance(body, dict):
+        return []
+    unknown = [f'unknown field "{path}"' for path in schema.unknown_fields(body)]
+    if unknown and directive == "Strict":
+        raise errors.bad_request(f'{kind.kind} in version "{version}" cannot be handled as a {kind.kind}: '
+                                 f"strict decoding error: {', '.join(unknown)}")
+    return unknown
 
 
 def _patcher(kind: Kind, content_type: str, patch: Any) -> Callable[[Obj], Obj]:
@@ -251,8 +343,12 @@ def _patcher(kind: Kind, content_type: str, patch: Any) -> Callable[[Obj], Obj]:
     raise errors.unsupported_media_type(content_type)
 
 
-def _json(payload: Obj, status: int = 200) -> aiohttp.web.Response:
-    return aiohttp.web.json_response(payload, status=status)
+def _json(payload: Obj, status: int = 200, content_type: str = "application/json",
+          warnings: list[str] | None = None) -> aiohttp.web.Response:
+    headers = {"Content-Type": content_type}
+    if warnings:  # RFC 7234 warnings, as the API server sends them (kubectl prints "Warning: ...")
+        headers["Warning"] = ", ".join(f"299 - {json.dumps(text)}" for text in warnings)
+    return aiohttp.web.Response(body=json.dumps(payload).encode(), status=status, headers=headers)
 
 
 class EmulatorServer:

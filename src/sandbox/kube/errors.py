@@ -54,7 +54,8 @@ def forbidden(message: str) -> ApiError:
 def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
                                                  f"accepted media types include: application/json-patch+json, "
-                                                 f"application/merge-patch+json (got {content_type})")
+                                                 f"application/merge-patch+json, application/apply-patch+yaml "
+                                                 f"(got {content_type})")
 
 
 def invalid(kind: str, group: str, name: str, errors: Sequence[FieldError]) -> ApiError:

@@ -107,10 +107,20 @@ class StructuralSchema:
         # The root's apiVersion, kind and metadata are the API server's, whatever the schema says
         # (generated CRDs declare `metadata: {type: object}`, which would otherwise prune it empty).
         content = {key: value for key, value in obj.items() if key not in ROOT_FIELDS}
-        _prune(content, self.openapi)
+        unknown: list[tuple[dict[str, Any], str, str]] = []
+        _unknown(content, self.openapi, [], unknown)
+        for holder, key, _ in unknown:
+            del holder[key]
         for key in list(obj):
             if key not in ROOT_FIELDS and key not in content:
                 del obj[key]
+
+    def unknown_fields(self, obj: dict[str, Any]) -> list[str]:
+        """The fields of ``obj`` (a whole object or a partial one, as in a patch) that pruning would
+        drop, as ``fieldValidation`` reports them: ``spec.foo``, ``spec.routes[0].bar``."""
+        found: list[tuple[dict[str, Any], str, str]] = []
+        _unknown({k: v for k, v in obj.items() if k not in ROOT_FIELDS}, self.openapi, [], found)
+        return [path for _, _, path in found]
 
     def default(self, obj: dict[str, Any]) -> None:
         """Fill absent fields that have a ``default`` in the schema."""
@@ -124,21 +134,24 @@ class StructuralSchema:
         return errors
 
 
-def _prune(value: Any, schema: dict[str, Any]) -> None:
+def _unknown(value: Any, schema: dict[str, Any], path: list[str | int],
+             found: list[tuple[dict[str, Any], str, str]]) -> None:
+    """Collect the fields the schema does not know (unless it preserves unknown fields there), as
+    (the object holding it, its key, its path)."""
     if isinstance(value, dict):
         properties = schema.get("properties")
         additional = schema.get("additionalProperties")
         preserve = schema.get("x-kubernetes-preserve-unknown-fields", False)
-        for key in list(value):
+        for key, sub in value.items():
             if properties is not None and key in properties:
-                _prune(value[key], properties[key])
+                _unknown(sub, properties[key], [*path, key], found)
             elif isinstance(additional, dict):
-                _prune(value[key], additional)
+                _unknown(sub, additional, [*path, key], found)
             elif not preserve and additional is not True:
-                del value[key]
+                found.append((value, key, field_path([*path, key])))
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for item in value:
-            _prune(item, schema["items"])
+        for index, item in enumerate(value):
+            _unknown(item, schema["items"], [*path, index], found)
 
 
 def _default(value: Any, schema: dict[str, Any]) -> None:

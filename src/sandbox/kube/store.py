@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import copy
 import dataclasses
 import datetime
 import random
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jsonschema.exceptions
 
-from . import errors
+from . import errors, managed
+from .jsonpath import compile_json_path
 from .schema import FieldError, StructuralSchema
 from .selectors import Predicate
 
@@ -37,6 +39,10 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# In the API server's order (a CRD's resource lists them so).
+ALL_VERBS = ("delete", "deletecollection", "get", "list", "patch", "create", "update", "watch")
+
+
 @dataclasses.dataclass
 class Kind:
     """A served resource: its names, scope, served versions (with schemas) and subresources."""
@@ -51,6 +57,9 @@ class Kind:
     categories: tuple[str, ...] = ()
     status_subresource: bool = False
     custom: bool = False  # custom objects carry metadata.generation and follow their CRD's schema
+    verbs: tuple[str, ...] = ALL_VERBS
+    # A CRD version's additionalPrinterColumns, by version (what Table responses show).
+    printer_columns: dict[str, tuple[Obj, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def key(self) -> KindKey:
@@ -59,14 +68,22 @@ class Kind:
     def api_version(self, version: str) -> str:
         return f"{self.group}/{version}" if self.group else version
 
+    @property
+    def subresources(self) -> dict[str, tuple[str, ...]]:
+        """Subresource name → its verbs."""
+        return {"status": ("get", "patch", "update")} if self.status_subresource else {}
+
 
 BUILTIN_KINDS = (
-    Kind("", "namespaces", "Namespace", False, {"v1": None}, "namespace", ("ns",), status_subresource=True),
+    Kind("", "namespaces", "Namespace", False, {"v1": None}, "namespace", ("ns",), status_subresource=True,
+         verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
     Kind("", "events", "Event", True, {"v1": None}, "event", ("ev",)),
     Kind("", "secrets", "Secret", True, {"v1": None}, "secret"),
     Kind("", "configmaps", "ConfigMap", True, {"v1": None}, "configmap", ("cm",)),
     Kind("apiextensions.k8s.io", "customresourcedefinitions", "CustomResourceDefinition", False, {"v1": None},
-         "customresourcedefinition", ("crd", "crds"), status_subresource=True),
+         "customresourcedefinition", ("crd", "crds"), ("api-extensions",), status_subresource=True),
+    # Leader election (an operator with replicas > 1) holds a Lease.
+    Kind("coordination.k8s.io", "leases", "Lease", True, {"v1": None}, "lease"),
 )
 CRD_KEY: KindKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_KEY: KindKey = ("", "namespaces")
@@ -104,6 +121,12 @@ def kind_from_crd(crd: Obj) -> Kind:
                                    "Invalid value: must have exactly one version marked as storage version"))
     schemas: dict[str, StructuralSchema | None] = {}
     for index, version in enumerate(versions):
+        for column_index, column in enumerate(version.get("additionalPrinterColumns") or ()):
+            try:
+                compile_json_path(column.get("jsonPath", ""))
+            except ValueError as error:
+                problems.append(FieldError(f"spec.versions[{index}].additionalPrinterColumns[{column_index}].jsonPath",
+                                           "FieldValueInvalid", f"Invalid value: {error}"))
         openapi = (version.get("schema") or {}).get("openAPIV3Schema")
         if openapi is None:
             problems.append(FieldError(f"spec.versions[{index}].schema.openAPIV3Schema", "FieldValueRequired",
@@ -123,7 +146,9 @@ def kind_from_crd(crd: Obj) -> Kind:
     return Kind(group, plural, kind_name, spec["scope"] == "Namespaced", schemas,
                 singular=names.get("singular", kind_name.lower()), short_names=tuple(names.get("shortNames", ())),
                 categories=tuple(names.get("categories", ())),
-                status_subresource="status" in (storage.get("subresources") or {}), custom=True)
+                status_subresource="status" in (storage.get("subresources") or {}), custom=True,
+                printer_columns={v["name"]: tuple(v.get("additionalPrinterColumns") or ())
+                                 for v in versions if v["name"] in schemas})
 
 
 def _content(obj: Obj, without_status: bool) -> Obj:
@@ -143,9 +168,24 @@ class Store:
         self._event_versions: list[int] = []
         self._max_events = max_events
         self.listeners: list[Callable[[], None]] = []  # called after every write
+        self._dry_run = False
         for name in INITIAL_NAMESPACES:
             self.create(self.kinds[NAMESPACE_KEY], "v1", None,
                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """Writes made inside are checked and answered but leave nothing behind (``?dryRun=All``):
+        no object, no resourceVersion, no watch event."""
+        saved = (copy.deepcopy(self._objects), dict(self.kinds), self._resource_version, list(self.events),
+                 list(self._event_versions))
+        listeners, self.listeners = self.listeners, []
+        self._dry_run = True
+        try:
+            yield
+        finally:
+            self._objects, self.kinds, self._resource_version, self.events, self._event_versions = saved
+            self.listeners, self._dry_run = listeners, False
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -187,7 +227,9 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def create(self, kind: Kind, version: str, namespace: str | None, body: Obj) -> Obj:
+    def create(self, kind: Kind, version: str, namespace: str | None, body: Obj, manager: str = "") -> Obj:
+        """Create an object; ``manager`` (the writer's field manager) then owns its fields. Without
+        one, the body's managedFields are kept (a server-side apply computed them)."""
         obj = copy.deepcopy(body)
         self._check_type(kind, version, obj)
         meta = obj.setdefault("metadata", {})
@@ -217,22 +259,29 @@ class Store:
         if kind.custom and kind.status_subresource:
             obj.pop("status", None)
         self._prepare(kind, version, obj, None)
+        if manager:
+            managed.record_update(kind.status_subresource, None, obj, manager, obj["apiVersion"], None,
+                                  meta["creationTimestamp"])
         return self._store(kind, key, obj, "ADDED")
 
     def replace(self, kind: Kind, version: str, namespace: str | None, name: str, body: Obj,
-                subresource: str | None) -> Obj:
+                subresource: str | None, manager: str = "") -> Obj:
         body = copy.deepcopy(body)
         self._check_type(kind, version, body)
         given = (body.get("metadata") or {}).get("name")
         if given != name:
             raise errors.bad_request(f"the name of the object ({given}) does not match the name on the URL ({name})")
-        return self.update(kind, version, namespace, name, lambda _: body, subresource)
+        return self.update(kind, version, namespace, name, lambda _: body, subresource, manager)
 
     def update(self, kind: Kind, version: str, namespace: str | None, name: str,
-               change: Callable[[Obj], Obj], subresource: str | None) -> Obj:
-        """Apply ``change`` (a replacement or a patch) to the object or to its status subresource."""
+               change: Callable[[Obj], Obj], subresource: str | None, manager: str = "",
+               applied: bool = False) -> Obj:
+        """Apply ``change`` (a replacement or a patch) to the object or to its status subresource;
+        ``manager`` then owns the fields it changed. ``applied``: ``change`` is a server-side apply,
+        which computed the managedFields itself."""
         old = self._existing(kind, namespace, name)
         candidate = change(self._view(kind, version, old))
+        applied_fields = (candidate.get("metadata") or {}).get("managedFields", []) if applied else None
         expected_version = (candidate.get("metadata") or {}).get("resourceVersion")
         if expected_version not in (None, "", old["metadata"]["resourceVersion"]):
             raise errors.conflict(kind.plural, kind.group, name)
@@ -247,7 +296,7 @@ class Store:
             meta = new.setdefault("metadata", {})
             if not isinstance(meta, dict):
                 raise errors.bad_request("metadata must be an object")
-            for field in ("name", "namespace", "resourceVersion", *_SERVER_MANAGED):
+            for field in ("name", "namespace", "resourceVersion", "managedFields", *_SERVER_MANAGED):
                 meta.pop(field, None)
                 if field in old["metadata"]:
                     meta[field] = old["metadata"][field]
@@ -259,6 +308,11 @@ class Store:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         self._check_finalizers(kind, old, new)
         self._prepare(kind, version, new, old)
+        if applied_fields is not None:
+            new["metadata"]["managedFields"] = applied_fields
+        elif manager:
+            managed.record_update(kind.status_subresource, old, new, manager, kind.api_version(version),
+                                  subresource, now_rfc3339())
         if new == old:
             return self._view(kind, version, old)  # a no-op write changes nothing, not even the version
         if "generation" in old["metadata"] and (
@@ -269,6 +323,24 @@ class Store:
         if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             return self._remove(kind, key)
         return stored
+
+    def apply(self, kind: Kind, version: str, namespace: str | None, name: str, config: Obj, manager: str,
+              force: bool, subresource: str | None) -> tuple[Obj, bool]:
+        """Server-side apply of ``config`` by ``manager``: creates the object when it does not exist.
+        Returns the object and whether it was created."""
+        self._check_type(kind, version, config)
+        given = (config.get("metadata") or {}).get("name")
+        if given != name:
+            raise errors.bad_request(f"the name of the object ({given}) does not match the name on the URL ({name})")
+        key = (namespace if kind.namespaced else None, name)
+        if key not in self._objects[kind.key]:
+            if subresource is not None:
+                raise errors.not_found(kind.plural, kind.group, name)
+            created = managed.apply(kind.status_subresource, None, config, manager, force, None, now_rfc3339())
+            return self.create(kind, version, namespace, created), True
+        return self.update(kind, version, namespace, name, lambda current: managed.apply(
+            kind.status_subresource, current, config, manager, force, subresource, now_rfc3339()),
+            subresource, applied=True), False
 
     def delete(self, kind: Kind, version: str, namespace: str | None, name: str) -> Obj:
         obj = self._existing(kind, namespace, name)
@@ -322,6 +394,11 @@ class Store:
     def _store(self, kind: Kind, key: tuple[str | None, str], obj: Obj, event_type: str) -> Obj:
         self._resource_version += 1
         obj["metadata"]["resourceVersion"] = str(self._resource_version)
+        if self._dry_run:  # nothing is persisted: the version stays the stored one (none for a new object)
+            stored = self._objects[kind.key].get(key)
+            obj["metadata"].pop("resourceVersion")
+            if stored is not None:
+                obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
         self._objects[kind.key][key] = obj
         self._log(kind, key[0], event_type, obj)
         return copy.deepcopy(obj)

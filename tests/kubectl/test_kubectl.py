@@ -1,0 +1,233 @@
+"""Every object of samples/ through the real kubectl, as a user of the sandbox would: discovery and
+short names without warnings, apply (validated: unknown fields and wrong types refused), wait for
+Ready, `get -o wide` with every printer column filled, describe with the operator's events,
+explain, patch, server-side apply with its conflicts, and delete (finalizers, AWS resources gone).
+
+The objects and kinds come from samples/ and the CRDs: kinds added later are covered as soon as
+they have a sample. The tests of this module run in order on one applied set of samples."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from infra_operator.operator.crds import all_crds
+from infra_operator.operator.engine.delta import OWNER_UID
+from infra_operator.operator.engine.schema import GROUP
+from infra_operator.sandbox.app import sample_documents
+
+from .conftest import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+CRDS = {crd["spec"]["names"]["kind"]: crd for crd in all_crds()}
+SAMPLES = [doc for doc in sample_documents("http://127.0.0.1:5000") if doc["apiVersion"].startswith(f"{GROUP}/")]
+OBJECTS = [(doc["kind"], doc["metadata"]["name"]) for doc in SAMPLES]
+SAMPLE_KINDS = sorted({kind for kind, _ in OBJECTS})
+IDS = [f"{kind}/{name}" for kind, name in OBJECTS]
+
+
+def resource(kind: str) -> str:
+    return f"{CRDS[kind]['spec']['names']['plural']}.{GROUP}"
+
+
+def singular(kind: str) -> str:
+    return CRDS[kind]["spec"]["names"]["singular"]
+
+
+def version(kind: str) -> dict[str, Any]:
+    return next(v for v in CRDS[kind]["spec"]["versions"] if v.get("storage"))
+
+
+def sample(kind: str, name: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(doc for doc in documents if doc["kind"] == kind and doc["metadata"]["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def documents(aws) -> list[dict[str, Any]]:
+    """samples/*.yaml with the AWSProvider pointed at moto."""
+    return sample_documents(aws.endpoint)
+
+
+@pytest.fixture(scope="module")
+def applied(kubectl: Kubectl, operator, documents: list[dict[str, Any]], tmp_path_factory) -> list[dict[str, Any]]:
+    """The samples applied with `kubectl apply -f` and every object of ours Ready (`kubectl wait`)."""
+    manifest = tmp_path_factory.mktemp("samples") / "samples.yaml"
+    manifest.write_text(yaml.safe_dump_all(documents))
+    output = kubectl("apply", "-f", str(manifest)).stdout
+    for kind, name in OBJECTS:
+        assert f"{singular(kind)}.{GROUP}/{name} created" in output
+    kubectl("wait", "--for=condition=Ready", "--timeout=120s", *(f"{resource(k)}/{n}" for k, n in OBJECTS))
+    return documents
+
+
+def test_discovery_and_every_short_name_without_warnings(kubectl: Kubectl, applied) -> None:
+    listing = kubectl("api-resources")
+    assert listing.stderr == ""
+    rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+    for kind, crd in CRDS.items():
+        names = crd["spec"]["names"]
+        assert names["plural"] in rows and all(short in rows[names["plural"]] for short in names["shortNames"])
+        for short in names["shortNames"]:
+            got = kubectl("get", short)
+            assert got.stderr == "", f"kubectl get {short}: {got.stderr}"
+    assert not any("/" in name for name in rows)  # subresources are not resource types
+
+
+def test_get_aws_lists_every_sample_object(kubectl: Kubectl, applied) -> None:
+    got = kubectl("get", "aws", "-o", "name")
+    assert got.stderr == ""
+    assert sorted(got.stdout.split()) == sorted(f"{singular(k)}.{GROUP}/{n}" for k, n in OBJECTS)
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """kubectl's table output, cut at the header's column starts."""
+    header, *lines = text.rstrip("\n").splitlines()
+    starts = [match.start() for match in re.finditer(r"(?:^|(?<=\s\s))\S", header)]
+    bounds = list(zip(starts, [*starts[1:], None]))
+    names = [header[a:b].strip() for a, b in bounds]
+    return [dict(zip(names, (line[a:b].strip() for a, b in bounds))) for line in lines]
+
+
+@pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
+def test_get_wide_shows_every_printer_column_filled(kubectl: Kubectl, applied, kind: str, name: str) -> None:
+    got = kubectl("get", resource(kind), name, "-o", "wide")
+    assert got.stderr == ""
+    [row] = table_rows(got.stdout)
+    expected = ["NAME", *(column["name"].upper() for column in version(kind)["additionalPrinterColumns"])]
+    assert list(row) == expected
+    assert all(row[column] not in ("", "<none>") for column in expected), row
+    assert row["NAME"] == name and row["READY"] == "True"
+
+
+@pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
+def test_describe_lists_the_operators_events(kubectl: Kubectl, applied, kind: str, name: str) -> None:
+    described = kubectl("describe", resource(kind), name).stdout
+    events = described.split("\nEvents:", 1)[1]
+    assert "<none>" not in events
+    reason = "Ready" if kind == "AWSProvider" else "Created"
+    assert re.search(rf"^\s+Normal\s+{reason}\s+", events, re.MULTILINE), described
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_explain_prints_the_schemas_descriptions(kubectl: Kubectl, applied, kind: str) -> None:
+    schema = version(kind)["schema"]["openAPIV3Schema"]
+    spec = schema["properties"]["spec"]
+    explained = kubectl("explain", f"{resource(kind)}.spec").stdout
+    assert f"KIND:       {kind}" in explained
+    described = {field: " ".join(sub["description"].split()[:4])
+                 for field, sub in spec["properties"].items() if sub.get("description")}
+    for field in spec["properties"]:
+        assert re.search(rf"^  {field}\s+<", explained, re.MULTILINE), field
+    for field, first_words in described.items():
+        assert first_words in " ".join(explained.split()), field
+    field, first_words = next(iter(described.items()))
+    one = kubectl("explain", f"{resource(kind)}.spec.{field}").stdout
+    assert f"FIELD: {field} <" in one and first_words in " ".join(one.split())
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_apply_refuses_unknown_fields_and_wrong_types(kubectl: Kubectl, applied, kind: str) -> None:
+    doc = next(doc for doc in applied if doc["kind"] == kind)
+    unknown = {**doc, "metadata": {"name": "not-created"}, "spec": {**doc["spec"], "notAField": 1}}
+    refused = kubectl("apply", "-f", "-", stdin=json.dumps(unknown), check=False)
+    assert refused.returncode != 0 and 'strict decoding error: unknown field "spec.notAField"' in refused.stderr
+    spec_fields = version(kind)["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    field = next(name for name, schema in spec_fields.items() if schema.get("type") == "string")
+    wrong = {**doc, "metadata": {"name": "not-created"}, "spec": {**doc["spec"], field: 12345}}
+    refused = kubectl("apply", "-f", "-", stdin=json.dumps(wrong), check=False)
+    assert refused.returncode != 0 and f"spec.{field} in body must be of type string" in refused.stderr
+    assert kubectl("get", resource(kind), "not-created", check=False).returncode != 0
+
+
+def test_diff_and_server_dry_run_change_nothing(kubectl: Kubectl, applied, tmp_path) -> None:
+    ours = [doc for doc in applied if doc["apiVersion"].startswith(f"{GROUP}/")]
+    manifest = tmp_path / "samples.yaml"
+    manifest.write_text(yaml.safe_dump_all(ours))
+    assert kubectl("diff", "-f", str(manifest)).stdout == ""  # exit code 0: no difference
+    changed = [{**doc, "metadata": {**doc["metadata"], "labels": {"changed": "yes"}}} for doc in ours]
+    manifest.write_text(yaml.safe_dump_all(changed))
+    diff = kubectl("diff", "-f", str(manifest), check=False)
+    assert diff.returncode == 1 and diff.stdout.count("+    changed: \"yes\"") == len(changed), diff.stdout
+    for flags in ((), ("--server-side",)):
+        dry = kubectl("apply", *flags, "--dry-run=server", "-f", str(manifest)).stdout
+        assert dry.count("(server dry run)") == len(changed)
+    assert kubectl("get", "aws", "-l", "changed=yes", "-o", "name").stdout == ""
+
+
+@pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
+def test_patch(kubectl: Kubectl, applied, kind: str, name: str) -> None:
+    patched = kubectl("patch", resource(kind), name, "--type", "merge", "-p", '{"metadata":{"labels":{"patched":"merge"}}}')
+    assert "patched" in patched.stdout
+    kubectl("patch", resource(kind), name, "--type", "json",
+            "-p", '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]')
+    labels = kubectl("get", resource(kind), name, "-o", "jsonpath={.metadata.labels}").stdout
+    assert json.loads(labels) == {"patched": "merge", "json": "yes"}
+
+
+@pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
+def test_server_side_apply_reports_conflicts(kubectl: Kubectl, applied, kind: str, name: str) -> None:
+    kubectl("label", resource(kind), name, "owner=kubectl-label")
+    doc = sample(kind, name, applied)
+    config = {**doc, "metadata": {**doc["metadata"], "labels": {"owner": "server-side"}}}
+    conflict = kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(config), check=False)
+    assert conflict.returncode != 0
+    assert ('Apply failed with 1 conflict: conflict with "kubectl-label" using '
+            f'{doc["apiVersion"]}: .metadata.labels.owner') in conflict.stderr
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=json.dumps(config))
+    assert "serverside-applied" in forced.stdout
+    got = json.loads(kubectl("get", resource(kind), name, "-o", "json", "--show-managed-fields").stdout)
+    assert got["metadata"]["labels"]["owner"] == "server-side"
+    managers = {(entry["manager"], entry["operation"]) for entry in got["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") in managers
+
+
+# Whether an EC2 resource still exists, by its ID's prefix (moto keeps the tags of deleted resources).
+EC2_LOOKUPS = {
+    "eipalloc": lambda ec2, id_: ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": [id_]}])[
+        "Addresses"],
+    "vpc": lambda ec2, id_: ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [id_]}])["Vpcs"],
+    "subnet": lambda ec2, id_: ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": [id_]}])["Subnets"],
+    "igw": lambda ec2, id_: ec2.describe_internet_gateways(
+        Filters=[{"Name": "internet-gateway-id", "Values": [id_]}])["InternetGateways"],
+    "nat": lambda ec2, id_: [gateway for gateway in ec2.describe_nat_gateways(
+        Filters=[{"Name": "nat-gateway-id", "Values": [id_]}])["NatGateways"] if gateway["State"] != "deleted"],
+    "rtb": lambda ec2, id_: ec2.describe_route_tables(
+        Filters=[{"Name": "route-table-id", "Values": [id_]}])["RouteTables"],
+    "sg": lambda ec2, id_: ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [id_]}])[
+        "SecurityGroups"],
+}
+
+
+def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: Kubectl, aws, applied) -> None:
+    """Last: everything but the provider is deleted in one command (each waits for what depends on
+    it), then the provider. Retained resources stay in AWS, the others are gone."""
+    ec2 = aws.client("ec2")
+
+    def owned(uid: str) -> list[str]:
+        """The IDs of the resources tagged as the object's."""
+        tags = ec2.describe_tags(Filters=[{"Name": "key", "Values": [OWNER_UID]}, {"Name": "value", "Values": [uid]}])
+        return [tag["ResourceId"] for tag in tags["Tags"]]
+
+    def exists(resource_id: str) -> bool:
+        prefix = resource_id.split("-", 1)[0]
+        assert prefix in EC2_LOOKUPS, f"add how to look up {resource_id} to EC2_LOOKUPS"
+        return bool(EC2_LOOKUPS[prefix](ec2, resource_id))
+
+    uids = {(kind, name): json.loads(kubectl("get", resource(kind), name, "-o", "json").stdout)["metadata"]["uid"]
+            for kind, name in OBJECTS}
+    in_aws = {key: owned(uid) for key, uid in uids.items()}
+    assert {key for key, ids in in_aws.items() if ids and all(map(exists, ids))} == {
+        key for key in OBJECTS if key[0] != "AWSProvider"}  # every kind with AWS resources is checked
+    dependents = [f"{resource(kind)}/{name}" for kind, name in OBJECTS if kind != "AWSProvider"]
+    deleted = kubectl("delete", "--wait", "--timeout=180s", *dependents)
+    assert deleted.stdout.count(" deleted") == len(dependents)
+    for key, ids in in_aws.items():
+        retained = sample(*key, applied).get("spec", {}).get("deletionPolicy") == "Retain"
+        assert [exists(id_) for id_ in ids] == [retained] * len(ids), key
+    providers = [f"{resource(k)}/{n}" for k, n in OBJECTS if k == "AWSProvider"]
+    kubectl("delete", "--wait", "--timeout=60s", *providers)
+    assert kubectl("get", "aws", "-o", "name").stdout == ""
