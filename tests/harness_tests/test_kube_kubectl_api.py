@@ -83,6 +83,8 @@ def test_legacy_discovery_without_the_aggregated_accept(kube: KubeClient, widget
     assert entry["preferredVersion"] == {"groupVersion": API, "version": "v1"}
     assert call(kube, "GET", f"/apis/{GROUP}").body["kind"] == "APIGroup"
     assert call(kube, "GET", "/api").body["versions"] == ["v1"]
+    version = call(kube, "GET", "/version").body
+    assert version["major"] == "1" and version["gitVersion"].startswith(f"v1.{version['minor']}.")
 
 
 def test_tables_follow_the_printer_columns(kube: KubeClient, namespace: str, widget: Widget) -> None:
@@ -149,6 +151,10 @@ def test_openapi_v3_publishes_the_crd_schema_and_field_validation(kube: KubeClie
     assert patch["x-kubernetes-group-version-kind"] == {"group": GROUP, "version": "v1", "kind": "Widget"}
     assert "fieldValidation" in {p["name"] for p in patch["parameters"] if p.get("in") == "query"}
     assert "application/apply-patch+yaml" in patch["requestBody"]["content"]
+    core = call(kube, "GET", index["paths"]["api/v1"]["serverRelativeURL"]).body["components"]["schemas"]
+    [secret] = [s for s in core.values()
+                if {"group": "", "version": "v1", "kind": "Secret"} in s.get("x-kubernetes-group-version-kind", [])]
+    assert {"data", "stringData", "type"} <= set(secret["properties"])
 
 
 def test_openapi_v2_as_json(kube: KubeClient, widgets) -> None:
@@ -156,6 +162,16 @@ def test_openapi_v2_as_json(kube: KubeClient, widgets) -> None:
     assert document["swagger"] == "2.0"
     assert any({"group": GROUP, "version": "v1", "kind": "Widget"} in d.get("x-kubernetes-group-version-kind", [])
                for d in document["definitions"].values())
+
+
+def test_openapi_v2_as_protobuf_when_asked(kube: KubeClient, widgets) -> None:
+    request = urllib.request.Request(kube.access.server + "/openapi/v2", headers={
+        "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", **kube.access.headers()})
+    with urllib.request.urlopen(request, timeout=10, context=kube.access.ssl_context()) as response:
+        assert response.headers["Content-Type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        body = response.read()
+    assert body.startswith(b"\x0a\x032.0")  # field 1 (swagger): "2.0"
+    assert b"x-kubernetes-group-version-kind" in body and b"Widget" in body
 
 
 def test_field_validation_strict_refuses_and_warn_warns(kube: KubeClient, namespace: str, widget: Widget) -> None:

@@ -20,13 +20,14 @@ class Kubectl:
     """Runs kubectl with a kubeconfig whose context's namespace is the test's, and a discovery
     cache of its own; counts the commands it ran."""
 
+    binary: str
     kubeconfig: pathlib.Path
     cache_dir: pathlib.Path
     commands: list[str] = dataclasses.field(default_factory=list)
 
     def __call__(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
         self.commands.append(args[0])
-        result = subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir),
+        result = subprocess.run([self.binary, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir),
                                  *args], input=stdin, capture_output=True, text=True, timeout=180)
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} exited with {result.returncode}:\n"
@@ -53,6 +54,7 @@ def kubectl(kubectl_binary: str, kube: KubeClient, tmp_path_factory: pytest.Temp
         f"-{secrets.token_hex(3)}"
     kube.create_namespace(namespace)
     access = dataclasses.replace(kube.access, default_namespace=namespace)
-    tool = Kubectl(access.write_kubeconfig(folder / "kubeconfig", name="kubectl-tests"), folder / "cache")
+    kubeconfig = access.write_kubeconfig(folder / "kubeconfig", name="kubectl-tests")
+    tool = Kubectl(kubectl_binary, kubeconfig, folder / "cache")
     yield tool
     kube.delete_namespace(namespace)

@@ -75,6 +75,8 @@ def test_discovery_and_every_short_name_without_warnings(kubectl: Kubectl, appli
             got = kubectl("get", short)
             assert got.stderr == "", f"kubectl get {short}: {got.stderr}"
     assert not any("/" in name for name in rows)  # subresources are not resource types
+    version = kubectl("version")
+    assert "Server Version: v1." in version.stdout and "WARNING" not in version.stdout + version.stderr
 
 
 def test_get_aws_lists_every_sample_object(kubectl: Kubectl, applied) -> None:
@@ -127,6 +129,9 @@ def test_explain_prints_the_schemas_descriptions(kubectl: Kubectl, applied, kind
     field, first_words = next(iter(described.items()))
     one = kubectl("explain", f"{resource(kind)}.spec.{field}").stdout
     assert f"FIELD: {field} <" in one and first_words in " ".join(one.split())
+    # The same from OpenAPI v2, which kubectl reads as protobuf.
+    from_v2 = kubectl("explain", f"{resource(kind)}.spec", "--output=plaintext-openapiv2").stdout
+    assert f"KIND:     {kind}" in from_v2 and all(words in " ".join(from_v2.split()) for words in described.values())
 
 
 @pytest.mark.parametrize("kind", SAMPLE_KINDS)

@@ -24,7 +24,10 @@ class Case:
     spec: Any
     rejected: str | None = None  # the field a 422 names
     reason: str | None = None  # the Ready=False reason and Warning event
-    retries: bool = False
+    retries: bool = False  # answered again after a retry delay
+    # Waits for an object of ours that does not exist (a dangling reference, an unknown
+    # provider): not retried on a timer, run again once that object is Ready.
+    waits: bool = False
 
 
 def rule(**fields: Any) -> dict[str, Any]:
@@ -51,7 +54,7 @@ CASES: tuple[Case, ...] = (
          rejected="spec.providerRef.name"),
     Case("eip-provider-string", "ElasticIP", {"providerRef": "aws"}, rejected="spec.providerRef"),
     Case("eip-unknown-provider", "ElasticIP", {"providerRef": {"name": "nowhere"}}, reason="ProviderNotReady",
-         retries=True),
+         waits=True),
     Case("eip-policy-enum", "ElasticIP", {**AWS, "deletionPolicy": "Sometimes"}, rejected="spec.deletionPolicy"),
     Case("eip-pool-pattern", "ElasticIP", {**AWS, "publicIpv4Pool": "pool-1"}, rejected="spec.publicIpv4Pool"),
     Case("eip-border-group-empty", "ElasticIP", {**AWS, "networkBorderGroup": ""}, rejected="spec.networkBorderGroup"),
@@ -84,7 +87,7 @@ CASES: tuple[Case, ...] = (
     Case("subnet-vpc-twice", "Subnet", {**NET, "vpcId": "vpc-0123abcd", "cidrBlock": "10.0.1.0/24"},
          reason="ConflictingReference"),
     Case("subnet-vpc-dangling", "Subnet", {**AWS, "vpcRef": {"name": "ghost"}, "cidrBlock": "10.0.1.0/24"},
-         reason="DependencyNotReady", retries=True),
+         reason="DependencyNotReady", waits=True),
     Case("subnet-vpc-id-pattern", "Subnet", {**AWS, "vpcId": "vpc-123", "cidrBlock": "10.0.1.0/24"},
          rejected="spec.vpcId"),
     Case("subnet-outside-vpc", "Subnet", {**NET, "cidrBlock": "10.9.0.0/24"}, reason="CidrOutsideVpc"),
@@ -96,7 +99,7 @@ CASES: tuple[Case, ...] = (
          rejected="spec.mapPublicIpOnLaunch"),
     # InternetGateway.
     Case("igw-vpc-dangling", "InternetGateway", {**AWS, "vpcRef": {"name": "ghost"}}, reason="DependencyNotReady",
-         retries=True),
+         waits=True),
     Case("igw-vpc-twice", "InternetGateway", {**NET, "vpcId": "vpc-0123abcd"}, reason="ConflictingReference"),
     Case("igw-vpc-id-pattern", "InternetGateway", {**AWS, "vpcId": "igw-0123abcd"}, rejected="spec.vpcId"),
     Case("igw-vpc-ref-no-name", "InternetGateway", {**AWS, "vpcRef": {}}, rejected="spec.vpcRef.name"),
@@ -111,7 +114,7 @@ CASES: tuple[Case, ...] = (
     Case("nat-address-twice", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "elasticIPRef": {"name": "ip"},
                                              "allocationId": "eipalloc-0123abcd"}, reason="ConflictingReference"),
     Case("nat-address-dangling", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "elasticIPRef": {"name": "ghost"}},
-         reason="DependencyNotReady", retries=True),
+         reason="DependencyNotReady", waits=True),
     Case("nat-allocation-pattern", "NATGateway", {**AWS, "subnetId": SUBNET_ID, "allocationId": "eipalloc-zz"},
          rejected="spec.allocationId"),
     # SecurityGroup: rules the schema's patterns cannot judge.
@@ -151,7 +154,7 @@ CASES: tuple[Case, ...] = (
          reason="InvalidRoute"),
     Case("rtb-route-gateway-dangling", "RouteTable", {**NET, "routes": [route(gatewayId=None,
                                                                              gatewayRef={"name": "ghost"})]},
-         reason="DependencyNotReady", retries=True),
+         reason="DependencyNotReady", waits=True),
     Case("rtb-association-empty", "RouteTable", {**NET, "associations": [{}]}, reason="MissingReference"),
     Case("rtb-association-twice", "RouteTable", {**NET, "associations": [{"subnetRef": {"name": "sub"},
                                                                           "subnetId": SUBNET_ID}]},

@@ -15,8 +15,9 @@ from e2e.test_elasticip import samples
 from .bad_input import CASES, Case
 from .support import operator_process, owned_in_aws, wait_provider_ready
 
-# The shortest retry delay of the retried cases (a provider not known, a dependency not Ready:
-# docs/engine.md) and the intervals the test operator runs with (tests/e2e/runner.py).
+# The shortest retry delay of the retried cases (an AWSProvider whose credentials Secret is
+# missing or incomplete: docs/engine.md) and the intervals the test operator runs with
+# (tests/e2e/runner.py). Cases waiting for a missing object are not retried at all.
 RETRY_DELAY = 5.0
 RESYNC_INTERVAL = 2.0
 PROVIDER_CHECK_INTERVAL = 5.0

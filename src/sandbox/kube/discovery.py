@@ -16,6 +16,7 @@ from .store import Kind
 Obj = dict[str, Any]
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_API_VERSION = "apidiscovery.k8s.io/v2"
+SERVER_VERSION = "v1.32.0"
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
 
 
@@ -42,6 +43,13 @@ def _group_version(group: str, version: str) -> str:
 
 def _scope(kind: Kind) -> str:
     return "Namespaced" if kind.namespaced else "Cluster"
+
+
+def server_version() -> Obj:
+    """``/version``: the Kubernetes release whose API the emulation follows (kubectl warns when
+    its own minor version is more than one away)."""
+    return {"major": "1", "minor": "32", "gitVersion": SERVER_VERSION, "gitCommit": "", "gitTreeState": "clean",
+            "buildDate": "", "goVersion": "", "compiler": "emulation", "platform": "linux/amd64"}
 
 
 def api_versions() -> Obj:

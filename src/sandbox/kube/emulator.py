@@ -1,7 +1,7 @@
 """The Kubernetes API emulation over HTTP: kmock's server, with our discovery and object store.
 
-kmock (``KubernetesScaffold``) serves the HTTP port, ``/version`` and the errors of unknown paths.
-Discovery (legacy and aggregated) and the OpenAPI documents are built from the served kinds
+kmock (``KubernetesScaffold``) serves the HTTP port and the errors of unknown paths. ``/version``,
+discovery (legacy and aggregated) and the OpenAPI documents are built from the served kinds
 (:mod:`.discovery`, :mod:`.openapi`). Object requests (list, watch, get, create, replace, patch,
 apply, delete) go to :class:`~infra_operator.sandbox.kube.store.Store`, which behaves like the API
 server (resourceVersion, watch resumption, generation, status subresource, schemas); lists and
@@ -22,7 +22,7 @@ import attrs
 import kmock
 import yaml
 
-from . import discovery, errors, openapi, tables
+from . import discovery, errors, openapi, openapi_proto, tables
 from .media import negotiate
 from .patching import json_patch, merge_patch
 from .selectors import Predicate, field_selector, label_selector
@@ -100,14 +100,14 @@ class KubeEmulator(kmock.KubernetesScaffold):
             target = parse_object_path(raw_request.path)
             if target is not None:
                 return await self._serve(raw_request, target)
-            if raw_request.method == "GET" and raw_request.path != "/version":
+            if raw_request.method == "GET":
                 return self._describe_api(raw_request)
         except errors.ApiError as error:
             return aiohttp.web.json_response(error.status(), status=error.code)
         return await super().__call__(raw_request)
 
     def _describe_api(self, request: aiohttp.web.BaseRequest) -> aiohttp.web.Response:
-        """Discovery and the OpenAPI documents."""
+        """``/``, ``/version``, discovery and the OpenAPI documents."""
         kinds = list(self.store.kinds.values())
         parts = request.path.strip("/").split("/") if request.path.strip("/") else []
         aggregated_shape = ("APIGroupDiscoveryList", "apidiscovery.k8s.io", "v2")
@@ -115,6 +115,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
         match parts:
             case []:
                 document = discovery.root_paths(kinds)
+            case ["version"]:
+                document = discovery.server_version()
             case ["api" | "apis" as root]:
                 if negotiate(request.headers.get("Accept"), [aggregated_shape]):
                     return _json(discovery.aggregated(kinds, core=root == "api"),
@@ -127,11 +129,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
             case ["apis", group, version]:
                 document = discovery.resource_list(kinds, group, version)
             case ["openapi", "v2"]:
-                if not any(accepted.split(";")[0].strip() in ("application/json", "*/*", "")
-                           for accepted in request.headers.get("Accept", "").split(",")):
-                    raise errors.ApiError(406, "NotAcceptable", "only the following media types are accepted: "
-                                                                "application/json")
-                document = openapi.v2_document(kinds)
+                return _openapi_v2(request.headers.get("Accept", ""), openapi.v2_document(kinds))
             case ["openapi", "v3"]:
                 document = openapi.v3_index(kinds)
             case ["openapi", "v3", *path]:
@@ -303,6 +301,20 @@ def _yaml_body(raw: bytes) -> Obj:
     if not isinstance(config, dict):
         raise errors.bad_request("the apply configuration must be an object")
     return config
+
+
+def _openapi_v2(accept: str, swagger: Obj) -> aiohttp.web.Response:
+    """The Swagger document in the first form the client accepts: protobuf (what kubectl asks
+    for) or JSON."""
+    for entry in accept.split(",") if accept else ["application/json"]:
+        media_type = entry.split(";")[0].strip()
+        if media_type in openapi_proto.REQUESTED_TYPES:
+            return aiohttp.web.Response(body=openapi_proto.document(swagger),
+                                        headers={"Content-Type": openapi_proto.CONTENT_TYPE})
+        if media_type in ("application/json", "application/*", "*/*"):
+            return _json(swagger)
+    raise errors.ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json, "
+                                                + ", ".join(openapi_proto.REQUESTED_TYPES))
 
 
 def _dry_run(store: Store, values: list[str]) -> contextlib.AbstractContextManager[None]:

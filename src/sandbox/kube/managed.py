@@ -8,12 +8,12 @@ another manager owns, unless forced. Lists are owned whole (atomic), maps field 
 """
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import errors
+from .patching import clone
 
 Obj = dict[str, Any]
 Path = tuple[str, ...]
@@ -141,7 +141,7 @@ def record_update(status_subresource: bool, old: Obj | None, new: Obj, manager: 
 
 def _merge(target: Any, config: Any) -> Any:
     if not isinstance(target, dict) or not isinstance(config, dict):
-        return copy.deepcopy(config)
+        return clone(config)
     merged = dict(target)
     for key, value in config.items():
         merged[key] = _merge(target.get(key), value)
@@ -160,19 +160,15 @@ def apply(status_subresource: bool, current: Obj | None, config: Obj, manager: s
     with its managedFields; 409 on conflicts with other managers unless ``force``."""
     api_version = config.get("apiVersion", "")
     applied = field_paths(config, status_subresource, subresource)
-    base = copy.deepcopy(current) if current is not None else {}
+    base = clone(current) if current is not None else {}
     entries = _entries(base)
     previous = next((e for e in entries if _same_manager(e, manager, "Apply", subresource)), None)
-    conflicts: list[tuple[str, Path]] = []
-    for entry in entries:
-        if entry is previous:
-            continue
-        owned = decode(entry.get("fieldsV1"))
-        for path in applied:
-            for other in _overlaps(path, owned):
-                if _get(base, other) != _get(_merge(base, config), other):
-                    conflicts.append((_manager_label(entry), other))
-    conflicts = sorted(set(conflicts))
+    intended = _merge(base, config)
+    # A conflict: a field another manager owns that this apply would change (the same value is shared).
+    conflicts = sorted({(_manager_label(entry), other)
+                        for entry in entries if entry is not previous
+                        for path in applied for other in _overlaps(path, decode(entry.get("fieldsV1")))
+                        if _get(base, other) != _get(intended, other)})
     if conflicts and not force:
         raise _conflict(conflicts)
     taken = {path for _, path in conflicts} | applied

@@ -14,10 +14,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from .discovery import SERVER_VERSION
 from .store import Kind
 
 Obj = dict[str, Any]
-SERVER_VERSION = "v1.32.0"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 STATUS = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
@@ -97,12 +97,60 @@ def _gvk(kind: Kind, version: str, kind_name: str | None = None) -> Obj:
     return {"group": kind.group, "version": version, "kind": kind_name or kind.kind}
 
 
+def _field(type_: str, description: str, **more: Any) -> Obj:
+    return {"type": type_, "description": description, **more}
+
+
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_OPEN = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+# The fields of the built-in kinds the emulation serves, as the API server documents them.
+_BUILTIN_SCHEMAS: dict[tuple[str, str], Obj] = {
+    ("", "secrets"): {"description": "Secret holds secret data of a certain type.", "properties": {
+        "data": {**_STRING_MAP, "description": "Secret data, base64 encoded."},
+        "stringData": {**_STRING_MAP, "description": "Write-only plain text data, merged into data on write."},
+        "type": _field("string", "Used to facilitate programmatic handling of secret data."),
+        "immutable": _field("boolean", "If true, the data cannot be updated.")}},
+    ("", "configmaps"): {"description": "ConfigMap holds configuration data for pods to consume.", "properties": {
+        "data": {**_STRING_MAP, "description": "Configuration data."},
+        "binaryData": {**_STRING_MAP, "description": "Binary configuration data, base64 encoded."},
+        "immutable": _field("boolean", "If true, the data cannot be updated.")}},
+    ("", "namespaces"): {"description": "Namespace provides a scope for Names.", "properties": {
+        "spec": {**_OPEN, "description": "The behavior of the Namespace."},
+        "status": {"type": "object", "description": "The current status of the Namespace.",
+                   "properties": {"phase": _field("string", "The current lifecycle phase: Active or Terminating.")}}}},
+    ("", "events"): {"description": "Event is a report of an event somewhere in the cluster.", "properties": {
+        "involvedObject": {**_OPEN, "description": "The object that this event is about."},
+        "reason": _field("string", "A short, machine understandable reason for the transition."),
+        "message": _field("string", "A human-readable description of the status of this operation."),
+        "type": _field("string", "Type of this event (Normal, Warning)."),
+        "source": {**_OPEN, "description": "The component reporting this event."},
+        "count": _field("integer", "The number of times this event has occurred.", format="int32"),
+        "firstTimestamp": _field("string", "When the event was first recorded.", format="date-time"),
+        "lastTimestamp": _field("string", "When the most recent occurrence was recorded.", format="date-time"),
+        "eventTime": _field("string", "When this Event was first observed.", format="date-time"),
+        "reportingComponent": _field("string", "The controller that emitted this Event."),
+        "reportingInstance": _field("string", "The ID of the controller instance.")}},
+    ("coordination.k8s.io", "leases"): {"description": "Lease defines a lease concept.", "properties": {
+        "spec": {"type": "object", "description": "The specification of the Lease.", "properties": {
+            "holderIdentity": _field("string", "The identity of the holder of a current lease."),
+            "leaseDurationSeconds": _field("integer", "How long candidates wait to force acquire the lease.",
+                                           format="int32"),
+            "acquireTime": _field("string", "When the current lease was acquired.", format="date-time"),
+            "renewTime": _field("string", "When the current holder last updated the lease.", format="date-time"),
+            "leaseTransitions": _field("integer", "How many transitions between holders.", format="int32")}}}},
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {
+        "description": "CustomResourceDefinition represents a resource that should be exposed on the API server.",
+        "properties": {"spec": {**_OPEN, "description": "The resource's names, versions and schemas."},
+                       "status": {**_OPEN, "description": "The observed state of the definition."}}},
+}
+
+
 def _kind_schema(kind: Kind, version: str, ref: str) -> Obj:
-    """A kind's published schema: its CRD's (metadata replaced by a reference to ObjectMeta), or an
-    open object for built-in kinds."""
+    """A kind's published schema: its CRD's, or the built-in kind's; metadata a reference to
+    ObjectMeta."""
     schema = kind.versions.get(version)
-    published = copy.deepcopy(schema.openapi) if schema is not None else {
-        "type": "object", "description": f"{kind.kind} (built-in)", "x-kubernetes-preserve-unknown-fields": True}
+    published = copy.deepcopy(schema.openapi if schema is not None else {
+        "type": "object", **_BUILTIN_SCHEMAS.get(kind.key, {"x-kubernetes-preserve-unknown-fields": True})})
     properties = published.setdefault("properties", {})
     properties["apiVersion"] = {"type": "string", "description": _API_VERSION_DESCRIPTION}
     properties["kind"] = {"type": "string", "description": _KIND_DESCRIPTION}
@@ -167,8 +215,8 @@ def _operation_v3(kind: Kind, version: str, method: str, action: str, answer: st
         "description": f"{action} {kind.kind}",
         "operationId": f"{action}{kind.kind}",
         "tags": [definition_name(kind, version).rsplit(".", 1)[0]],
-        "parameters": [{"name": name, "in": "query", "description": description, "schema": {"type": kind_}}
-                       for name, kind_, description in _write_parameters(method)],
+        "parameters": [{"name": name, "in": "query", "description": description, "schema": {"type": param_type}}
+                       for name, param_type, description in _write_parameters(method)],
         "responses": {"200": {"description": "OK",
                               "content": {"application/json": {"schema": {"$ref": ref + answer}}}}},
         "x-kubernetes-action": action,
@@ -253,8 +301,8 @@ def v2_document(kinds: Iterable[Kind]) -> Obj:
                 entry: Obj = {"parameters": [{"name": p["name"], "in": "path", "required": True, "type": "string"}
                                              for p in _path_parameters(url)]}
                 for method, (action, answer) in methods.items():
-                    parameters: list[Obj] = [{"name": name, "in": "query", "type": kind_, "description": text}
-                                             for name, kind_, text in _write_parameters(method)]
+                    parameters: list[Obj] = [{"name": name, "in": "query", "type": param_type, "description": text}
+                                             for name, param_type, text in _write_parameters(method)]
                     if method in ("post", "put", "patch"):
                         parameters.append({"name": "body", "in": "body", "required": True,
                                            "schema": {"$ref": ref + definition_name(kind, version)}

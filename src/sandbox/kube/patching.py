@@ -1,7 +1,6 @@
-"""The two patch formats the API server accepts for custom objects."""
+"""The two patch formats the API server accepts for custom objects, and copies of JSON values."""
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonpatch
@@ -10,10 +9,20 @@ import jsonpointer
 from . import errors
 
 
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): what copy.deepcopy does for them, in a
+    fraction of its time (the store copies every object it hands out or logs)."""
+    if isinstance(value, dict):
+        return {key: clone(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clone(item) for item in value]
+    return value
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch: objects merge recursively, ``null`` removes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:

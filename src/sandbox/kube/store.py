@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
-import copy
 import dataclasses
 import datetime
 import random
@@ -21,6 +20,7 @@ import jsonschema.exceptions
 
 from . import errors, managed
 from .jsonpath import compile_json_path
+from .patching import clone
 from .schema import FieldError, StructuralSchema
 from .selectors import Predicate
 
@@ -177,7 +177,7 @@ class Store:
     def dry_run(self) -> Iterator[None]:
         """Writes made inside are checked and answered but leave nothing behind (``?dryRun=All``):
         no object, no resourceVersion, no watch event."""
-        saved = (copy.deepcopy(self._objects), dict(self.kinds), self._resource_version, list(self.events),
+        saved = (clone(self._objects), dict(self.kinds), self._resource_version, list(self.events),
                  list(self._event_versions))
         listeners, self.listeners = self.listeners, []
         self._dry_run = True
@@ -214,7 +214,7 @@ class Store:
 
     def _view(self, kind: Kind, version: str, obj: Obj) -> Obj:
         """A copy for a client of ``version``, with apiVersion, kind and metadata first, as served."""
-        rest = copy.deepcopy(obj)
+        rest = clone(obj)
         rest.pop("apiVersion", None)
         return {"apiVersion": kind.api_version(version), "kind": rest.pop("kind", kind.kind),
                 "metadata": rest.pop("metadata", {}), **rest}
@@ -230,7 +230,7 @@ class Store:
     def create(self, kind: Kind, version: str, namespace: str | None, body: Obj, manager: str = "") -> Obj:
         """Create an object; ``manager`` (the writer's field manager) then owns its fields. Without
         one, the body's managedFields are kept (a server-side apply computed them)."""
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         self._check_type(kind, version, obj)
         meta = obj.setdefault("metadata", {})
         if kind.namespaced:
@@ -266,7 +266,7 @@ class Store:
 
     def replace(self, kind: Kind, version: str, namespace: str | None, name: str, body: Obj,
                 subresource: str | None, manager: str = "") -> Obj:
-        body = copy.deepcopy(body)
+        body = clone(body)
         self._check_type(kind, version, body)
         given = (body.get("metadata") or {}).get("name")
         if given != name:
@@ -286,7 +286,7 @@ class Store:
         if expected_version not in (None, "", old["metadata"]["resourceVersion"]):
             raise errors.conflict(kind.plural, kind.group, name)
         if subresource == "status" and kind.status_subresource:
-            new = copy.deepcopy(old)
+            new = clone(old)
             new.pop("status", None)
             if "status" in candidate:
                 new["status"] = candidate["status"]
@@ -303,7 +303,7 @@ class Store:
             if kind.status_subresource:
                 new.pop("status", None)
                 if "status" in old:
-                    new["status"] = copy.deepcopy(old["status"])
+                    new["status"] = clone(old["status"])
         else:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         self._check_finalizers(kind, old, new)
@@ -353,7 +353,7 @@ class Store:
             return self._view(kind, version, self._remove(kind, key))
         if obj["metadata"].get("deletionTimestamp"):
             return self._view(kind, version, obj)
-        marked = copy.deepcopy(obj)
+        marked = clone(obj)
         marked["metadata"]["deletionTimestamp"] = now_rfc3339()
         marked["metadata"]["deletionGracePeriodSeconds"] = 0
         if "generation" in marked["metadata"]:
@@ -362,7 +362,7 @@ class Store:
 
     def _delete_namespace(self, name: str) -> Obj:
         namespaces = self.kinds[NAMESPACE_KEY]
-        namespace = copy.deepcopy(self._existing(namespaces, None, name))
+        namespace = clone(self._existing(namespaces, None, name))
         if not namespace["metadata"].get("deletionTimestamp"):
             namespace["metadata"]["deletionTimestamp"] = now_rfc3339()
             namespace["status"] = {"phase": "Terminating"}
@@ -371,7 +371,7 @@ class Store:
             for obj_namespace, obj_name in [key for key in self._objects[kind.key] if key[0] == name]:
                 self.delete(kind, next(iter(kind.versions)), obj_namespace, obj_name)
         self._finish_namespace(name)
-        return copy.deepcopy(namespace)
+        return clone(namespace)
 
     def _finish_namespace(self, name: str | None) -> None:
         """Remove a terminating namespace once nothing is left in it."""
@@ -401,7 +401,7 @@ class Store:
                 obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
         self._objects[kind.key][key] = obj
         self._log(kind, key[0], event_type, obj)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def _remove(self, kind: Kind, key: tuple[str | None, str]) -> Obj:
         obj = self._objects[kind.key].pop(key)
@@ -410,10 +410,10 @@ class Store:
         self._log(kind, key[0], "DELETED", obj)
         if kind.namespaced:
             self._finish_namespace(key[0])
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def _log(self, kind: Kind, namespace: str | None, event_type: str, obj: Obj) -> None:
-        self.events.append(WatchEvent(self._resource_version, kind.key, namespace, event_type, copy.deepcopy(obj)))
+        self.events.append(WatchEvent(self._resource_version, kind.key, namespace, event_type, clone(obj)))
         self._event_versions.append(self._resource_version)
         if len(self.events) > self._max_events:
             del self.events[0], self._event_versions[0]
@@ -489,7 +489,7 @@ class Store:
         self.kinds[kind.key] = kind
         self._objects.setdefault(kind.key, {})
         if old is not None and "status" in old:
-            crd["status"] = copy.deepcopy(old["status"]) | {"acceptedNames": crd["spec"]["names"]}
+            crd["status"] = clone(old["status"]) | {"acceptedNames": crd["spec"]["names"]}
             return
         crd["status"] = {
             "acceptedNames": crd["spec"]["names"],
