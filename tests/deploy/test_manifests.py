@@ -126,7 +126,7 @@ def test_rbac_is_least_privilege():
     expected |= {(GROUP, f"{plural}/status"): {"get", "patch"} for plural in PLURALS}
     expected |= {
         ("", "events"): {"create", "patch"},
-        ("", "secrets"): {"get"},
+        ("", "secrets"): {"get", "list", "watch"},
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }

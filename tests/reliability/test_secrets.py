@@ -126,3 +126,30 @@ def test_sensitive_spec_fields_are_masked_in_every_notation_kopf_logs_objects_in
     assert _RedactSpecFields(SENSITIVE_SPEC_FIELDS).filter(record)
     message = record.getMessage()
     assert secret not in message and message.count("***") == 3 and "us-east-1" in message
+
+
+def test_a_changed_secret_reaches_secrets_manager_through_the_watch_not_a_resync(kube, aws, namespace):
+    """With resyncs an hour apart, a changed Secret is written as a new version at once: the
+    operator watches the Secrets that secret inputs name."""
+    cluster = Cluster(kube, aws, namespace)
+    first, second = token(), token()
+    with operator_process(kube, namespace, "--resync-interval", "3600") as process:
+        cluster.create_provider("aws")
+        wait_provider_ready(kube, process, f"{namespace}/aws")
+        kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "api", "namespace": namespace},
+                     "stringData": {"token": first}})
+        cluster.create("SecretsManagerSecret", "api", {"providerRef": {"name": "aws"}, "secretName": f"{namespace}/api",
+                                                       "secretStringRef": {"name": "api", "key": "token"},
+                                                       "forceDeleteWithoutRecovery": True})
+        version = cluster.wait_ready("SecretsManagerSecret", "api")["status"]["versionId"]
+        sm = aws.client("secretsmanager")
+        assert sm.get_secret_value(SecretId=f"{namespace}/api")["SecretString"] == first
+        kube.patch("v1", "Secret", namespace, "api", {"stringData": {"token": second}})
+        kube.wait_for(lambda: sm.get_secret_value(SecretId=f"{namespace}/api")["SecretString"] == second,
+                      timeout=20, interval=0.1, what="the new value in Secrets Manager")
+        kube.wait_for(lambda: cluster.get("SecretsManagerSecret", "api")["status"]["versionId"] != version,
+                      timeout=20, interval=0.1, what="the new version in status")
+        cluster.wait_event("api", "Updated")
+        log = process.log()
+        cluster.delete_everything()
+    assert first not in log and second not in log
