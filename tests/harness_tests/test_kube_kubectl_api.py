@@ -257,3 +257,27 @@ def test_dry_run_answers_and_leaves_nothing_behind(kube: KubeClient, namespace: 
     assert kube.get(API, "Widget", namespace, "w") == stored
     assert int(call(kube, "GET", path).body["metadata"]["resourceVersion"]) > int(version)
     assert call(kube, "POST", path, widget("x"), dryRun="Some").code == 400
+
+
+def test_metadata_only_answers(kube: KubeClient, namespace: str, widget: Widget) -> None:
+    kube.create(widget("w"))
+    path = f"/apis/{API}/namespaces/{namespace}/widgets"
+    listing = call(kube, "GET", path, accept="application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1").body
+    assert listing["kind"] == "PartialObjectMetadataList" and listing["apiVersion"] == "meta.k8s.io/v1"
+    [item] = listing["items"]
+    assert item["kind"] == "PartialObjectMetadata" and item["metadata"]["name"] == "w" and "spec" not in item
+    one = call(kube, "GET", f"{path}/w", accept="application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1").body
+    assert one["kind"] == "PartialObjectMetadata" and set(one) == {"kind", "apiVersion", "metadata"}
+
+
+def test_watches_answer_in_tables_when_asked(kube: KubeClient, namespace: str, widget: Widget) -> None:
+    """What `kubectl get -w` reads: one Table (with its columns) per event."""
+    kube.create(widget("w", size=4))
+    request = urllib.request.Request(
+        f"{kube.access.server}/apis/{API}/namespaces/{namespace}/widgets?watch=true&timeoutSeconds=1",
+        headers={"Accept": TABLE, **kube.access.headers()})
+    with urllib.request.urlopen(request, timeout=10, context=kube.access.ssl_context()) as response:
+        event = json.loads(response.readline())
+    assert event["type"] == "ADDED" and event["object"]["kind"] == "Table"
+    assert [c["name"] for c in event["object"]["columnDefinitions"]][:2] == ["Name", "Size"]
+    assert event["object"]["rows"][0]["cells"][:2] == ["w", 4]

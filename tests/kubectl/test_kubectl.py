@@ -222,8 +222,10 @@ def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: 
         assert prefix in EC2_LOOKUPS, f"add how to look up {resource_id} to EC2_LOOKUPS"
         return bool(EC2_LOOKUPS[prefix](ec2, resource_id))
 
-    uids = {(kind, name): json.loads(kubectl("get", resource(kind), name, "-o", "json").stdout)["metadata"]["uid"]
-            for kind, name in OBJECTS}
+    metadata = {(kind, name): json.loads(kubectl("get", resource(kind), name, "-o", "json").stdout)["metadata"]
+                for kind, name in OBJECTS}
+    assert all(meta.get("finalizers") for meta in metadata.values())  # deletion has something to wait for
+    uids = {key: meta["uid"] for key, meta in metadata.items()}
     in_aws = {key: owned(uid) for key, uid in uids.items()}
     assert {key for key, ids in in_aws.items() if ids and all(map(exists, ids))} == {
         key for key in OBJECTS if key[0] != "AWSProvider"}  # every kind with AWS resources is checked

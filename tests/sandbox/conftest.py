@@ -25,6 +25,11 @@ def sample_objects() -> list[tuple[str, str]]:
             for doc in yaml.safe_load_all(path.read_text()) if doc and doc["apiVersion"].startswith(GROUP)]
 
 
+# How long to wait for the sandbox to print a line or to exit: a deadline for an event, never a
+# measurement, so generous enough for a loaded machine (starting moto, the emulation and kopf).
+PATIENCE = 120.0
+
+
 class Sandbox:
     """The sandbox in a child process; stdout and stderr go to files read while it runs."""
 
@@ -50,7 +55,7 @@ class Sandbox:
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
-    def wait_output(self, pattern: str, timeout: float) -> re.Match[str]:
+    def wait_output(self, pattern: str, timeout: float = PATIENCE) -> re.Match[str]:
         """The first match of `pattern` in stdout, waiting for it while the sandbox runs."""
         deadline = time.monotonic() + timeout
         while True:
@@ -64,12 +69,12 @@ class Sandbox:
                                      f"{self.stdout()[-3000:]}\n--- stderr\n{self.stderr()[-3000:]}")
             time.sleep(0.2)
 
-    def interrupt(self, timeout: float = 20) -> int:
+    def interrupt(self, timeout: float = PATIENCE) -> int:
         """Ctrl-C, then wait for the exit code."""
         self.process.send_signal(signal.SIGINT)
         return self.wait(timeout)
 
-    def wait(self, timeout: float) -> int:
+    def wait(self, timeout: float = PATIENCE) -> int:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -69,9 +69,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     sandbox = Sandbox(tmp_path_factory.mktemp("sandbox"), "--drift", "--drift-interval", "1",
                       "--resync-interval", "1", "--show-traces", "--duration", "120")
     try:
-        kube_url = sandbox.wait_output(r"Kubernetes API\s+(http://\S+)", timeout=30).group(1)
-        kubeconfig = pathlib.Path(sandbox.wait_output(r"export KUBECONFIG=(\S+)", timeout=30).group(1))
-        sandbox.wait_output(r"all \d+ objects Ready", timeout=60)
+        kube_url = sandbox.wait_output(r"Kubernetes API\s+(http://\S+)").group(1)
+        kubeconfig = pathlib.Path(sandbox.wait_output(r"export KUBECONFIG=(\S+)").group(1))
+        sandbox.wait_output(r"all \d+ objects Ready")
         kubectl = find_tool("kubectl")
         kubectl_listing = subprocess.run(
             [kubectl, "--cache-dir", str(kubeconfig.parent / "cache"), "get", "aws", "-o", "name"],
@@ -156,7 +156,7 @@ def test_ctrl_c_stops_everything_cleanly(run: Run) -> None:
 def test_duration_stops_by_itself_and_otlp_export_is_flushed(tmp_path: pathlib.Path) -> None:
     with HttpReceiver() as receiver:
         sandbox = Sandbox(tmp_path, "--duration", "3", env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
-        assert sandbox.wait(30) == 0, sandbox.stderr()[-3000:]
+        assert sandbox.wait() == 0, sandbox.stderr()[-3000:]
     output = sandbox.stdout()
     assert f"OTLP export     {receiver.endpoint}/v1/traces" in output
     assert "stopping: operator" in output and "Traceback" not in output + sandbox.stderr()
@@ -183,7 +183,7 @@ def test_a_taken_metrics_port_is_reported_in_one_line(tmp_path: pathlib.Path) ->
         taken.listen()
         port = taken.getsockname()[1]
         sandbox = Sandbox(tmp_path, metrics_port=port)
-        assert sandbox.wait(30) == 1
+        assert sandbox.wait() == 1
     (line,) = sandbox.stderr().splitlines()
     assert line.startswith(f"infra-operator sandbox: error: cannot serve /metrics on 127.0.0.1:{port}: "
                            "Address already in use; choose another address with --metrics-address"), line

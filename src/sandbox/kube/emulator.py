@@ -23,7 +23,7 @@ import kmock
 import yaml
 
 from . import discovery, errors, openapi, openapi_proto, tables
-from .media import negotiate
+from .media import Shape, negotiate
 from .patching import json_patch, merge_patch
 from .selectors import Predicate, field_selector, label_selector
 from .store import Kind, Obj, Store, WatchEvent
@@ -147,38 +147,52 @@ class KubeEmulator(kmock.KubernetesScaffold):
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         selectors = (label_selector(query.get("labelSelector")),
                      field_selector(query.get("fieldSelector"), kind.key))
-        as_table = negotiate(request.headers.get("Accept"), tables.TABLE_SHAPES) is not None
+        shape = negotiate(request.headers.get("Accept"), (*tables.TABLE_SHAPES, *tables.METADATA_SHAPES))
         # Writers are named by ?fieldManager=, else by their User-Agent's product, as the API server does.
         manager = query.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128]
         raw_body, writes = b"", contextlib.nullcontext()
         if request.method == "GET" and target.name is None and query.get("watch") in ("true", "1"):
-            return await self._watch(request, kind, target.version, target.namespace, selectors, (
-                lambda obj: tables.table(kind, target.version, [obj], query.get("includeObject"),
-                                         store.resource_version)) if as_table else None)
+            render: Callable[[Obj], Obj] | None = None
+            if shape in tables.TABLE_SHAPES:
+                def render(obj: Obj) -> Obj:
+                    return tables.table(kind, target.version, [obj], query.get("includeObject"),
+                                        store.resource_version)
+            elif shape in tables.METADATA_SHAPES:
+                render = tables.partial_metadata
+            return await self._watch(request, kind, target.version, target.namespace, selectors, render)
         if request.method != "GET":
             raw_body = await request.read()
             writes = _dry_run(store, query.getall("dryRun", []))
         # No await from here on: a write (or a dry run, which restores the store after it) is one step.
         with writes:
-            return self._answer(request, target, kind, raw_body, manager, selectors, as_table)
+            return self._answer(request, target, kind, raw_body, manager, selectors, shape)
 
     def _answer(self, request: aiohttp.web.BaseRequest, target: ObjectPath, kind: Kind, raw_body: bytes,
-                manager: str, selectors: tuple[Predicate, Predicate], as_table: bool) -> aiohttp.web.Response:
+                manager: str, selectors: tuple[Predicate, Predicate], shape: Shape | None) -> aiohttp.web.Response:
+        """A request that reads or writes objects; ``shape``: the answer's form the client asked
+        for (a Table, metadata only), None for the objects themselves."""
         store, query = self.store, request.query
         version, namespace, name = target.version, target.namespace, target.name
 
-        def shown(objects: list[Obj]) -> Obj:
-            return tables.table(kind, version, objects, query.get("includeObject"), store.resource_version)
+        def listed(items: list[Obj]) -> Obj:
+            if shape in tables.TABLE_SHAPES:
+                return tables.table(kind, version, items, query.get("includeObject"), store.resource_version)
+            metadata_only = shape in tables.METADATA_SHAPES
+            return {"apiVersion": "meta.k8s.io/v1" if metadata_only else kind.api_version(version),
+                    "kind": "PartialObjectMetadataList" if metadata_only else f"{kind.kind}List",
+                    "metadata": {"resourceVersion": store.resource_version, "continue": ""},
+                    "items": [tables.partial_metadata(item) for item in items] if metadata_only else items}
+
+        def single(obj: Obj) -> Obj:
+            if shape in tables.TABLE_SHAPES:
+                return tables.table(kind, version, [obj], query.get("includeObject"), store.resource_version)
+            return tables.partial_metadata(obj) if shape in tables.METADATA_SHAPES else obj
 
         match request.method, name:
             case "GET", None:
-                items = store.list(kind, version, namespace, *selectors)
-                return _json(shown(items) if as_table else {
-                    "apiVersion": kind.api_version(version), "kind": f"{kind.kind}List",
-                    "metadata": {"resourceVersion": store.resource_version, "continue": ""}, "items": items})
+                return _json(listed(store.list(kind, version, namespace, *selectors)))
             case "GET", str():
-                obj = store.get(kind, version, namespace, name)
-                return _json(shown([obj]) if as_table else obj)
+                return _json(single(store.get(kind, version, namespace, name)))
             case "POST", None:
                 body = _body(raw_body)
                 warnings = _unknown_fields(kind, version, body, query.get("fieldValidation"))

@@ -13,6 +13,8 @@ from .jsonpath import compile_json_path
 from .store import Kind, Obj
 
 TABLE_SHAPES = (("Table", "meta.k8s.io", "v1"), ("Table", "meta.k8s.io", "v1beta1"))
+# Metadata-only answers (what metadata informers and some kubectl commands ask for).
+METADATA_SHAPES = (("PartialObjectMetadata", "meta.k8s.io", "v1"), ("PartialObjectMetadataList", "meta.k8s.io", "v1"))
 NAME_DESCRIPTION = ("Name must be unique within a namespace. Is required when creating resources, although some "
                     "resources may allow a client to request the generation of an appropriate name automatically. "
                     "Name is primarily intended for creation idempotence and configuration definition. Cannot be "
@@ -190,6 +192,11 @@ def columns(kind: Kind, version: str) -> list[Column]:
     return _BUILTIN_COLUMNS.get(kind.key) or _default_columns()
 
 
+def partial_metadata(obj: Obj) -> Obj:
+    """An object as a ``PartialObjectMetadata``: its metadata only."""
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
 def table(kind: Kind, version: str, objects: Iterable[Obj], include_object: str | None,
           resource_version: str, now: datetime.datetime | None = None) -> Obj:
     """The Table of ``objects``; each row carries the object as ``includeObject`` says (default:
@@ -206,8 +213,7 @@ def table(kind: Kind, version: str, objects: Iterable[Obj], include_object: str 
         if include == "Object":
             row["object"] = obj
         elif include == "Metadata":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}
+            row["object"] = partial_metadata(obj)
         rows.append(row)
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
             "columnDefinitions": [definition for definition, _ in shown], "rows": rows}
