@@ -100,9 +100,9 @@ class KMSKey(Kind):
         {"rule": "!has(self.rotationPeriodInDays) || self.enableKeyRotation", "message": PERIOD_NEEDS_ROTATION},
         {"rule": "!has(self.alias) || !self.alias.startsWith('aws/')", "message": ALIAS_NOT_AWS},
     )
-    printer_columns = (("Alias", ".status.alias", "string"), ("State", ".status.keyState", "string"),
-                       ("Deletion", ".status.deletionDate", "string"))
-    status_properties = {"creationDate": {"type": "string"}, "keyManager": {"type": "string"}}
+    printer_columns = (("Alias", ".status.alias", "string"), ("State", ".status.keyState", "string"))
+    status_properties = {"creationDate": {"type": "string"}, "deletionDate": {"type": "string"},
+                         "keyManager": {"type": "string"}}
     drift_fields = (
         DriftField("keyUsage", Severity.CRITICAL, updatable=False),
         DriftField("keySpec", Severity.CRITICAL, updatable=False),

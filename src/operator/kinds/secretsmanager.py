@@ -99,8 +99,7 @@ class SecretsManagerSecret(Kind):
                                   "(every key when `keys` is unset).", required=False, shape="json",
                     spec_field="secretJsonRef"),
     )
-    printer_columns = (("Name", ".status.secretName", "string"), ("Rotation", ".status.rotationEnabled", "boolean"),
-                       ("Version", ".status.versionId", "string"))
+    printer_columns = (("Rotation", ".status.rotationEnabled", "boolean"), ("Version", ".status.versionId", "string"))
     status_properties = {f: {"type": "string"} for f in (
         "createdDate", "lastChangedDate", "lastRotatedDate", "nextRotationDate", "deletedDate")}
     drift_fields = (
