@@ -14,9 +14,16 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 if [ ! -f "$stamp" ]; then
-  echo "bootstrap: installing the project and its test extras into $venv (the first time takes minutes)" >&2
-  "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+  # pip's own output (progress, build warnings) goes to a log, shown only when a step fails.
+  pip_log="$venv/bootstrap-pip.log"
+  echo "bootstrap: installing the project and its test extras into $venv (the first time takes minutes; pip's output: $pip_log)" >&2
+  : >"$pip_log"
+  if ! { "$venv/bin/python" -m pip install --upgrade pip && "$venv/bin/python" -m pip install -e "$root[test]"; } \
+      >>"$pip_log" 2>&1; then
+    cat "$pip_log" >&2
+    echo "bootstrap: pip failed (its output above, also in $pip_log)" >&2
+    return 1 2>/dev/null || exit 1
+  fi
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

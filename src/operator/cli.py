@@ -18,10 +18,15 @@ from .. import telemetry as telemetry_api
 from .engine.providers import SENSITIVE_SPEC_FIELDS
 from .engine.reconciler import EngineSettings
 from .kube import StartupProblem
+from .logs import ObjectFields
 from .settings import KubeSettings, OperatorConfig
 
 
 class _JSONFormatter(logging.Formatter):
+    # JSON field -> record attribute, present on lines about an object (see logs.py).
+    OBJECT_FIELDS = {"kind": "object_kind", "namespace": "object_namespace", "name": "object_name",
+                     "reason": "condition_reason"}
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
@@ -31,6 +36,9 @@ class _JSONFormatter(logging.Formatter):
             "trace_id": getattr(record, "trace_id", ""),
             "span_id": getattr(record, "span_id", ""),
         }
+        for field, attribute in self.OBJECT_FIELDS.items():
+            if getattr(record, attribute, None):
+                entry[field] = getattr(record, attribute)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -60,6 +68,7 @@ def configure_logging(log_format: str, level: str, telemetry: telemetry_api.Tele
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_RedactSpecFields(SENSITIVE_SPEC_FIELDS))
     handler.addFilter(telemetry.log_filter())
+    handler.addFilter(ObjectFields())
     handler.addFilter(telemetry.export_error_filter())
     if log_format == "json":
         handler.setFormatter(_JSONFormatter())
@@ -110,14 +119,23 @@ def _delay(value: str) -> tuple[str, float]:
 
 
 def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
-    """--log-format and --log-level; with `environ`, INFRA_OPERATOR_LOG_* give the defaults."""
+    """--log-format, --log-level and --retry-warning-after; with `environ`, INFRA_OPERATOR_*
+    give the defaults."""
     env = {} if environ is None else environ
+
+    def named(variable: str) -> str:
+        return f" [INFRA_OPERATOR_{variable}]" if environ is not None else ""
+
     command.add_argument("--log-format", choices=("text", "json"), default=_env("LOG_FORMAT", "text", env),
-                         help="log format; json carries trace_id/span_id (default text)"
-                              + (" [INFRA_OPERATOR_LOG_FORMAT]" if environ is not None else ""))
+                         help="log format; json carries trace_id/span_id, the object's kind/namespace/name and "
+                              "the condition reason (default text)" + named("LOG_FORMAT"))
     command.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                          default=(_env("LOG_LEVEL", "INFO", env) or "INFO").upper(),
-                         help="log level (default INFO)" + (" [INFRA_OPERATOR_LOG_LEVEL]" if environ is not None else ""))
+                         help="log level (default INFO)" + named("LOG_LEVEL"))
+    command.add_argument("--retry-warning-after", type=_positive, metavar="SECONDS",
+                         default=_env("RETRY_WARNING_AFTER", "300", env),
+                         help="an object still retrying (not Ready) after this many seconds is logged once as "
+                              "a WARNING; earlier retries log at DEBUG (default 300)" + named("RETRY_WARNING_AFTER"))
 
 
 def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
@@ -211,6 +229,7 @@ def config_from_args(args: argparse.Namespace) -> OperatorConfig:
         workers=args.workers,
         log_format=args.log_format,
         log_level=args.log_level,
+        retry_warning_after=args.retry_warning_after,
     )
 
 
@@ -277,8 +296,20 @@ def sandbox(args: argparse.Namespace) -> int:
         metrics_address=args.metrics_address, kube_address=args.kube_address, aws_address=args.aws_address,
         resync_interval=args.resync_interval, drift=args.drift, drift_interval=args.drift_interval,
         show_traces=args.show_traces, duration=args.duration, log_file=args.log_file, log_level=args.log_level,
+        retry_warning_after=args.retry_warning_after,
         log_format=args.log_format, live=False if args.plain else None))
 
 
+def entrypoint() -> None:
+    """The `infra-operator` command: main(), then exit without the interpreter's teardown of every
+    module and object, which takes seconds once moto is loaded (the sandbox). By then every
+    server has stopped, telemetry is flushed and the handler threads have finished."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entrypoint()

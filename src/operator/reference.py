@@ -10,15 +10,20 @@ import pathlib
 import re
 import sys
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from ..telemetry import catalog
 from . import cli
 from .engine import providers
+from .engine.kind import Kind
+from .engine.schema import kind_crd
 from .kinds import all_kinds
 
 METRICS_FILE = "metrics.md"
+KINDS_FILE = "kinds.md"
 CONFIGURATION_FILE = "configuration.md"
 BEGIN_FLAGS, END_FLAGS = "<!-- BEGIN GENERATED FLAGS -->", "<!-- END GENERATED FLAGS -->"
+BEGIN_KINDS, END_KINDS = "<!-- BEGIN GENERATED KINDS -->", "<!-- END GENERATED KINDS -->"
 
 
 @dataclass(frozen=True)
@@ -215,10 +220,81 @@ def configuration_with_flags(text: str) -> str:
     return text[:begin] + "\n" + flags_reference() + text[end:]
 
 
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _schema_type(schema: Mapping[str, Any]) -> str:
+    if schema.get("type") == "array":
+        return f"list of {_schema_type(schema.get('items') or {})}"
+    if "enum" in schema:
+        return " \\| ".join(f"`{value}`" for value in schema["enum"])
+    return schema.get("type", "object")
+
+
+def _kind_section(kind: Kind) -> list[str]:
+    crd = kind_crd(kind)
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    required = set(spec.get("required", ()))
+    lines = [f"## {kind.kind}", "", f"Short names: {', '.join(f'`{n}`' for n in kind.short_names) or 'none'}; "
+             f"plural `{kind.plural}`.", "", _cell(kind.description), ""]
+    identity = [f"`status.{kind.identifier}`"] + [f"`status.{name}`" for name in kind.identity.fields]
+    from_spec = f" (decided by `spec.{kind.identity.from_spec}`)" if kind.identity.from_spec else ""
+    deletion = kind.deletion
+    lines += [
+        f"- **Identifier:** {', '.join(identity)}{from_spec}.",
+        f"- **Adoption after a crash:** {kind.adoption.value}.",
+        "- **Tags:** " + ("none (the kind carries no tags)." if kind.tagging is None else
+                          f"up to {kind.tagging.max_tags} with ours; "
+                          + ("applied at create" if kind.tagging.at_create else "applied right after the create")
+                          + ("; the whole set is replaced at once." if kind.tagging.replaces_whole_set else ".")),
+        f"- **Deletion:** `deletionPolicy` {', '.join(f'`{p}`' for p in ('Delete', 'Retain', *deletion.policies))}"
+        f" (default `{deletion.default}`)"
+        + (f"; `{deletion.force_field}` overrides AWS's safety" if deletion.force_field else "")
+        + ("; AWS's deletion protection shows as `DeletionProtected`" if deletion.protected else "") + ".",
+    ]
+    if kind.secret_inputs:
+        lines.append("- **Secrets:** " + ", ".join(f"`{s.field}`" for s in kind.secret_inputs)
+                     + " (read from a Kubernetes Secret, never logged or stored).")
+    lines += ["", "| spec field | type | required | description |", "|---|---|---|---|"]
+    for name, schema in spec["properties"].items():
+        lines.append(f"| `{name}` | {_schema_type(schema)} | {'yes' if name in required else ''} | "
+                     f"{_cell(schema.get('description', ''))} |")
+    if kind.references:
+        lines += ["", "| reference | names a | fills |", "|---|---|---|"]
+        for ref in kind.references:
+            where = f"`{ref.within}[].{ref.field}`" if ref.within else f"`{ref.field}`"
+            lines.append(f"| {where} | {ref.kind} | `{ref.id_field}` from its `status."
+                         f"{ref.status_field or 'identifier'}` |")
+    lines += ["", "| drift-checked | severity | on a difference |", "|---|---|---|"]
+    for drift_field in kind.drift_fields:
+        action = "updated in place" if drift_field.updatable else "`ReplacementRequired`"
+        late = "; AWS's value recorded when the spec leaves it unset" if drift_field.late_init else ""
+        lines.append(f"| `{drift_field.name}` | {drift_field.severity.value} | {action}{late} |")
+    if kind.tagging is not None:
+        lines.append("| `tags` | info | updated in place |")
+    return lines + [""]
+
+
+def kinds_reference() -> str:
+    """The generated part of docs/kinds.md: every AWS kind, from its module's declarations."""
+    lines = [f"- [{kind.kind}](#{kind.kind.lower()})" for kind in all_kinds()] + [""]
+    for kind in all_kinds():
+        lines += _kind_section(kind)
+    return "\n".join(lines)
+
+
+def kinds_with_reference(text: str) -> str:
+    """docs/kinds.md with its generated section replaced by the current reference."""
+    begin, end = text.index(BEGIN_KINDS) + len(BEGIN_KINDS), text.index(END_KINDS)
+    return text[:begin] + "\n" + kinds_reference() + text[end:]
+
+
 def generated(docs: pathlib.Path) -> dict[pathlib.Path, str]:
     """What each generated file under `docs` must contain."""
     configuration = docs / CONFIGURATION_FILE
-    return {docs / METRICS_FILE: metrics_reference(),
+    kinds = docs / KINDS_FILE
+    return {docs / METRICS_FILE: metrics_reference(), kinds: kinds_with_reference(kinds.read_text()),
             configuration: configuration_with_flags(configuration.read_text())}
 
 

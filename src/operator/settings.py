@@ -37,3 +37,5 @@ class OperatorConfig:
     workers: int = 32
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
+    # Seconds an object may keep retrying (not Ready) before that is logged as a WARNING (once).
+    retry_warning_after: float = 300.0

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Iterable, Mapping
+import signal
+import threading
+from typing import Any, Callable, Iterable, Mapping
 
 import kopf
 
@@ -20,6 +22,7 @@ from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
 from .kube import StartupProblem, SecretReader, check_served
+from .logs import KopfRoutineLines, ObjectLog, about_object
 from .wakeups import DependencyWaker
 from .provider.registry import ProviderRegistry
 from .settings import OperatorConfig
@@ -27,6 +30,10 @@ from .settings import OperatorConfig
 log = logging.getLogger(__name__)
 
 FINALIZER = f"{GROUP}/finalizer"
+# Where kopf logs each run of a handler (per object, and per operator-wide activity: login,
+# startup, cleanup, probe) and what its queues left when stopping.
+KOPF_HANDLER_LOGGERS = ("kopf.objects", "kopf._core.reactor.queueing",
+                        *(f"kopf.activities.{activity}" for activity in ("authentication", "startup", "cleanup", "probe")))
 PROGRESS_PREFIX = "infra-operator.dev"
 
 
@@ -38,10 +45,11 @@ class IndexedCluster:
         self._indices = indices
 
     def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
-        """None also for a kind this operator does not serve (yet): a reference to it waits."""
-        if kind not in self._plurals:
+        # A kind this operator does not serve (yet) has no objects: who names one waits for it.
+        plural = self._plurals.get(kind)
+        if plural is None:
             return None
-        index = self._indices.get(_summary_index(self._plurals[kind]))
+        index = self._indices.get(_summary_index(plural))
         store = index.get((namespace, name)) if index is not None else None
         return next(iter(store), None) if store else None
 
@@ -64,6 +72,21 @@ def _secret_refs_index(plural: str) -> str:
 
 def _references_index(plural: str) -> str:
     return f"references_{plural}"
+
+
+class Handling:
+    """What every handler does around the engine: lines logged meanwhile name the object and its
+    trace, and the outcome is logged once (ObjectLog) before `apply` applies it."""
+
+    def __init__(self, telemetry: Telemetry, object_log: ObjectLog) -> None:
+        self.telemetry = telemetry
+        self.object_log = object_log
+
+    def __call__(self, body: Mapping[str, Any], run: Callable[[], Outcome], apply: Callable[[Outcome], None]) -> None:
+        with about_object(body), self.telemetry.traced_logs():
+            outcome = run()
+            self.object_log.record(body, outcome)
+            apply(outcome)
 
 
 def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry: bool = True) -> None:
@@ -108,7 +131,7 @@ def check_cluster(config: OperatorConfig, kinds: Iterable[Kind] = ()) -> None:
 
 
 def build_registry(config: OperatorConfig, reconciler: Reconciler,
-                   provider: provider_kind.ProviderReconciler, secrets: SecretReader,
+                   provider: provider_kind.ProviderReconciler, secrets: SecretReader, handling: Handling,
                    kinds: Iterable[Kind] = ()) -> kopf.OperatorRegistry:
     kinds = tuple(kinds) or all_kinds()
     registry = kopf.OperatorRegistry()
@@ -150,19 +173,22 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     @kopf.on.update(plural=provider_kind.PLURAL, id="reconcile", **resource)
     @kopf.on.resume(plural=provider_kind.PLURAL, id="reconcile", **resource)
     def provider_reconcile(body: Any, patch: Any, reason: str, **_: Any) -> None:
-        _apply(provider_checked(provider.reconcile(body, reason), body), body, patch)
+        handling(body, lambda: provider_checked(provider.reconcile(body, reason), body),
+                 lambda outcome: _apply(outcome, body, patch))
 
     @kopf.timer(plural=provider_kind.PLURAL, id="check", interval=config.provider_check_interval,
                 initial_delay=config.provider_check_interval, **resource)
     def provider_check(body: Any, patch: Any, **_: Any) -> None:
-        _apply(provider_checked(provider.reconcile(body, "resync"), body), body, patch, raise_retry=False)
+        handling(body, lambda: provider_checked(provider.reconcile(body, "resync"), body),
+                 lambda outcome: _apply(outcome, body, patch, raise_retry=False))
 
     @kopf.on.delete(plural=provider_kind.PLURAL, id="finalize", **resource)
     def provider_finalize(body: Any, patch: Any, **indices: Any) -> None:
-        _apply(provider.finalize(body, IndexedCluster(plurals, indices)), body, patch)
+        handling(body, lambda: provider.finalize(body, IndexedCluster(plurals, indices)),
+                 lambda outcome: _apply(outcome, body, patch))
 
     for kind in kinds:
-        register_kind(registry, resource, kind, reconciler, plurals, config, waker)
+        register_kind(registry, resource, kind, reconciler, plurals, config, waker, handling)
         register_summary(kind.plural, kind.identifier, kind.kind)
     register_secret_watch(registry, resource, kinds, waker)
     return registry
@@ -196,7 +222,8 @@ def register_secret_refs(resource: dict, kind: Kind) -> None:
 
 
 def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,
-                  plurals: Mapping[str, str], config: OperatorConfig, waker: DependencyWaker) -> None:
+                  plurals: Mapping[str, str], config: OperatorConfig, waker: DependencyWaker,
+                  handling: Handling) -> None:
     plural = kind.plural
 
     def apply(outcome: Outcome, body: Any, patch: Any, cluster: IndexedCluster, *, raise_retry: bool = True) -> None:
@@ -220,13 +247,15 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.on.resume(plural=plural, id="reconcile", **resource)
     def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
         cluster = IndexedCluster(plurals, indices)
-        apply(reconciler.reconcile(kind, body, reason, cluster), body, patch, cluster)
+        handling(body, lambda: reconciler.reconcile(kind, body, reason, cluster),
+                 lambda outcome: apply(outcome, body, patch, cluster))
 
     @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
                 initial_delay=config.resync_interval, **resource)
     def resync(body: Any, patch: Any, **indices: Any) -> None:
         cluster = IndexedCluster(plurals, indices)
-        apply(reconciler.reconcile(kind, body, "resync", cluster), body, patch, cluster, raise_retry=False)
+        handling(body, lambda: reconciler.reconcile(kind, body, "resync", cluster),
+                 lambda outcome: apply(outcome, body, patch, cluster, raise_retry=False))
 
     @kopf.on.event(plural=plural, id="gone", when=lambda type, **_: type == "DELETED", **resource)
     def gone(body: Any, **_: Any) -> None:
@@ -236,7 +265,8 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:
-        _apply(reconciler.finalize(kind, body, IndexedCluster(plurals, indices)), body, patch)
+        handling(body, lambda: reconciler.finalize(kind, body, IndexedCluster(plurals, indices)),
+                 lambda outcome: _apply(outcome, body, patch))
 
 
 def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
@@ -265,9 +295,10 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
 
 
 async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
-                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None,
+                       stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | threading.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
-    """Run the operator until stop_flag is set or the task is cancelled."""
+    """Run the operator until stop_flag is set (also by SIGINT/SIGTERM once it runs, in the main
+    thread) or the task is cancelled; return when the handlers' threads have finished."""
     kinds = tuple(kinds) or all_kinds()
     telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
@@ -275,16 +306,57 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
     secrets = SecretReader()
     reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
-    registry = build_registry(config, reconciler, provider, secrets, kinds)
+    registry = build_registry(config, reconciler, provider, secrets,
+                              Handling(telemetry, ObjectLog(config.retry_warning_after)), kinds)
+    settings = kopf_settings(config)
     liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
-    await kopf.operator(
+    routine_lines = KopfRoutineLines()
+    for logger in KOPF_HANDLER_LOGGERS:
+        logging.getLogger(logger).addFilter(routine_lines)
+    stop_flag = stop_flag or asyncio.Event()
+    started = asyncio.Event()
+    # kopf stops by itself on its stop flag or on the signals it takes over when it starts, and then
+    # grants its remaining tasks (e.g. workers sleeping out a retry delay) 5 s. Cancelled, it
+    # cancels them at once; the handlers' threads are awaited below either way.
+    operator = asyncio.create_task(kopf.operator(
         registry=registry,
-        settings=kopf_settings(config),
+        settings=settings,
         standalone=config.kube.peering is None,
         peering_name=config.kube.peering,
         clusterwide=config.kube.clusterwide,
         namespaces=config.kube.namespaces,
         liveness_endpoint=liveness,
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+        ready_flag=started,
+    ))
+    waiters = [asyncio.create_task(stop_flag.wait()), asyncio.create_task(_signals_to(stop_flag, started, ready_flag))]
+    try:
+        await asyncio.wait([operator, waiters[0]], return_when=asyncio.FIRST_COMPLETED)
+        if operator.done():
+            operator.result()  # kopf ends by itself only on a failure (raised here) or its own signal handling
+    finally:
+        for task in (operator, *waiters):
+            task.cancel()
+        await asyncio.gather(operator, *waiters, return_exceptions=True)
+        for logger in KOPF_HANDLER_LOGGERS:
+            logging.getLogger(logger).removeFilter(routine_lines)
+        # Cancelled kopf tasks leave the threads running synchronous handlers: let those finish
+        # their AWS calls, so that the caller's shutdown follows the last one.
+        await asyncio.to_thread(settings.execution.executor.shutdown, wait=True, cancel_futures=True)
+
+
+async def _signals_to(stop_flag: asyncio.Event, started: asyncio.Event,
+                      ready_flag: asyncio.Event | threading.Event | None) -> None:
+    """Once kopf has started (and taken SIGINT/SIGTERM over), let them set stop_flag; then raise
+    ready_flag (a caller may take the signals over in turn)."""
+    await started.wait()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_on, sig, stop_flag)
+    if ready_flag is not None:
+        ready_flag.set()
+
+
+def _stop_on(sig: signal.Signals, stop_flag: asyncio.Event) -> None:
+    log.info("%s received: stopping; handlers in flight finish their AWS calls first", sig.name)
+    stop_flag.set()

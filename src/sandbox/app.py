@@ -61,6 +61,7 @@ class SandboxOptions:
     log_file: str | None = None  # None: stderr, or a file in the temp dir when the view is live
     log_level: str = "INFO"
     log_format: str = "text"
+    retry_warning_after: float = 300.0
     live: bool | None = None  # redraw the summary in place; None: when stdout is a terminal
 
 
@@ -174,12 +175,13 @@ class Sandbox:
             kube=KubeSettings(clusterwide=True, server=kube.access.server),
             resync_interval=options.resync_interval, provider_check_interval=60.0, provider_retry_delay=5.0,
             metrics_address=None, liveness_address=None, workers=8,
-            log_format=options.log_format, log_level=options.log_level)
+            log_format=options.log_format, log_level=options.log_level,
+            retry_warning_after=options.retry_warning_after)
         operator = asyncio.create_task(run_operator(config, telemetry, stop_flag=stop, ready_flag=ready))
         await asyncio.wait([operator, asyncio.create_task(ready.wait())], return_when=asyncio.FIRST_COMPLETED)
         if operator.done():
             operator.result()  # the operator could not start: raise why
-        # kopf took the signals over when it started; ours stop our tasks before the operator.
+        # The operator took the signals over when it started; ours stop our tasks before it.
         stop_on_signals()
         self.display.event("operator started; applying samples/*.yaml")
         expected = await asyncio.to_thread(self._apply_samples, kube, aws.endpoint)
@@ -190,7 +192,7 @@ class Sandbox:
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait([operator, stopped], timeout=options.duration, return_when=asyncio.FIRST_COMPLETED)
         self.display.event("stopping: operator, Kubernetes API emulation, AWS endpoint")
-        # Our tasks first: kopf waits 5 s for every task started after it before cancelling them.
+        # Our tasks first: the stopping operator cancels every task started after it, ours too.
         for task in (*helpers, stopped):
             task.cancel()
         await asyncio.gather(*helpers, stopped, return_exceptions=True)

@@ -67,6 +67,7 @@ class FaultRule:
     access_key: str | None = None
     after: bool = False
     error: AWSError | None = None  # "reject": the answer
+    query_error: str | None = None  # "reject": its x-amzn-query-error header, if any
 
     def matches(self, request: AWSRequest) -> bool:
         return (
@@ -114,10 +115,13 @@ class Faults:
         return self._add(FaultRule("delay", service, operation, times, ratio, seconds=seconds, after=after))
 
     def reject(self, code: str, message: str, service: str | None = None, operation: str | None = None,
-               times: int | None = None, status: int = 400) -> FaultRule:
-        """Answer with an arbitrary client error, e.g. a code the operator has never heard of."""
+               times: int | None = None, status: int = 400, query_error: str | None = None) -> FaultRule:
+        """Answer with an arbitrary client error, e.g. a code the operator has never heard of, or
+        one AWS sends and moto never does (SQS ``QueueDeletedRecently``). ``query_error`` is the
+        ``x-amzn-query-error`` header of JSON APIs that kept their query error codes (SQS:
+        ``AWS.SimpleQueueService.QueueDeletedRecently;Sender``), from which botocore takes the code."""
         return self._add(FaultRule("reject", service, operation, times, None, status=status,
-                                   error=AWSError(status, code, message)))
+                                   error=AWSError(status, code, message), query_error=query_error))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -306,6 +310,8 @@ class FaultInjectingApp:
                 continue
             error = error_for(rule, request)
             headers, payload = render_error(error, request.protocol)
+            if rule.query_error and request.protocol == "json":
+                headers["x-amzn-query-error"] = rule.query_error
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -14,14 +16,39 @@ from opentelemetry import trace
 OTEL_LOGGER_PREFIX = "opentelemetry"
 
 
+# Inside `traced_logs()`: the first recorded span begun there (see `note_span`).
+_first_span: contextvars.ContextVar[list[trace.SpanContext] | None] = contextvars.ContextVar(
+    "infra_operator_first_span", default=None)
+
+
+@contextlib.contextmanager
+def traced_logs() -> Iterator[None]:
+    """Records logged inside, outside any span, carry the first recorded span begun inside (e.g.
+    a line about a reconcile's outcome, logged after its span ended, names that reconcile)."""
+    token = _first_span.set([])
+    try:
+        yield
+    finally:
+        _first_span.reset(token)
+
+
+def note_span(context: trace.SpanContext) -> None:
+    """A recorded span began: the first one inside `traced_logs()` names the lines after it."""
+    first = _first_span.get()
+    if first is not None and not first:
+        first.append(context)
+
+
 class TraceContextFilter(logging.Filter):
     """Adds `trace_id` (32 hex digits) and `span_id` (16 hex digits) of the current span to
-    every record, "" outside a span, so text formats can use `%(trace_id)s` and JSON
-    formatters find them as attributes. Attach it to the handler, so records of every logger
-    get it."""
+    every record (inside `traced_logs()` and no span: its first span), "" otherwise, so text
+    formats can use `%(trace_id)s` and JSON formatters find them as attributes. Attach it to the
+    handler, so records of every logger get it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         context = trace.get_current_span().get_span_context()
+        if not context.is_valid:
+            context = next(iter(_first_span.get() or ()), context)
         if context.is_valid:
             record.trace_id = trace.format_trace_id(context.trace_id)
             record.span_id = trace.format_span_id(context.span_id)

@@ -16,6 +16,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
 
 from . import catalog
+from ._logging import note_span
 from ._state import Point, check_label
 
 Attributes = dict[str, str]
@@ -111,6 +112,7 @@ class _TimedSpan:
     def _start(self) -> None:
         self._span_scope = self._tracer.start_as_current_span(self._span_name, attributes=self._attributes)
         self.span = self._span_scope.__enter__()
+        note_span(self.span.get_span_context())
         self._started = time.perf_counter()
 
     def _finish(self, elapsed: float, failed: bool) -> None:

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
+import contextlib
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from . import _exposition, catalog
 from ._aws import AwsApiHooks, EventEmitter
 from ._exemplars import ExemplarReader
-from ._logging import ExportErrorLimiter, TraceContextFilter
+from ._logging import ExportErrorLimiter, TraceContextFilter, traced_logs
 from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
 from ._server import MetricsServer
 from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
@@ -160,6 +161,12 @@ class Telemetry:
             name, attributes={key: value for key, value in attributes.items() if value is not None}
         ) as span:
             yield span
+
+    @staticmethod
+    def traced_logs() -> contextlib.AbstractContextManager[None]:
+        """Around the handling of one object: lines logged after its reconcile or finalize span
+        ended (outside any span) still carry that span's trace_id/span_id."""
+        return traced_logs()
 
     def log_filter(self) -> logging.Filter:
         """A filter adding `trace_id`/`span_id` to log records (attach to the handler)."""

@@ -18,6 +18,7 @@ RUNS = {
     "telemetry_overhead.py": ["--ops", "50", "--reconciles", "3", "--repeats", "1"],
     "scrape_cost.py": ["--series", "200", "--repeats", "1"],
     "memory.py": ["--count", "2", "--repeats", "1", "--resync-interval", "1"],
+    "log_levels.py": ["--repeats", "1"],
 }
 
 
@@ -32,7 +33,8 @@ def test_every_script_is_covered() -> None:
     assert sorted(path.name for path in BENCH.glob("[!_]*.py")) == sorted(RUNS)
 
 
-@pytest.mark.parametrize("script", ["convergence.py", "telemetry_overhead.py", "scrape_cost.py", "memory.py"])
+@pytest.mark.parametrize("script", ["convergence.py", "telemetry_overhead.py", "scrape_cost.py", "memory.py",
+                                    "log_levels.py"])
 def test_script_prints_its_table(script: str) -> None:
     lines = run(script)
     assert len(lines) >= 3 and all("nan" not in line.lower() for line in lines), lines

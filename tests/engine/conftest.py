@@ -209,3 +209,50 @@ def converge(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tup
 def delete_all(cluster: Cluster, keys, rounds: int = 12, shuffle=None) -> list[tuple[tuple[str, str], Outcome]]:
     """Run finalizers until every object has left the cluster."""
     return _drive(cluster.delete, keys, rounds, shuffle, "deleted")
+
+
+RESOURCE_STATUSES = ("ready", "notready", "pending", "deleting", "error")
+
+
+def check_converged_metrics(samples, per_kind, requeues) -> None:
+    """After a stack converged: each kind's objects are all `ready` and each reconciled once
+    successfully, besides the runs that waited for a dependency (`requeue`, `sync_failed`)."""
+    for kind, count in per_kind.items():
+        assert value(samples, "infra_operator_resources_total", resource_type=kind, status="ready") == count
+        assert all(value(samples, "infra_operator_resources_total", resource_type=kind, status=s) == 0
+                   for s in RESOURCE_STATUSES if s != "ready")
+        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="success") == count
+        assert value(samples, "infra_operator_reconcile_total", resource_type=kind, result="requeue") == requeues[kind]
+        assert value(samples, "infra_operator_reconcile_errors_total", resource_type=kind,
+                     error_type="sync_failed") == requeues[kind]  # DependencyNotReady's error_type
+
+
+def check_adoption_after_a_lost_status_write(cluster: Cluster, kind: str, spec: dict[str, Any]) -> None:
+    """The operator died between a create and its status write: the next run adopts what it
+    made (by the spec's name and our owner tag) instead of making a second one."""
+    identifier = KINDS[kind].identifier
+    cluster.apply(kind, "adopted", spec)
+    made = converge(cluster, [(kind, "adopted")])[0][1].status[identifier]
+    cluster.bodies[(kind, "adopted")]["status"] = {}
+    again = converge(cluster, [(kind, "adopted")])[0][1]
+    assert reasons(again)[0] == "Adopted" and again.status[identifier] == made
+    delete_all(cluster, [(kind, "adopted")])
+
+
+def check_name_taken(cluster: Cluster, kind: str, spec: dict[str, Any]) -> None:
+    """A resource with the spec's name that is not this object's is left alone: NameTaken."""
+    cluster.apply(kind, "taken", spec)
+    taken = cluster.reconcile(kind, "taken")
+    assert ready_reason(taken) == "NameTaken" and taken.permanent, taken.message
+    del cluster.bodies[(kind, "taken")]
+
+
+def check_retain(cluster: Cluster, kind: str, spec: dict[str, Any], tags_in_aws) -> str:
+    """Delete under `Retain`: the resource stays, with the spec's tags and none of ours;
+    returns its identifier (the caller removes it)."""
+    cluster.apply(kind, "retained", {**spec, "deletionPolicy": "Retain", "tags": {"keep": "me"}})
+    made = converge(cluster, [(kind, "retained")])[-1][1].status
+    kept = cluster.delete(kind, "retained")
+    assert kept.retry_after is None and reasons(kept) == ["Retained"]
+    assert tags_in_aws(made) == {"keep": "me"}
+    return made[KINDS[kind].identifier]

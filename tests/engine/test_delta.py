@@ -47,3 +47,17 @@ def test_owner_tags_identify_the_object():
 def test_tag_problems():
     assert tag_problems({"ok": "v"}, Tagging()) == []
     assert len(tag_problems({"aws:x": "v", "k" * 129: "v", "infra-operator.dev/owner": "x", "big": "v" * 257}, Tagging())) == 4
+
+
+def test_a_field_may_say_what_the_same_means():
+    """An observed item AWS shows without its attributes (e.g. an SNS subscription awaiting
+    confirmation) can match by key only; without `same`, canonical equality decides."""
+    def by_key_where_unknown(want, have):
+        known = {item["key"]: item for item in have}
+        return {w["key"] for w in want} == set(known) and all(
+            known[w["key"]].get("unknown") or w == known[w["key"]] for w in want)
+    fields = (DriftField("items", Severity.WARNING, same=by_key_where_unknown),)
+    desired = {"items": [{"key": "a", "v": 1}, {"key": "b", "v": 2}]}
+    assert compute_delta(desired, {"items": [{"key": "a", "v": 1}, {"key": "b", "unknown": True}]}, fields).empty
+    assert not compute_delta(desired, {"items": [{"key": "a", "v": 3}, {"key": "b", "unknown": True}]}, fields).empty
+    assert not compute_delta(desired, {"items": [{"key": "a", "v": 1}]}, fields).empty

@@ -409,3 +409,18 @@ def test_repeated_failures_back_off_exponentially_with_jitter_and_reset_on_succe
     assert h.once("update").retry_after is None  # a success resets too
     kind.fail_next["read"] = client_error("InternalError", status=500)
     assert h.once("update").retry_after <= 11
+
+
+def test_a_retryable_error_may_name_its_condition_and_delay():
+    """AWS says how long some waits are (SQS: a deleted queue's name for 60 s): the condition
+    says which wait it is, and the retry comes when it is over."""
+    class Waiting(Gadget):
+        retryable_errors = (ErrorMatch("NameCoolingDown", reason="NameCoolingDown", delay=60.0),)
+    kind = Waiting()
+    h = Harness(kind)
+    kind.fail_next["create"] = client_error("NameCoolingDown", "wait 60 seconds")
+    outcome = h.converge()[-1]
+    assert not outcome.permanent and outcome.retry_after >= 60.0 and h.ready == ("False", "NameCoolingDown")
+    assert "wait 60 seconds" in outcome.message
+    h.converge()
+    assert h.ready == ("True", "Available") and len(names(kind.calls, "create")) == 2

@@ -1,13 +1,17 @@
 """`infra-operator sandbox --drift --show-traces` end to end, as a child process: the samples
 become Ready (read through the emulated Kubernetes API), /metrics serves the catalog with the
 right counts, out-of-band changes show up as drift detected and healed, span trees with AWS
-calls are printed, and Ctrl-C stops everything cleanly. One run serves all tests of the module."""
+calls are printed, and Ctrl-C stops everything cleanly. One run serves those tests; a second,
+plain converge shows that a healthy run logs no WARNING or ERROR."""
 
 from __future__ import annotations
 
 import collections
+import json
 import os
 import pathlib
+import re
+import signal
 import socket
 import subprocess
 import time
@@ -187,3 +191,26 @@ def test_a_taken_metrics_port_is_reported_in_one_line(tmp_path: pathlib.Path) ->
     (line,) = sandbox.stderr().splitlines()
     assert line.startswith(f"infra-operator sandbox: error: cannot serve /metrics on 127.0.0.1:{port}: "
                            "Address already in use; choose another address with --metrics-address"), line
+
+
+def test_a_healthy_converge_logs_no_warning_or_error_and_sigterm_stops_it(tmp_path: pathlib.Path) -> None:
+    log_path = tmp_path / "operator.log"
+    sandbox = Sandbox(tmp_path, "--log-format", "json", "--log-file", str(log_path), "--duration", "120")
+    try:
+        sandbox.wait_output(r"all \d+ objects Ready", timeout=90)
+        sandbox.process.send_signal(signal.SIGTERM)
+        exit_code = sandbox.wait(30)  # the exit itself: its time is measured by bench/log_levels.py
+    finally:
+        if sandbox.process.poll() is None:
+            sandbox.process.kill()
+    assert exit_code == 0, sandbox.stderr()[-3000:]
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert not [line for line in lines if line["level"] in ("warning", "error", "critical")]
+    # One INFO line per object as it becomes Ready, naming it in fields a log query can use.
+    became_ready = [line for line in lines if line["logger"] == "infra_operator.objects" and " is Ready: " in line["message"]]
+    assert sorted((line["kind"], line["name"]) for line in became_ready) == sorted(sample_objects())
+    assert all(line["namespace"] == "default" and line["reason"] in ("Available", "CredentialsVerified")
+               and len(line["trace_id"]) == 32 for line in became_ready)  # the trace of the reconcile
+    assert all("trace_id" in line and "span_id" in line for line in lines)
+    # kopf's lines about every handler run and every resync are DEBUG.
+    assert not [line for line in lines if re.search(r"' succeeded\.|failed temporarily|is processed: ", line["message"])]

@@ -259,3 +259,21 @@ def test_log_records_carry_the_trace_context(traced: Traced, caplog: pytest.LogC
     assert (outside.trace_id, outside.span_id) == ("", "")
     context = rec.span.get_span_context()
     assert inside.trace_id == f"{context.trace_id:032x}" and inside.span_id == f"{context.span_id:016x}"
+
+
+def test_inside_traced_logs_lines_after_the_reconcile_carry_its_trace(traced: Traced,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("infra_operator.test")
+    caplog.handler.addFilter(traced.telemetry.log_filter())
+    with caplog.at_level(logging.INFO, logger="infra_operator.test"):
+        with traced.telemetry.traced_logs():
+            with traced.telemetry.reconcile("VPC", "default", "main", trigger="create") as rec:
+                pass
+            with traced.telemetry.reconcile("VPC", "default", "other", trigger="create"):
+                pass
+            logger.info("the outcome of the first reconcile")
+        logger.info("after the handling")
+    outcome, after = caplog.records
+    context = rec.span.get_span_context()
+    assert (outcome.trace_id, outcome.span_id) == (f"{context.trace_id:032x}", f"{context.span_id:016x}")
+    assert (after.trace_id, after.span_id) == ("", "")

@@ -75,10 +75,8 @@ def compute_delta(desired: Mapping[str, Any], observed: Mapping[str, Any],
                   fields: tuple[DriftField, ...]) -> Delta:
     """Compare the drift-checked fields and the tags. A field the spec leaves unset (None) is
     not compared: AWS chose it and the spec does not care."""
-    changed = tuple(
-        f for f in fields
-        if desired.get(f.name) is not None and frozen(desired.get(f.name)) != frozen(observed.get(f.name))
-    )
+    changed = tuple(f for f in fields if desired.get(f.name) is not None
+                    and not _same(f, desired.get(f.name), observed.get(f.name)))
     want = desired.get("tags") or {}
     have = observed.get("tags") or {}
     return Delta(
@@ -86,6 +84,12 @@ def compute_delta(desired: Mapping[str, Any], observed: Mapping[str, Any],
         tags_to_set={k: v for k, v in want.items() if have.get(k) != v},
         tags_to_remove=frozenset(have) - frozenset(want),
     )
+
+
+def _same(drift_field: DriftField, want: Any, have: Any) -> bool:
+    if drift_field.same is not None:
+        return drift_field.same(want, have)
+    return frozen(want) == frozen(have)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,10 @@ class DriftField:
     # (`lateInitialized`) once known and compared from then on, so a change made outside the
     # operator is drift, while the spec can still set it.
     late_init: bool = False
+    # How desired and observed values compare when equal canonical forms (`delta.frozen`) are
+    # not what "the same" means: e.g. SNS subscriptions awaiting confirmation, whose attributes
+    # AWS does not show, compare by endpoint only. None: canonical equality.
+    same: Callable[[Any, Any], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,10 +169,15 @@ class TokenFormat:
 @dataclass(frozen=True)
 class ErrorMatch:
     """An AWS error code, and optionally a regular expression its message must match (when the
-    code alone is too broad, e.g. Lambda's InvalidParameterValueException for a fresh role)."""
+    code alone is too broad, e.g. Lambda's InvalidParameterValueException for a fresh role).
+    As a retryable error, `reason` names the Ready condition while it lasts (default
+    AWSEventuallyConsistent) and `delay` the seconds before the retry when AWS says how long
+    the wait is (SQS refuses a deleted queue's name for 60 s)."""
 
     code: str
     message: str | None = None
+    reason: str | None = None
+    delay: float | None = None
 
     def matches(self, code: str, message: str) -> bool:
         return code == self.code and (self.message is None or re.search(self.message, message) is not None)

@@ -100,7 +100,7 @@ class ProviderReconciler:
                 outcome.message = error.message
                 self._status(obj, outcome, (False, error.reason, error.message))
                 outcome.event("Warning", error.reason, error.message)
-                log.warning("AWSProvider %s not ready: %s", obj.key, error.message)
+                log.debug("AWSProvider %s not ready: %s: %s", obj.key, error.reason, error.message)
             else:
                 self.registry.mark(obj.key, True)
                 tel.providers.set_ready(obj.key, region, True)

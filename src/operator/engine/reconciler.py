@@ -630,9 +630,12 @@ class Reconciler:
 
     def _engine_error(self, kind: Kind, exc: BaseException) -> EngineError:
         """An exception as an engine error, the kind's eventual-consistency errors retried."""
-        if _matches(kind.retryable_errors, exc):
-            return RetryableError(f"{error_code(exc)}: {error_message(exc)} (AWS has not caught up yet)",
-                                  reason="AWSEventuallyConsistent", delay=self.settings.eventual_consistency_delay)
+        match = _match(kind.retryable_errors, exc)
+        if match is not None:
+            return RetryableError(f"{error_code(exc)}: {error_message(exc)}"
+                                  + ("" if match.reason else " (AWS has not caught up yet)"),
+                                  reason=match.reason or "AWSEventuallyConsistent",
+                                  delay=match.delay or self.settings.eventual_consistency_delay)
         return _as_engine_error(exc)
 
     @contextmanager
@@ -668,10 +671,8 @@ class Reconciler:
         self._conditions(obj, outcome, ready=(False, error.reason, error.message),
                          synced=(False, error.reason, error.message))
         outcome.event("Warning", error.reason, f"{action} failed: {error.message}")
-        if isinstance(error, (DependencyNotReady, ProviderNotReady)) or not isinstance(error, EngineError):
-            log.info("%s %s: %s", action, obj.key, error.message)
-        else:
-            log.warning("%s %s failed: %s", action, obj.key, error.message)
+        # DEBUG: the wiring logs each change of the object's state once, at the level it deserves.
+        log.debug("%s %s %s failed: %s: %s", action, obj.kind, obj.key, error.reason, error.message)
 
     def _backoff(self, obj: CustomObject, delay: float) -> float:
         """`delay` doubled for each failure of the object before this one (at its generation),
@@ -736,8 +737,12 @@ def _is_text(value: str) -> bool:
     return True
 
 
+def _match(matches: tuple[ErrorMatch, ...], exc: BaseException) -> ErrorMatch | None:
+    return next((m for m in matches if m.matches(error_code(exc), error_message(exc))), None)
+
+
 def _matches(matches: tuple[ErrorMatch, ...], exc: BaseException) -> bool:
-    return bool(matches) and any(m.matches(error_code(exc), error_message(exc)) for m in matches)
+    return _match(matches, exc) is not None
 
 
 @contextmanager

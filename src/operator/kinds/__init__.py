@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .acm import Certificate
+from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
 from .kms import KMSKey
@@ -11,10 +12,12 @@ from .natgateway import NATGateway
 from .routetable import RouteTable
 from .secretsmanager import SecretsManagerSecret
 from .securitygroup import SecurityGroup
+from .sns import SNSTopic
+from .sqs import SQSQueue
 from .subnet import Subnet
 from .vpc import VPC
 
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            KMSKey(), SecretsManagerSecret(), Certificate())
+            KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable())
