@@ -194,7 +194,7 @@ def _drive(step, keys, rounds: int, shuffle, goal: str) -> list[tuple[tuple[str,
             outcome = step(*key)
             runs.append((key, outcome))
             assert not outcome.permanent, f"{key}: {outcome.message}"
-            if outcome.retry_after is None:
+            if outcome.retry_after is None and not outcome.rerun:
                 pending.remove(key)
         if not pending:
             return runs
@@ -256,3 +256,11 @@ def check_retain(cluster: Cluster, kind: str, spec: dict[str, Any], tags_in_aws)
     assert kept.retry_after is None and reasons(kept) == ["Retained"]
     assert tags_in_aws(made) == {"keep": "me"}
     return made[KINDS[kind].identifier]
+
+
+def check_stopped_before_aws(cluster: Cluster, calls: CallLog, kind: str, spec: dict[str, Any], reason: str) -> None:
+    """Bad input: Ready=False with the reason and its event, terminal, and no AWS call at all."""
+    cluster.apply(kind, "bad", spec)
+    outcome = cluster.reconcile(kind, "bad")
+    assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
+    assert reasons(outcome) == [reason]

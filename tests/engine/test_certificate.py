@@ -91,6 +91,19 @@ def test_dns_validation_end_to_end_update_drift_and_delete(cluster, acm, route53
         "CertificateSummaryList"]]
 
 
+def test_validation_records_go_into_the_hosted_zone_a_reference_names(cluster, route53, pending):
+    pending()
+    cluster.apply("Route53HostedZone", "zone", {"zoneName": "ref.example"})
+    cluster.apply("Certificate", "ref", {"domainName": "ref.example", "validation": {"hostedZoneRef": {"name": "zone"}}})
+    converge(cluster, [("Route53HostedZone", "zone"), ("Certificate", "ref")])
+    zone_id = cluster.status("Route53HostedZone", "zone")["hostedZoneId"]
+    records = {r["name"]: r["value"] for r in cluster.status("Certificate", "ref")["validationRecords"]}
+    assert cluster.status("Certificate", "ref")["validationZoneId"] == zone_id.rsplit("/")[-1]
+    assert records and cnames(route53, zone_id.rsplit("/")[-1]) == records
+    assert reasons(cluster.delete("Certificate", "ref")) == ["Deleted"] and cnames(route53, zone_id.rsplit("/")[-1]) == {}
+    cluster.delete("Route53HostedZone", "zone")
+
+
 def test_delete_waits_while_a_load_balancer_uses_the_certificate(aws, cluster, acm, route53, pending):
     pending()
     zone_id = zone(route53, "lb.example")
