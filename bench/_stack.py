@@ -22,10 +22,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from e2e.resources import API_VERSION, Cluster, condition  # noqa: E402
 from e2e.runner import SubprocessOperator  # noqa: E402
-from harness.aws import MotoServer  # noqa: E402
+from harness.aws import MotoServer, index_tags  # noqa: E402
 from harness.kube import EmulatorServer, KubeClient, load_yaml_documents  # noqa: E402
-from moto.ec2.models.core import TaggedEC2Resource  # noqa: E402
-from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 PROVIDER = "aws"
@@ -39,18 +37,6 @@ def timed(run: Callable[[], object]) -> float:
     started = time.perf_counter()
     run()
     return time.perf_counter() - started
-
-
-def _indexed_tags(resource: TaggedEC2Resource) -> list[dict[str, str]]:
-    """moto's own `TaggedEC2Resource.get_tags` scans every tag in the region (a regex match per
-    tag) for each resource it describes, so describing n of n resources costs O(n²): 3 s for
-    DescribeAddresses of 1,000 addresses, 1.3 s for one address by tag filter. The same answer
-    from the backend's tag index, as AWS answers in near-constant time."""
-    if not resource.id:
-        return []
-    resource_type = EC2_PREFIX_TO_RESOURCE.get(get_prefix(resource.id), "")
-    return [{"resource_id": resource.id, "key": key, "value": value, "resource_type": resource_type}
-            for key, value in resource.ec2_backend.tags.get(resource.id, {}).items()]
 
 
 def _serve_emulator(pipe: Connection) -> None:
@@ -79,9 +65,9 @@ def emulator_process() -> Iterator[str]:
 
 @contextmanager
 def aws_and_kube() -> Iterator[tuple[MotoServer, KubeClient]]:
-    """A warmed-up moto server in this process (tags indexed, see `_indexed_tags`) and an API
+    """A warmed-up moto server in this process (tags indexed, see `index_tags`) and an API
     emulation with our CRDs in another, for one benchmark run."""
-    TaggedEC2Resource.get_tags = _indexed_tags
+    index_tags()
     with emulator_process() as url, MotoServer() as aws:
         aws.warm_up()
         kube = KubeClient.for_server(url)

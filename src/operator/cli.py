@@ -18,6 +18,8 @@ from .. import telemetry as telemetry_api
 from .engine.providers import SENSITIVE_SPEC_FIELDS
 from .engine.reconciler import EngineSettings
 from .kube import StartupProblem
+from .leader import LeaseSettings
+from .provider.ratelimit import DEFAULT_RATE, DEFAULT_RATES
 from .logs import ObjectFields
 from .settings import KubeSettings, OperatorConfig
 
@@ -118,6 +120,17 @@ def _delay(value: str) -> tuple[str, float]:
     return DELAYS[name], _positive(seconds)
 
 
+def _service_rate(value: str) -> tuple[str, float]:
+    service, sep, rate = value.partition("=")
+    try:
+        number = float(rate)
+    except ValueError:
+        number = -1.0
+    if not sep or not service or number < 0:
+        raise argparse.ArgumentTypeError(f"expected SERVICE=REQUESTS_PER_SECOND (e.g. ec2=20), got {value!r}")
+    return service, number
+
+
 def _log_flags(command: argparse.ArgumentParser, environ: Mapping[str, str] | None) -> None:
     """--log-format, --log-level and --retry-warning-after; with `environ`, INFRA_OPERATOR_*
     give the defaults."""
@@ -178,7 +191,36 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
                           + "; see docs/engine.md [INFRA_OPERATOR_DELAYS, comma-separated]")
     run.add_argument("--workers", type=int, metavar="N", default=env("WORKERS", "32"),
                      help="concurrent reconcile threads (default 32) [INFRA_OPERATOR_WORKERS]")
+    run.add_argument("--aws-rate-limit", action="append", type=_service_rate, metavar="SERVICE=RATE",
+                     default=None,
+                     help="requests per second per AWSProvider to an AWS service, e.g. ec2=20 (repeatable; '*' for "
+                          "every other service, 0 for no limit; defaults: "
+                          + ", ".join(f"{service}={rate:g}" for service, rate in DEFAULT_RATES.items())
+                          + f", others {DEFAULT_RATE:g}) [INFRA_OPERATOR_AWS_RATE_LIMIT, comma-separated]")
+    run.add_argument("--label-selector", metavar="SELECTOR", default=env("LABEL_SELECTOR"),
+                     help="serve only our objects with these labels, e.g. shard=a: one shard of several "
+                          "Deployments [INFRA_OPERATOR_LABEL_SELECTOR]")
     _log_flags(run, environ)
+    election = run.add_argument_group("leader election (one acting replica of several)")
+    election.add_argument("--leader-election", action="store_true",
+                          default=env("LEADER_ELECTION", "") in ("1", "true"),
+                          help="act only while holding a coordination.k8s.io Lease; otherwise stand by, serving "
+                               "/metrics and /healthz [INFRA_OPERATOR_LEADER_ELECTION=true]")
+    election.add_argument("--lease-name", metavar="NAME", default=env("LEASE_NAME", "infra-operator"),
+                          help="the Lease's name (default infra-operator) [INFRA_OPERATOR_LEASE_NAME]")
+    election.add_argument("--lease-namespace", metavar="NS",
+                          default=env("LEASE_NAMESPACE", environ.get("POD_NAMESPACE") or "default"),
+                          help="the Lease's namespace (default: POD_NAMESPACE, else default) "
+                               "[INFRA_OPERATOR_LEASE_NAMESPACE]")
+    election.add_argument("--lease-duration", type=_positive, metavar="SECONDS", default=env("LEASE_DURATION", "10"),
+                          help="seconds a standby waits after the leader's last renewal before taking over "
+                               "(default 10) [INFRA_OPERATOR_LEASE_DURATION]")
+    election.add_argument("--renew-deadline", type=_positive, metavar="SECONDS", default=env("RENEW_DEADLINE", "7"),
+                          help="seconds the leader tries to renew before it stops acting; less than the lease "
+                               "duration (default 7) [INFRA_OPERATOR_RENEW_DEADLINE]")
+    election.add_argument("--retry-period", type=_positive, metavar="SECONDS", default=env("RETRY_PERIOD", "2"),
+                          help="seconds between renewals and between a standby's tries (default 2) "
+                               "[INFRA_OPERATOR_RETRY_PERIOD]")
     peering = run.add_mutually_exclusive_group()
     peering.add_argument("--peering", metavar="NAME", default=env("PEERING"),
                          help="join kopf peering NAME for high availability (one active replica) [INFRA_OPERATOR_PEERING]")
@@ -216,11 +258,24 @@ def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
     return top
 
 
+def _lease(args: argparse.Namespace) -> LeaseSettings | None:
+    if not args.leader_election:
+        return None
+    if args.peering and not args.standalone:
+        raise ValueError("--leader-election and --peering both pick one acting replica: choose one")
+    return LeaseSettings(name=args.lease_name, namespace=args.lease_namespace, duration=args.lease_duration,
+                         renew_deadline=args.renew_deadline, retry_period=args.retry_period)
+
+
 def config_from_args(args: argparse.Namespace) -> OperatorConfig:
+    """The configuration the parsed flags describe; ValueError when they contradict each other."""
     namespaces = tuple(args.namespace or [n for n in (_env("NAMESPACE") or "").split(",") if n])
+    rates = args.aws_rate_limit or [_service_rate(item) for item in (_env("AWS_RATE_LIMIT") or "").split(",") if item]
     return OperatorConfig(
         kube=KubeSettings(namespaces=namespaces, clusterwide=args.all_namespaces or not namespaces,
-                          server=args.server, peering=None if args.standalone else args.peering),
+                          server=args.server, peering=None if args.standalone else args.peering,
+                          lease=_lease(args), label_selector=args.label_selector or None),
+        aws_rate_limits=dict(rates),
         resync_interval=args.resync_interval,
         engine=EngineSettings(describe_cache=args.describe_cache == "on", **dict(args.delay)),
         provider_check_interval=args.provider_check_interval,
@@ -234,10 +289,15 @@ def config_from_args(args: argparse.Namespace) -> OperatorConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    command = parser()
+    args = command.parse_args(argv)
     if args.command == "sandbox":
         return sandbox(args)
-    return run(config_from_args(args))
+    try:
+        config = config_from_args(args)
+    except (ValueError, argparse.ArgumentTypeError) as problem:
+        command.error(str(problem))
+    return run(config)
 
 
 def serve_metrics(telemetry: telemetry_api.Telemetry, address: str | None) -> telemetry_api.MetricsServer | None:

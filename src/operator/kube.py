@@ -1,6 +1,6 @@
-"""The Kubernetes reads the operator makes outside kopf, with the connection kopf logs in with
-(a `kopf.ConnectionInfo`): a provider's credentials Secret, and the check before start that the
-cluster is reachable and serves our CRDs."""
+"""The Kubernetes requests the operator makes outside kopf, with the connection kopf logs in with
+(a `kopf.ConnectionInfo`): a provider's credentials Secret, the check before start that the
+cluster is reachable and serves our CRDs, and the leader-election Lease (`leader.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 
 class ApiClient:
-    """GET and merge-PATCH requests on the API server of a kopf.ConnectionInfo."""
+    """Requests to the API server of a kopf.ConnectionInfo."""
 
     def __init__(self, info: Any = None, timeout: float = 10.0) -> None:
         self._info: Any = None
@@ -42,7 +42,15 @@ class ApiClient:
             f"{self.server}{path}", data=json.dumps(patch).encode(), method="PATCH",
             headers={"Accept": "application/json", "Content-Type": "application/merge-patch+json"}))
 
-    def _send(self, request: urllib.request.Request) -> Any:
+    def send(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Any:
+        """`method` on `path` with `body` as JSON; the decoded answer, or urllib's
+        HTTPError/URLError (or a socket timeout) when it fails."""
+        data = None if body is None else json.dumps(body).encode()
+        return self._send(urllib.request.Request(
+            f"{self.server}{path}", data=data, method=method,
+            headers={"Accept": "application/json", "Content-Type": "application/json"}), timeout)
+
+    def _send(self, request: urllib.request.Request, timeout: float | None = None) -> Any:
         if self._info is None:
             raise RuntimeError("not logged in to the Kubernetes API yet")
         if self._info.token:
@@ -50,7 +58,7 @@ class ApiClient:
         elif self._info.username is not None:
             basic = base64.b64encode(f"{self._info.username}:{self._info.password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {basic}")
-        with urllib.request.urlopen(request, context=self._context, timeout=self._timeout) as response:
+        with urllib.request.urlopen(request, context=self._context, timeout=timeout or self._timeout) as response:
             return json.load(response)
 
 

@@ -4,8 +4,10 @@ INFRA_OPERATOR_* environment variables by the CLI."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from .engine.reconciler import EngineSettings
+from .leader import LeaseSettings
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,10 @@ class KubeSettings:
     server: str | None = None
     # HA: name of the kopf peering object; None runs standalone (no peering objects needed).
     peering: str | None = None
+    # HA: the Lease that elects the one replica that acts; None: act without an election.
+    lease: LeaseSettings | None = None
+    # Sharding: serve only our objects matching this label selector (filtered by the API server).
+    label_selector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,9 @@ class OperatorConfig:
     liveness_address: str | None = "0.0.0.0:8081"
     # Concurrent handler threads (each AWS call blocks one).
     workers: int = 32
+    # Requests per second per AWSProvider and AWS service ("*": every other service; 0: no
+    # limit); unlisted services keep provider.ratelimit.DEFAULT_RATES.
+    aws_rate_limits: Mapping[str, float] = field(default_factory=dict)
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
     # Seconds an object may keep retrying (not Ready) before that is logged as a WARNING (once).

@@ -4,11 +4,15 @@ applies the engine's outcomes (status patch, events, retries). Nothing registers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import threading
-from typing import Any, Callable, Iterable, Mapping
+import time
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
+import aiohttp.web
 import kopf
 
 from ..telemetry import Telemetry
@@ -21,7 +25,8 @@ from .engine.reconciler import Reconciler
 from .engine.references import referenced
 from .engine.schema import GROUP, VERSION
 from .kinds import all_kinds
-from .kube import StartupProblem, SecretReader, check_served
+from .kube import ApiClient, StartupProblem, SecretReader, check_served
+from .leader import LeaderElector
 from .logs import KopfRoutineLines, ObjectLog, about_object
 from .wakeups import DependencyWaker
 from .provider.registry import ProviderRegistry
@@ -74,16 +79,40 @@ def _references_index(plural: str) -> str:
     return f"references_{plural}"
 
 
-class Handling:
-    """What every handler does around the engine: lines logged meanwhile name the object and its
-    trace, and the outcome is logged once (ObjectLog) before `apply` applies it."""
+class Term:
+    """Whether handlers may act: for the whole run without leader election, for one leadership
+    term with it. Every handler runs inside `acting`, which refuses to start once the term is
+    over, and logs (at DEBUG) the start and end of each run with wall-clock times, so that the
+    runs of two operators can be checked for overlap."""
 
-    def __init__(self, telemetry: Telemetry, object_log: ObjectLog) -> None:
+    def __init__(self) -> None:
+        self.active = True
+
+    @contextlib.contextmanager
+    def acting(self, body: Mapping[str, Any]) -> Iterator[None]:
+        meta = body.get("metadata") or {}
+        subject = f"{body.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
+        if not self.active:
+            raise kopf.TemporaryError("this replica no longer leads", delay=1)
+        log.debug("handling %s: started at %.6f", subject, time.time())
+        try:
+            yield
+        finally:
+            log.debug("handling %s: ended at %.6f", subject, time.time())
+
+
+class Handling:
+    """What every handler does around the engine: only during the term (Term.acting), lines
+    logged meanwhile name the object and its trace, and the outcome is logged once (ObjectLog)
+    before `apply` applies it."""
+
+    def __init__(self, telemetry: Telemetry, object_log: ObjectLog, term: Term) -> None:
         self.telemetry = telemetry
         self.object_log = object_log
+        self.term = term
 
     def __call__(self, body: Mapping[str, Any], run: Callable[[], Outcome], apply: Callable[[Outcome], None]) -> None:
-        with about_object(body), self.telemetry.traced_logs():
+        with self.term.acting(body), about_object(body), self.telemetry.traced_logs():
             outcome = run()
             self.object_log.record(body, outcome)
             apply(outcome)
@@ -277,6 +306,10 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
         prefix=PROGRESS_PREFIX, key="last-handled-configuration")
     settings.posting.reporting_component = "infra-operator"
     settings.execution.max_workers = config.workers
+    if config.kube.label_selector:
+        # Filtered by the API server: objects of other shards never reach this operator, so it
+        # never touches them (not even their finalizers).
+        settings.watching.label_selectors[GROUP, kopf.EVERYTHING] = config.kube.label_selector
     # Our CRDs are known, so kopf need not watch CRDs; it must watch namespaces only to resolve
     # namespace globs ("team-*").
     settings.scanning.disabled = not any(set(ns) & set("*?[!") for ns in config.kube.namespaces)
@@ -298,18 +331,34 @@ async def run_operator(config: OperatorConfig, telemetry: Telemetry, *,
                        stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | threading.Event | None = None,
                        kinds: Iterable[Kind] = ()) -> None:
     """Run the operator until stop_flag is set (also by SIGINT/SIGTERM once it runs, in the main
-    thread) or the task is cancelled; return when the handlers' threads have finished."""
+    thread) or the task is cancelled; return when the handlers' threads have finished. With leader
+    election, it acts only while this replica holds the Lease."""
     kinds = tuple(kinds) or all_kinds()
     telemetry.declare_kinds([provider_kind.KIND, *(kind.kind for kind in kinds)])
+    if config.kube.lease is None:
+        await _run_term(config, telemetry, Term(), stop_flag=stop_flag, ready_flag=ready_flag, kinds=kinds,
+                        liveness=f"http://{config.liveness_address}/healthz" if config.liveness_address else None)
+        return
+    stop = stop_flag or asyncio.Event()
+    async with _serve_liveness(config.liveness_address):
+        if ready_flag is not None:
+            ready_flag.set()  # serving (/metrics, /healthz) as a standby is being ready
+        await _run_elected(config, telemetry, stop, kinds)
+
+
+async def _run_term(config: OperatorConfig, telemetry: Telemetry, term: Term, *, stop_flag: asyncio.Event | None,
+                    ready_flag: asyncio.Event | threading.Event | None, kinds: Iterable[Kind],
+                    liveness: str | None) -> None:
+    """One kopf operator with fresh state (as a restarted process would have) until stop_flag."""
     providers = ProviderRegistry(instrument=telemetry.instrument_aws,
-                                 on_rotation=telemetry.providers.credential_rotated)
+                                 on_rotation=telemetry.providers.credential_rotated,
+                                 rate_limits=config.aws_rate_limits)
     secrets = SecretReader()
     reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets,
-                              Handling(telemetry, ObjectLog(config.retry_warning_after)), kinds)
+                              Handling(telemetry, ObjectLog(config.retry_warning_after), term), kinds)
     settings = kopf_settings(config)
-    liveness = f"http://{config.liveness_address}/healthz" if config.liveness_address else None
     routine_lines = KopfRoutineLines()
     for logger in KOPF_HANDLER_LOGGERS:
         logging.getLogger(logger).addFilter(routine_lines)
@@ -360,3 +409,75 @@ async def _signals_to(stop_flag: asyncio.Event, started: asyncio.Event,
 def _stop_on(sig: signal.Signals, stop_flag: asyncio.Event) -> None:
     log.info("%s received: stopping; handlers in flight finish their AWS calls first", sig.name)
     stop_flag.set()
+
+
+async def _run_elected(config: OperatorConfig, telemetry: Telemetry, stop: asyncio.Event,
+                       kinds: Iterable[Kind]) -> None:
+    """Stand by until this replica holds the Lease, act (one kopf operator per term) while it
+    holds it, stand by again when it loses it; release it when stopped."""
+    assert config.kube.lease is not None
+    info = connection_info(config, kopf_settings(config))
+    if info is None:
+        raise StartupProblem("no Kubernetes cluster configured for the leader-election Lease")
+    elector = LeaderElector(config.kube.lease, ApiClient(info))
+    lease = f"{config.kube.lease.namespace}/{config.kube.lease.name}"
+    while not stop.is_set():
+        log.info("standing by for the lease %s as %s", lease, elector.identity)
+        if not await elector.acquire(stop):
+            break
+        term, term_over = Term(), asyncio.Event()
+        # A signal during the term sets term_over (kopf's signals are handed to it once it runs).
+        acting = asyncio.create_task(_run_term(config, telemetry, term, stop_flag=term_over, ready_flag=None,
+                                               kinds=kinds, liveness=None))
+        holding = asyncio.create_task(elector.hold(stop))
+        done, _ = await asyncio.wait({acting, holding}, return_when=asyncio.FIRST_COMPLETED)
+        term.active = False
+        signalled = term_over.is_set()
+        term_over.set()
+        await _end_term(elector, acting)
+        holding.cancel()
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):  # the next term's kopf takes them over again
+                loop.add_signal_handler(sig, _stop_on, sig, stop)
+        if acting in done or signalled:  # a signal stopped the term, or kopf failed
+            stop.set()
+            if acting.exception() is not None:
+                await elector.release()
+                raise acting.exception()  # type: ignore[misc]
+    await elector.release()
+
+
+async def _end_term(elector: LeaderElector, acting: asyncio.Task) -> None:
+    """Wait until kopf has stopped (its stop flag is set; it cancels its tasks at once) and its
+    handlers' threads have finished, but not past the lease: if anything still runs then (an
+    AWS call cannot be interrupted), the process exits, so that two replicas never act at once.
+    The next leader resumes every object anyway."""
+    # Leave a margin for the exit itself: our clock and the standby's may drift apart a little.
+    deadline = elector.expires_at - elector.settings.retry_period / 2
+    stopped, _ = await asyncio.wait({acting}, timeout=max(0.0, deadline - time.monotonic()))
+    if not stopped:
+        log.critical("still acting %.1fs before the lease can expire: exiting so that two replicas never act at "
+                     "once", max(0.0, elector.expires_at - time.monotonic()))
+        logging.shutdown()
+        os._exit(3)
+    log.info("stopped acting %.2fs before the lease could expire", elector.expires_at - time.monotonic())
+
+
+@contextlib.asynccontextmanager
+async def _serve_liveness(address: str | None) -> Any:
+    """/healthz while the event loop runs (kopf serves it only while it runs, i.e. while
+    leading; a standby must stay alive too)."""
+    if not address:
+        yield
+        return
+    app = aiohttp.web.Application()
+    app.router.add_get("/healthz", lambda request: aiohttp.web.json_response({}))
+    runner = aiohttp.web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, _, port = address.rpartition(":")
+    await aiohttp.web.TCPSite(runner, host, int(port)).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()

@@ -32,7 +32,7 @@ GROUP = "aws.infra-operator.dev"
 PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways",
            "securitygroups", "routetables", "kmskeys",
            "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
-           "route53hostedzones", "route53recordsets", "apigateways")
+           "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -132,6 +132,22 @@ def test_rbac_is_least_privilege():
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }
     assert granted == expected
+
+
+def test_leader_election_may_touch_only_leases_in_the_operators_namespace():
+    role, binding = the("Role"), the("RoleBinding")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == NAMESPACE
+    assert role["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                              "verbs": ["get", "create", "update"]}]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": role["metadata"]["name"]}
+    assert binding["subjects"] == the("ClusterRoleBinding")["subjects"]
+
+
+def test_two_replicas_elect_one_leader():
+    deployment = the("Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    assert "--leader-election" in operator_container()["args"]
 
 
 def test_rbac_covers_every_crd_in_crds():

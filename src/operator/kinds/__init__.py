@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..engine.kind import Kind
 from .acm import Certificate
 from .apigateway import APIGateway
+from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .internetgateway import InternetGateway
@@ -24,4 +25,4 @@ from .vpc import VPC
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
-            Route53HostedZone(), Route53RecordSet(), APIGateway())
+            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront())

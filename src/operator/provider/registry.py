@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..engine.errors import ProviderNotReady
 from .session import ProviderConfig, ProviderSession
@@ -27,8 +27,10 @@ class _Entry:
 
 class ProviderRegistry:
     def __init__(self, *, instrument: Callable[[Any], None] = lambda events: None,
-                 on_rotation: Callable[[str], None] = lambda provider: None):
+                 on_rotation: Callable[[str], None] = lambda provider: None,
+                 rate_limits: Mapping[str, float] | None = None):
         self._instrument = instrument
+        self._rate_limits = rate_limits
         self._on_rotation = on_rotation
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
@@ -40,7 +42,8 @@ class ProviderRegistry:
             entry = self._entries.get(config.name)
             if entry and entry.session.config == config:
                 return entry.session, False
-        session = ProviderSession(config, instrument=self._instrument, on_rotation=self._on_rotation)
+        session = ProviderSession(config, instrument=self._instrument, on_rotation=self._on_rotation,
+                                  rate_limits=self._rate_limits)
         rotated = bool(entry and (entry.session.config.credentials != config.credentials
                                   or entry.session.config.assume_role != config.assume_role))
         with self._lock:

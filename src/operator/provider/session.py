@@ -1,5 +1,6 @@
 """AWS sessions per AWSProvider: credentials (Secret, default chain, assumed role refreshed
-before expiry), endpoint override, retry policy, and a cache of clients."""
+before expiry), endpoint override, retry policy, client-side request rates, and a cache of
+clients."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from botocore.credentials import RefreshableCredentials
 
 from ..engine.errors import ProviderNotReady
 from .errors import classify
+from .ratelimit import RateLimits
 
 
 # Services with one global endpoint, and the region that signs their requests (the aws
@@ -57,8 +59,12 @@ class ProviderSession:
 
     def __init__(self, config: ProviderConfig, *,
                  instrument: Callable[[Any], None] = lambda events: None,
-                 on_rotation: Callable[[str], None] = lambda provider: None):
+                 on_rotation: Callable[[str], None] = lambda provider: None,
+                 rate_limits: Mapping[str, float] | None = None):
+        """`rate_limits`: requests per second per service of this provider's clients (see
+        ratelimit.DEFAULT_RATES)."""
         self.config = config
+        self._rate_limits = RateLimits(rate_limits)
         self._on_rotation = on_rotation
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -132,6 +138,7 @@ class ProviderSession:
                 config = self._botocore_config.merge(Config(region_name=region))
                 cached = self._clients[(service, region)] = self.session.client(
                     service, region_name=region, endpoint_url=self.config.endpoint, config=config)
+                self._rate_limits.attach(cached, service)
             return cached
 
     def caller_identity(self) -> Mapping[str, str]:

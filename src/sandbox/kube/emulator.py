@@ -74,6 +74,8 @@ class KubeEmulator(kmock.KubernetesScaffold):
     _watch_epoch: int = attrs.field(default=0, init=False)
     # How many watch requests were answered (a client that lost its stream opens another).
     watches_opened: int = attrs.field(default=0, init=False)
+    # How many watches were answered 410 Gone (their resourceVersion no longer in the log).
+    watches_expired: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -270,6 +272,7 @@ class KubeEmulator(kmock.KubernetesScaffold):
                 written = self._written
                 start, reachable = store.events_since(last_seen)
                 if not reachable:
+                    self.watches_expired += 1
                     await _send(response, {"type": "ERROR", "object": errors.ApiError(
                         410, "Expired", f"too old resource version: {last_seen} ({store.resource_version})").status()})
                     break
@@ -422,11 +425,33 @@ class EmulatorServer:
         """Watch requests answered so far."""
         return self.emulator.watches_opened if self.emulator is not None else 0
 
+    @property
+    def watches_expired(self) -> int:
+        """Watch requests answered 410 Gone so far."""
+        return self.emulator.watches_expired if self.emulator is not None else 0
+
     def drop_watches(self) -> None:
         """End every open watch stream (see KubeEmulator.drop_watches); new ones work."""
         if self._loop is None or self.emulator is None:
             raise RuntimeError("the emulator is not running")
         self._loop.call_soon_threadsafe(self.emulator.drop_watches)
+
+    def expire_watches(self, *writes: Callable[[Store], object]) -> None:
+        """Apply ``writes`` to the store, compact its event log and end every open watch stream,
+        in one step of the server's loop: no watcher has seen those writes, and the
+        resourceVersions the watchers resume from are too old now, so they get 410 Gone and must
+        list again to learn of the writes."""
+        if self._loop is None or self.emulator is None:
+            raise RuntimeError("the emulator is not running")
+        emulator = self.emulator
+
+        async def expire() -> None:
+            for write in writes:
+                write(emulator.store)
+            emulator.store.compact()
+            emulator.drop_watches()
+
+        asyncio.run_coroutine_threadsafe(expire(), self._loop).result()
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None and self._thread is not None:

@@ -212,6 +212,12 @@ class Store:
         first_kept = self._event_versions[0] if self._event_versions else self._resource_version + 1
         return bisect.bisect_right(self._event_versions, resource_version), resource_version >= first_kept - 1
 
+    def compact(self) -> None:
+        """Forget the logged events (as etcd's compaction does): a watch resuming from an earlier
+        resourceVersion is answered 410 Gone and its client must list again."""
+        self.events.clear()
+        self._event_versions.clear()
+
     def _view(self, kind: Kind, version: str, obj: Obj) -> Obj:
         """A copy for a client of ``version``, with apiVersion, kind and metadata first, as served."""
         rest = clone(obj)

@@ -1,0 +1,40 @@
+"""A start on N ElasticIPs applied while the operator was down, with AWS throttling EC2 requests
+beyond a rate: the throttles without the client-side limit (`--aws-rate-limit ec2=0`) and with
+it (the default, 20/s), and how long until all were Ready.
+
+    .venv/bin/python bench/restart_stampede.py [--objects 2000] [--aws-rate 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from _stack import aws_and_kube, apply_elastic_ips, namespace_with_provider, operator, wait_all_ready
+
+MODES = {"no limit": ("--aws-rate-limit", "ec2=0"), "limit 20/s (default)": ()}
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    options.add_argument("--objects", type=int, default=2000)
+    options.add_argument("--aws-rate", type=float, default=25.0, help="EC2 requests per second before AWS throttles")
+    args = options.parse_args()
+    with aws_and_kube() as (aws, kube):
+        for index, (mode, flags) in enumerate(MODES.items()):
+            cluster = namespace_with_provider(kube, aws, f"stampede-{index}")
+            apply_elastic_ips(cluster, args.objects)
+            aws.faults.clear()
+            aws.calls.clear()
+            aws.faults.throttle_above(args.aws_rate, service="ec2")
+            with operator(kube, cluster.namespace, "--resync-interval", "3000", *flags):
+                started = time.monotonic()
+                wait_all_ready(cluster, args.objects, timeout=3600)
+                took = time.monotonic() - started
+            print(f"{mode}: {args.objects} addresses Ready in {took:.0f}s, {aws.calls.count(service='ec2')} EC2 "
+                  f"requests, {aws.faults.count(kind='throttle')} throttled (AWS above {args.aws_rate:g}/s)",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
