@@ -85,7 +85,8 @@ class SecretReader:
                 return None
             raise
         meta = secret.get("metadata") or {}
-        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
+        data = {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (secret.get("data") or {}).items()}
         return data, f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
 
 

@@ -156,6 +156,9 @@ class LeaderElector:
             if exc.code != 404:
                 raise
             lease = None
+        # When we learned of the record: after the answer (the holder may have renewed just
+        # before it was served), never when we asked; a late thread must not backdate it.
+        seen = self._clock()
         now = _micro_time()
         if lease is None:
             body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -166,9 +169,9 @@ class LeaderElector:
         holder = spec.get("holderIdentity") or ""
         record = (holder, spec.get("renewTime"), spec.get("leaseDurationSeconds"), spec.get("acquireTime"))
         if record != self._observed:
-            self._observed, self._observed_at = record, sent
+            self._observed, self._observed_at = record, seen
         held_by_another = holder and holder != self.identity
-        if held_by_another and sent < self._observed_at + float(spec.get("leaseDurationSeconds") or 0):
+        if held_by_another and seen < self._observed_at + float(spec.get("leaseDurationSeconds") or 0):
             return False
         ours = holder == self.identity
         lease["spec"] = self._spec(now, acquired=spec.get("acquireTime") if ours else now,
@@ -189,7 +192,9 @@ class LeaderElector:
         spec = written["spec"]
         self._observed = (spec["holderIdentity"], spec["renewTime"], spec["leaseDurationSeconds"],
                           spec.get("acquireTime"))
-        self._observed_at = self._renewed_at = sent
+        # Our lease runs from when we asked (the earliest the server can have written it).
+        self._renewed_at = sent
+        self._observed_at = self._clock()
         return True
 
 

@@ -75,6 +75,10 @@ class DependencyWaker:
         if not pending:
             self._wake(dependent)
 
+    def wake(self, kind: str, namespace: str, name: str) -> None:
+        """Run the object's handler at once (a Secret it takes a value from changed)."""
+        self._wake((kind, namespace, name))
+
     def _wake(self, key: Key) -> None:
         self._pool.submit(self._patch, key)
 

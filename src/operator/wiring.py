@@ -71,6 +71,10 @@ def _summary_index(plural: str) -> str:
     return f"summaries_{plural}"
 
 
+def _secret_refs_index(plural: str) -> str:
+    return f"secret_refs_{plural}"
+
+
 def _references_index(plural: str) -> str:
     return f"references_{plural}"
 
@@ -215,7 +219,35 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
     for kind in kinds:
         register_kind(registry, resource, kind, reconciler, plurals, config, waker, handling)
         register_summary(kind.plural, kind.identifier, kind.kind)
+    register_secret_watch(registry, resource, kinds, waker)
     return registry
+
+
+def register_secret_watch(registry: kopf.OperatorRegistry, resource: dict, kinds: Iterable[Kind],
+                          waker: DependencyWaker) -> None:
+    """A Secret that secret inputs name was created or changed: the objects naming it run at
+    once (the engine writes the new value; status keeps only the Secret's version), not on the
+    next resync. Only names are indexed; the handler never reads the Secret's data."""
+    users = [kind for kind in kinds if kind.secret_inputs]
+    for kind in users:
+        register_secret_refs(resource, kind)
+    if not users:
+        return
+
+    @kopf.on.event(version="v1", plural="secrets", id="secret-inputs", registry=registry,
+                   when=lambda type, **_: type in ("ADDED", "MODIFIED"))
+    def secret_changed(namespace: str, name: str, **indices: Any) -> None:
+        for kind in users:
+            for kind_name, obj in indices[_secret_refs_index(kind.plural)].get((namespace, name), ()):
+                waker.wake(kind_name, namespace, obj)
+
+
+def register_secret_refs(resource: dict, kind: Kind) -> None:
+    @kopf.index(plural=kind.plural, id=_secret_refs_index(kind.plural), **resource)
+    def secret_refs(namespace: str, name: str, spec: Mapping[str, Any], **_: Any) -> dict:
+        """The Secrets this object's secret inputs name."""
+        named = {(spec.get(secret.field) or {}).get("name") for secret in kind.secret_inputs} - {None}
+        return {(namespace, secret): (kind.kind, name) for secret in named}
 
 
 def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, reconciler: Reconciler,

@@ -38,6 +38,9 @@ from .kube import EmulatorServer, KubeClient
 
 log = logging.getLogger(__name__)
 SAMPLES_PACKAGE_DIR = "samples"
+# Seconds a sample certificate stays PENDING_VALIDATION in the embedded AWS: long enough to be
+# seen, short enough not to hold up "all Ready".
+SANDBOX_CERTIFICATE_WAIT = 1
 # How many finished reconcile traces --show-traces keeps on screen (live) or checks per refresh.
 LIVE_TRACES, TRACES_PER_REFRESH = 3, 50
 
@@ -110,6 +113,7 @@ class Sandbox:
             aws = _start(MotoServer(*_split(self.options.aws_address)), "--aws-address", self.options.aws_address)
             stack.callback(aws.stop)
             aws.warm_up()
+            aws.issue_certificates_after(SANDBOX_CERTIFICATE_WAIT)
             emulator = _start(EmulatorServer(*_split(self.options.kube_address)), "--kube-address",
                               self.options.kube_address)
             stack.callback(emulator.stop)

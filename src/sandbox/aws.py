@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import boto3
+import moto.settings
 import botocore.config
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
@@ -440,6 +441,13 @@ class MotoServer:
         """Environment variables that point boto3 in another process at this server."""
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
                 "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIALS["aws_secret_access_key"], "AWS_DEFAULT_REGION": region}
+
+    @staticmethod
+    def issue_certificates_after(seconds: float) -> None:
+        """A pending ACM certificate turns ISSUED at its first describe `seconds` after its request
+        (moto's MOTO_ACM_VALIDATION_WAIT, 60 by default; moto checks no DNS records). Applies to
+        every moto server of this process."""
+        moto.settings.ACM_VALIDATION_WAIT = seconds
 
     def warm_up(self) -> None:
         """Make moto load its EC2 backend now (its first EC2 call takes over a second)."""

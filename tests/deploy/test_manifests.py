@@ -30,7 +30,9 @@ MONITORING_SCHEMAS = ROOT / "tests" / "schemas" / "monitoring.coreos.com"
 GROUP = "aws.infra-operator.dev"
 # The eight kinds of the shared contract; RBAC grants them all, CRDs arrive kind by kind.
 PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways",
-           "securitygroups", "routetables")
+           "securitygroups", "routetables", "kmskeys",
+           "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
+           "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -125,7 +127,7 @@ def test_rbac_is_least_privilege():
     expected |= {(GROUP, f"{plural}/status"): {"get", "patch"} for plural in PLURALS}
     expected |= {
         ("", "events"): {"create", "patch"},
-        ("", "secrets"): {"get"},
+        ("", "secrets"): {"get", "list", "watch"},
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 API_VERSION = "aws.infra-operator.dev/v1alpha1"
-KINDS_IN_DELETION_ORDER = ("RouteTable", "NATGateway", "SecurityGroup", "InternetGateway", "Subnet",
-                           "VPC", "ElasticIP", "AWSProvider")
+KINDS_IN_DELETION_ORDER = ("Certificate", "SecretsManagerSecret", "KMSKey", "RouteTable", "NATGateway",
+                           "SecurityGroup", "InternetGateway", "Subnet", "VPC", "ElasticIP", "AWSProvider")
 
 
 def condition(obj: dict | None, type_: str = "Ready") -> dict:

@@ -102,8 +102,9 @@ class CallLog:
 
 
 def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
-                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),)) -> Reconciler:
-    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto."""
+                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),), read_secret=None) -> Reconciler:
+    """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; `read_secret`
+    answers for Kubernetes Secrets (secret inputs)."""
     def instrument(events):
         telemetry.instrument_aws(events)
         if calls is not None:
@@ -112,7 +113,7 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
     for name, region in providers:
         registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
         registry.mark(f"{NAMESPACE}/{name}", True)
-    return Reconciler(telemetry, registry, EngineSettings())
+    return Reconciler(telemetry, registry, EngineSettings(), **({"read_secret": read_secret} if read_secret else {}))
 
 
 @pytest.fixture
@@ -142,6 +143,26 @@ def value(samples, name, **labels) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def kind_metrics(samples, kind: str) -> dict[str, float]:
+    """One kind's figures a test compares exactly: drift by severity, heals, reconciles by result,
+    resources by status (zeros left out)."""
+    figures = {f"drift {severity}": value(samples, "infra_operator_drift_detected_total", resource_type=kind,
+                                          severity=severity) for severity in ("critical", "warning", "info")}
+    figures["healed"] = value(samples, "infra_operator_drift_healed_total", resource_type=kind)
+    for result in ("success", "requeue", "error"):
+        figures[f"reconcile {result}"] = value(samples, "infra_operator_reconcile_total", resource_type=kind,
+                                               result=result)
+    for status in ("ready", "notready", "pending", "deleting", "error"):
+        figures[status] = value(samples, "infra_operator_resources_total", resource_type=kind, status=status)
+    return {name: figure for name, figure in figures.items() if figure}
+
+
+def calls_of(samples, service: str, *operations: str) -> dict[str, float]:
+    """Successful AWS calls of `service` by operation."""
+    return {op: value(samples, "infra_operator_aws_api_calls_total", service=service, operation=op, result="success")
+            for op in operations}
+
+
 def reasons(outcome: Outcome) -> list[str]:
     return [event.reason for event in outcome.events]
 
@@ -149,6 +170,17 @@ def reasons(outcome: Outcome) -> list[str]:
 def ready_reason(outcome_or_status) -> str:
     status = outcome_or_status.status if isinstance(outcome_or_status, Outcome) else outcome_or_status
     return next(c["reason"] for c in status["conditions"] if c["type"] == "Ready")
+
+
+def refused(cluster: "Cluster", calls: CallLog, kind: str, spec: dict[str, Any], reason: str,
+            message: str) -> Outcome:
+    """Bad input for a new object: Ready=False with `reason`, an event of that reason only, the
+    message saying `message`, and no AWS call."""
+    cluster.apply(kind, "bad", spec)
+    outcome = cluster.reconcile(kind, "bad")
+    assert ready_reason(outcome) == reason and message in outcome.message and reasons(outcome) == [reason]
+    assert calls.total() == 0
+    return outcome
 
 
 def _drive(step, keys, rounds: int, shuffle, goal: str) -> list[tuple[tuple[str, str], Outcome]]:

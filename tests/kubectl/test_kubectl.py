@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 import yaml
 
 from infra_operator.operator.crds import all_crds
@@ -191,6 +192,26 @@ def test_server_side_apply_reports_conflicts(kubectl: Kubectl, applied, kind: st
 
 
 # Whether an EC2 resource still exists, by its ID's prefix (moto keeps the tags of deleted resources).
+# Whether a resource named by its ARN is there and not scheduled for deletion (KMS pending window,
+# Secrets Manager recovery window: the deletion is done as far as the object is concerned).
+ARN_LOOKUPS = {
+    "kms": lambda aws, arn: aws.client("kms").describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] != "PendingDeletion",
+    "secretsmanager": lambda aws, arn: not aws.client("secretsmanager").describe_secret(SecretId=arn).get("DeletedDate"),
+    "acm": lambda aws, arn: bool(aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]),
+}
+
+
+def _arn_exists(aws, arn: str) -> bool:
+    service = arn.split(":")[2]
+    assert service in ARN_LOOKUPS, f"add how to look up {arn} to ARN_LOOKUPS"
+    try:
+        return ARN_LOOKUPS[service](aws, arn)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NotFoundException", "ResourceNotFoundException"):
+            return False
+        raise
+
+
 EC2_LOOKUPS = {
     "eipalloc": lambda ec2, id_: ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": [id_]}])[
         "Addresses"],
@@ -213,11 +234,16 @@ def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: 
     ec2 = aws.client("ec2")
 
     def owned(uid: str) -> list[str]:
-        """The IDs of the resources tagged as the object's."""
+        """The IDs (EC2) and ARNs (other services) of the resources tagged as the object's."""
         tags = ec2.describe_tags(Filters=[{"Name": "key", "Values": [OWNER_UID]}, {"Name": "value", "Values": [uid]}])
-        return [tag["ResourceId"] for tag in tags["Tags"]]
+        tagged = aws.client("resourcegroupstaggingapi").get_resources(
+            ResourceTypeFilters=list(ARN_LOOKUPS), TagFilters=[{"Key": OWNER_UID, "Values": [uid]}])
+        return [tag["ResourceId"] for tag in tags["Tags"]] + [
+            found["ResourceARN"] for found in tagged["ResourceTagMappingList"]]
 
     def exists(resource_id: str) -> bool:
+        if resource_id.startswith("arn:"):
+            return _arn_exists(aws, resource_id)
         prefix = resource_id.split("-", 1)[0]
         assert prefix in EC2_LOOKUPS, f"add how to look up {resource_id} to EC2_LOOKUPS"
         return bool(EC2_LOOKUPS[prefix](ec2, resource_id))

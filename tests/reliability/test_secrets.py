@@ -1,5 +1,6 @@
 """Secrets never leak: operators run with credentials from Secrets (with a session token), an
-assumed role with an external ID, and revoked credentials; their logs (JSON and text, the text
+assumed role with an external ID, and revoked credentials, and copy Secret keys into Secrets
+Manager (a JSON object, a binary value); their logs (JSON and text, the text
 one at DEBUG), spans and metrics (over OTLP), Kubernetes events, object statuses and /metrics
 expositions hold none of the secret values, nor the role credentials STS issued."""
 
@@ -48,6 +49,15 @@ def set_up(cluster: Cluster, aws) -> tuple[list[str], str]:
         cluster.create("AWSProvider", provider, spec)
         if provider != "revoked":
             cluster.create("ElasticIP", f"on-{provider}", {"providerRef": {"name": provider}})
+    # A Secrets Manager secret built from a Secret's keys: a JSON object and a binary value.
+    password, blob = token(), token(48)
+    values += [password, blob]
+    cluster.kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app", "namespace": cluster.namespace},
+                         "stringData": {"username": "app", "password": password, "blob": blob}})
+    for name, value_ref in (("app-json", {"secretJsonRef": {"name": "app", "keys": ["username", "password"]}}),
+                            ("app-binary", {"secretBinaryRef": {"name": "app", "key": "blob"}})):
+        cluster.create("SecretsManagerSecret", name, {"providerRef": {"name": "static"}, "forceDeleteWithoutRecovery": True,
+                                                      "secretName": f"{cluster.namespace}/{name}", **value_ref})
     return values, external_id
 
 
@@ -78,6 +88,8 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
                 for provider in ("static", "role"):
                     wait_provider_ready(kube, process, f"{cluster.namespace}/{provider}")
                     cluster.wait_ready("ElasticIP", f"on-{provider}")
+                for name in ("app-json", "app-binary"):
+                    cluster.wait_ready("SecretsManagerSecret", name)
                 cluster.wait_condition("AWSProvider", "revoked", status="False", reason="ProviderNotReady")
                 cluster.delete("ElasticIP", "on-role")
                 cluster.wait_gone("ElasticIP", "on-role")
@@ -97,7 +109,7 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
     finally:
         receiver.stop()
         kube.delete_namespace(other)
-    assert len(values) == 14 and len(issued) >= 4
+    assert len(values) == 18 and len(issued) >= 4
     leaks = {(where, value[:6]) for where, text in places.items() for value in values + issued if value in text}
     assert not leaks, leaks
     assert '"trace_id"' in places["json log"] and "DEBUG" in places["text log"]
@@ -114,3 +126,30 @@ def test_sensitive_spec_fields_are_masked_in_every_notation_kopf_logs_objects_in
     assert _RedactSpecFields(SENSITIVE_SPEC_FIELDS).filter(record)
     message = record.getMessage()
     assert secret not in message and message.count("***") == 3 and "us-east-1" in message
+
+
+def test_a_changed_secret_reaches_secrets_manager_through_the_watch_not_a_resync(kube, aws, namespace):
+    """With resyncs an hour apart, a changed Secret is written as a new version at once: the
+    operator watches the Secrets that secret inputs name."""
+    cluster = Cluster(kube, aws, namespace)
+    first, second = token(), token()
+    with operator_process(kube, namespace, "--resync-interval", "3600") as process:
+        cluster.create_provider("aws")
+        wait_provider_ready(kube, process, f"{namespace}/aws")
+        kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "api", "namespace": namespace},
+                     "stringData": {"token": first}})
+        cluster.create("SecretsManagerSecret", "api", {"providerRef": {"name": "aws"}, "secretName": f"{namespace}/api",
+                                                       "secretStringRef": {"name": "api", "key": "token"},
+                                                       "forceDeleteWithoutRecovery": True})
+        version = cluster.wait_ready("SecretsManagerSecret", "api")["status"]["versionId"]
+        sm = aws.client("secretsmanager")
+        assert sm.get_secret_value(SecretId=f"{namespace}/api")["SecretString"] == first
+        kube.patch("v1", "Secret", namespace, "api", {"stringData": {"token": second}})
+        kube.wait_for(lambda: sm.get_secret_value(SecretId=f"{namespace}/api")["SecretString"] == second,
+                      timeout=20, interval=0.1, what="the new value in Secrets Manager")
+        kube.wait_for(lambda: cluster.get("SecretsManagerSecret", "api")["status"]["versionId"] != version,
+                      timeout=20, interval=0.1, what="the new version in status")
+        cluster.wait_event("api", "Updated")
+        log = process.log()
+        cluster.delete_everything()
+    assert first not in log and second not in log

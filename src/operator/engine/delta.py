@@ -39,15 +39,21 @@ class Delta:
     changed: tuple[DriftField, ...] = ()
     tags_to_set: Mapping[str, str] = field(default_factory=dict)
     tags_to_remove: frozenset[str] = frozenset()
-    # Secret inputs whose Secret changed since they were last applied (never compared by value).
+    # Secret inputs to apply: their Secret changed since they were last applied, or AWS's value
+    # (where the kind reads it back) differs from it.
     secrets: frozenset[str] = frozenset()
+    # Of those, the ones AWS changed (the Secret did not): critical drift.
+    secrets_drifted: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
         return not (self.changed or self.tags_to_set or self.tags_to_remove or self.secrets)
 
-    def with_secrets(self, secrets: frozenset[str]) -> "Delta":
-        return replace(self, secrets=secrets)
+    def with_secrets(self, changed: frozenset[str], differing: frozenset[str] = frozenset(),
+                     compared: frozenset[str] = frozenset()) -> "Delta":
+        """`changed`: inputs whose Secret changed; `compared`: inputs whose AWS value the kind
+        reads back, `differing` those of them that differ (only these are applied again)."""
+        return replace(self, secrets=(changed - compared) | differing, secrets_drifted=differing - changed)
 
     @property
     def needs_replacement(self) -> tuple[str, ...]:
@@ -60,6 +66,8 @@ class Delta:
             groups.setdefault(f.severity, []).append(f.name)
         if self.tags_to_set or self.tags_to_remove:
             groups.setdefault(TAGS.severity, []).append(TAGS.name)
+        if self.secrets_drifted:
+            groups.setdefault(Severity.CRITICAL, []).extend(sorted(self.secrets_drifted))
         return groups
 
 

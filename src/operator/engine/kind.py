@@ -9,8 +9,11 @@ does that for every kind, from the declarations. See docs/engine.md, "Writing a 
 
 from __future__ import annotations
 
+import hmac
+import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Callable, ClassVar, Mapping, Protocol
 
@@ -55,7 +58,8 @@ class Reference:
     identifier; e.g. "arn" for an IAM role). `also` fills more spec fields from more status fields
     of the same object ((spec field, status field) pairs: an ALB's DNS name and its canonical
     hosted zone id). A kind only ever reads the filled fields. `id_pattern` validates `id_field`
-    in the CRD. `within` names a list field of the spec whose items each carry the reference.
+    in the CRD. `within` names a list field of the spec whose items each carry the reference, or an
+    object field of the spec that carries it.
     """
 
     field: str
@@ -129,6 +133,25 @@ class TagChange:
     remove: frozenset[str]
     result: Mapping[str, str] | None = None
 
+    def apply(self, add: Callable[[list[dict[str, str]]], Any], remove: Callable[[list[str]], Any], *,
+              key: str = "Key", value: str = "Value") -> None:
+        """For add/remove APIs: `add(tags as [{key: k, value: v}])` when there are tags to add,
+        then `remove(sorted keys)` when there are keys to remove."""
+        if self.add:
+            add(tag_list(self.add, key, value))
+        if self.remove:
+            remove(sorted(self.remove))
+
+
+def tag_list(tags: Mapping[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    """Tags as most AWS APIs take them: [{"Key": k, "Value": v}] (KMS: TagKey/TagValue)."""
+    return [{key: k, value: v} for k, v in tags.items()]
+
+
+def tag_map(tags: list[Mapping[str, str]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    """Tags as AWS lists them, as a mapping."""
+    return {t[key]: t[value] for t in tags or ()}
+
 
 @dataclass(frozen=True)
 class TokenFormat:
@@ -162,30 +185,56 @@ class ErrorMatch:
 
 @dataclass(frozen=True)
 class SecretInput:
-    """A spec field `<name>SecretRef: {name, key}` naming a key of a Kubernetes Secret (same
-    namespace). The engine reads it and hands the value to `create`/`update` only, as
-    `desired[name]` wrapped in `SecretValue` (never compared, logged, stored or hashed); it
-    applies it on create and whenever the Secret changes (`name` then is in `changed`)."""
+    """A spec field `<name>SecretRef` naming a Kubernetes Secret (same namespace). The engine
+    reads it and hands the value to `create`/`update` only, as `desired[name]` wrapped in
+    `SecretValue` (never logged, stored or hashed); it applies it on create and whenever the
+    Secret changes (`name` then is in `changed`).
+
+    `shape`: "string" (`{name, key}`: one key's text), "binary" (`{name, key}`: one key's bytes)
+    or "json" (`{name, keys}`: a JSON object of several keys of one Secret, every key when
+    `keys` is unset; `SecretValue.json_object`). Where AWS can read the value back, the kind's
+    `observe` may report it under `name` (a SecretValue): the engine then compares the two in
+    this process, and a difference the Secret did not cause is critical drift."""
 
     name: str
     description: str = ""
     required: bool = True
+    shape: str = "string"
+    # The spec field, when it is not `<name>SecretRef` (Secrets Manager's secretStringRef, the
+    # original operator's name).
+    spec_field: str | None = None
 
     @property
     def field(self) -> str:
-        return f"{self.name}SecretRef"
+        return self.spec_field or f"{self.name}SecretRef"
 
 
 class SecretValue:
-    """A secret's value: `reveal()` is the only way to it; repr, str and equality hide it."""
+    """A secret's value (text or bytes): `reveal()` is the only way to it; repr and str hide it,
+    and equality compares in constant time without exposing either side."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: str | bytes):
         self._value = value
 
-    def reveal(self) -> str:
+    def reveal(self) -> str | bytes:
         return self._value
+
+    @classmethod
+    def json_object(cls, values: Mapping[str, str]) -> "SecretValue":
+        """A JSON object of string values in one spelling (sorted keys, no spaces), so that the
+        same content from a Secret and from AWS compares equal."""
+        return cls(json.dumps(dict(values), sort_keys=True, separators=(",", ":")))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecretValue):
+            return NotImplemented
+        mine, theirs = self._value, other._value
+        as_bytes = [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in (mine, theirs)]
+        return type(mine) is type(theirs) and hmac.compare_digest(*as_bytes)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return "SecretValue(***)"
@@ -199,13 +248,20 @@ class Deletion:
     and Retain (RDS "Snapshot"); `default` the policy when the spec sets none (KMS: Retain);
     `force_field` a boolean spec field that overrides an AWS safety (S3 forceDestroy, added to
     the CRD by the engine); `protected` the errors AWS answers while its deletion protection
-    holds: shown as Ready=False reason DeletionProtected and retried slowly, not an error loop."""
+    holds: shown as Ready=False reason DeletionProtected and retried slowly, not an error loop.
+
+    `scheduled`: AWS deletes only after a waiting period during which the resource can be
+    restored (KMS pending window, Secrets Manager recovery window); `Kind.deletion_date(raw)`
+    says when. A scheduled deletion releases the finalizer (event DeletionScheduled, the date in
+    status); seen on a live object it is critical drift, healed by `Kind.restore`; an object
+    re-created under the same namespace, name and kind (the owner tags) restores and adopts it."""
 
     policies: tuple[str, ...] = ()
     default: str = "Delete"
     force_field: str | None = None
     force_description: str = ""
     protected: tuple[ErrorMatch, ...] = ()
+    scheduled: bool = False
 
 
 class AWSClients(Protocol):
@@ -356,7 +412,23 @@ class Kind:
         """Delete one resource from `held`; an already missing one must not raise."""
         raise NotImplementedError
 
+    def deletion_date(self, raw: Raw) -> str | None:
+        """`deletion.scheduled` kinds: when AWS will delete the described resource (RFC 3339),
+        None while no deletion is scheduled."""
+        return None
+
+    def restore(self, aws: AWSClients, ident: str, raw: Raw) -> None:
+        """`deletion.scheduled` kinds: cancel the scheduled deletion."""
+        raise NotImplementedError
+
     # -- helpers for kinds ----------------------------------------------------------------
+
+    @staticmethod
+    def timestamp(value: datetime | None) -> str | None:
+        """A date AWS answered (botocore gives datetimes) as an RFC 3339 UTC status value."""
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def absent_if_missing(self, call: Callable[..., Any], **params: Any) -> Any:
         """The answer of the primary describe call, or None when AWS says the resource it asks

@@ -15,9 +15,9 @@ from ..provider.errors import (DeletionProtected, DependencyNotReady, EngineErro
                                RetryableError, TerminalError, classify, error_code, error_message, is_not_found)
 from ..provider.sessions import ProviderSessions
 from . import conditions
-from .delta import OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
+from .delta import OWNER_KIND, OWNER_NAME, OWNER_UID, Delta, compute_delta, owner_tags, tag_problems
 from .describe_cache import DescribeCache
-from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretValue, Severity, State, TagChange
+from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretInput, SecretValue, Severity, State, TagChange
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
 from .references import resolve
@@ -203,6 +203,8 @@ class Reconciler:
         self._read(run)
         if run.raw is None:
             self._adopt(run)
+        if run.raw is not None and run.kind.deletion_date(run.raw):
+            self._restore(run)
         if run.duplicates:
             self._delete_duplicates(run)
         if run.raw is None:
@@ -240,10 +242,10 @@ class Reconciler:
         applied = obj.status.get(SECRET_VERSIONS) or {}
         changed = set()
         for secret in kind.secret_inputs:
-            value, version = self._secret(obj, secret.field, secret.required)
+            value, version = self._secret(obj, secret)
             if value is None:
                 continue
-            desired[secret.name] = SecretValue(value)
+            desired[secret.name] = value
             run.secret_versions[secret.name] = version
             if applied.get(secret.name) != version:
                 changed.add(secret.name)
@@ -251,19 +253,35 @@ class Reconciler:
         run.desired = desired
         run.token = kind.token.from_uid(obj.uid)
 
-    def _secret(self, obj: CustomObject, ref_field: str, required: bool) -> tuple[str | None, str]:
+    def _secret(self, obj: CustomObject, secret: SecretInput) -> tuple[SecretValue | None, str]:
+        """The value of a secret input in its shape, and the Secret's version. Messages name
+        the Secret and its keys, never a value."""
+        ref_field = secret.field
         ref = obj.spec.get(ref_field) or {}
         if not ref:
-            if required:
+            if secret.required:
                 raise TerminalError(f"spec.{ref_field} is required", reason="MissingSecretRef")
             return None, ""
         found = self.read_secret(obj.namespace, ref["name"])
-        if found is None or ref["key"] not in found[0]:
-            what = "does not exist" if found is None else f"has no key {ref['key']!r}"
+        keys = ([ref["key"]] if secret.shape != "json" else
+                list(ref.get("keys") or (sorted(found[0]) if found else [])))
+        missing = [key for key in keys if found is None or key not in found[0]]
+        if found is None or missing or not keys:
+            what = ("does not exist" if found is None else "has no keys" if not keys
+                    else f"has no key {', '.join(map(repr, missing))}")
             raise RetryableError(f"Secret {ref['name']} ({ref_field}) {what}", reason="SecretNotFound",
                                  delay=self.settings.secret_missing_delay)
         data, version = found
-        return data[ref["key"]], version
+        if secret.shape == "binary":
+            # The reader decodes with surrogateescape: this gives the Secret's bytes back exactly.
+            return SecretValue(data[keys[0]].encode("utf-8", "surrogateescape")), version
+        text = [key for key in keys if not _is_text(data[key])]
+        if text:
+            raise TerminalError(f"Secret {ref['name']} key {', '.join(map(repr, text))} ({ref_field}) is not UTF-8 "
+                                "text", reason="InvalidSecret")
+        if secret.shape == "json":
+            return SecretValue.json_object({key: data[key] for key in keys}), version
+        return SecretValue(data[keys[0]]), version
 
     def _read(self, run: _Run) -> None:
         """Read the resource in status (a drift check: from the describe cache, and counting
@@ -282,6 +300,8 @@ class Reconciler:
                 if drift and not run.delta.empty:
                     for severity, fields in run.delta.by_severity().items():
                         drift.detected(severity.value, fields)
+                if drift and kind.deletion_date(run.raw):
+                    drift.detected(Severity.CRITICAL.value, ["deletion"])
                 if drift and kind.adoption is Adoption.OWNER_TAG:
                     owned = kind.find_all_owned(run.aws, owner) if owned is None else owned
                     run.duplicates = [r for r in owned if kind.identify(r) != ident]
@@ -300,6 +320,9 @@ class Reconciler:
         found: Raw | None = None
         if kind.adoption is Adoption.OWNER_TAG:
             owned = kind.find_all_owned(aws, (OWNER_UID, obj.uid))
+            if not owned and kind.deletion.scheduled:
+                owned = [r for r in kind.find_all_owned(aws, (OWNER_NAME, f"{obj.namespace}/{obj.name}"))
+                         if self._predecessor(run, r)][:1]
             if owned:
                 found = self._describe(kind, aws, kind.identify(owned[0])) or owned[0]
                 run.duplicates = owned[1:]
@@ -322,7 +345,28 @@ class Reconciler:
         if run.kind.adoption is Adoption.TOKEN or PENDING_ANNOTATION in run.obj.annotations:
             return True
         return (run.kind.tagging is not None
-                and self._observe(run.kind, run.aws, raw).get("tags", {}).get(OWNER_UID) == run.obj.uid)
+                and self._observe(run.kind, run.aws, raw).get("tags", {}).get(OWNER_UID) == run.obj.uid
+                or self._predecessor(run, raw))
+
+    def _predecessor(self, run: _Run, raw: Raw) -> bool:
+        """Whether `raw` awaits a deletion an earlier object of the same namespace, name and kind
+        scheduled: re-creating the object restores it (see Deletion.scheduled)."""
+        kind, obj = run.kind, run.obj
+        if not (kind.deletion.scheduled and kind.tagging is not None and kind.deletion_date(raw)):
+            return False
+        tags = self._observe(kind, run.aws, raw).get("tags", {})
+        return tags.get(OWNER_NAME) == f"{obj.namespace}/{obj.name}" and tags.get(OWNER_KIND) == kind.kind
+
+    def _restore(self, run: _Run) -> None:
+        """Cancel a deletion AWS has scheduled (out of band, or by an earlier object of the same
+        name): a drift check counts it healed."""
+        kind, ident, date = run.kind, run.kind.identify(run.raw), run.kind.deletion_date(run.raw)
+        with _healing(run.drift, lambda exc: self._engine_error(kind, exc)), self._writing(kind, run.obj):
+            kind.restore(run.aws, ident, run.raw)
+        run.outcome.event("Warning" if run.drift is not None else "Normal", "DeletionCancelled",
+                          f"cancelled the deletion of {kind.kind} {ident} AWS had scheduled for {date}")
+        run.raw = self._describe(kind, run.aws, ident) or run.raw
+        run.delta = self._delta(run)
 
     def _needs_pending_record(self, kind: Kind) -> bool:
         """Whether only a create-pending record lets a crash after the create find the resource."""
@@ -419,7 +463,9 @@ class Reconciler:
         except InProgress as progress:
             outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
             outcome.message = progress.message
-            self._conditions(obj, outcome, ready=(False, "Provisioning", outcome.message), synced=synced)
+            # The kind's own reason where it gives one (a certificate's PendingValidation).
+            reason = progress.reason if progress.reason != InProgress.reason else "Provisioning"
+            self._conditions(obj, outcome, ready=(False, reason, outcome.message), synced=synced)
             return
         if not available:
             outcome.retry_after = self.settings.provisioning_delay
@@ -429,8 +475,12 @@ class Reconciler:
         self._conditions(obj, outcome, ready=(True, "Available", f"{kind.kind} {ident} is available"), synced=synced)
 
     def _delta(self, run: _Run) -> Delta:
-        delta = compute_delta(run.desired, self._observe(run.kind, run.aws, run.raw), run.kind.drift_fields)
-        return delta.with_secrets(run.changed_secrets)
+        observed = self._observe(run.kind, run.aws, run.raw)
+        delta = compute_delta(run.desired, observed, run.kind.drift_fields)
+        # Compared in this process only, where the kind reads the value back (SecretValue equality).
+        compared = frozenset(s.name for s in run.kind.secret_inputs if s.name in observed and s.name in run.desired)
+        differing = frozenset(name for name in compared if observed[name] != run.desired[name])
+        return delta.with_secrets(run.changed_secrets, differing, compared)
 
     def _observe(self, kind: Kind, aws: AWSClients, raw: Raw) -> State:
         """The kind's comparable state, with the tags read by their own call where they are not
@@ -523,13 +573,22 @@ class Reconciler:
             ident = kind.identify(target)
             try:
                 _absent_ok(kind, kind.delete, aws, ident, target, spec)
+            except DeletionProtected as protected:  # the kind saw it before asking (a certificate in use)
+                protected.delay = self.settings.deletion_protected_delay
+                raise
             except Exception as exc:
                 if _matches(kind.deletion.protected, exc):
                     raise DeletionProtected(
                         f"AWS refuses to delete {kind.kind} {ident} while its deletion protection is on: "
                         f"{error_code(exc)}: {error_message(exc)}", delay=self.settings.deletion_protected_delay) from exc
                 raise
-            if self._describe(kind, aws, ident) is not None:
+            after = self._describe(kind, aws, ident)
+            if after is not None and kind.deletion_date(after):
+                outcome.status.update(kind.status(after))
+                outcome.event("Normal", "DeletionScheduled",
+                              f"AWS deletes {kind.kind} {ident} on {kind.deletion_date(after)}; re-creating this "
+                              "object before then restores it")
+            elif after is not None:
                 remaining.append(ident)
             else:
                 outcome.event("Normal", "Deleted", f"deleted {kind.kind} {ident}")
@@ -666,6 +725,15 @@ def _describing(describe: Callable[..., Any], *args: Any) -> Any:
             raise
         error.error_type = "get_failed"
         raise error from exc
+
+
+def _is_text(value: str) -> bool:
+    """Whether a Secret's value decoded as UTF-8 (the reader escapes bytes that did not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _match(matches: tuple[ErrorMatch, ...], exc: BaseException) -> ErrorMatch | None:

@@ -27,11 +27,16 @@ class Resolution:
 
 
 def _holders(ref: Reference, spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(path, mapping) pairs holding the reference: the spec itself, or each item of `within`."""
+    """(path, mapping) pairs holding the reference: the spec itself, the object `within`, or
+    each item of the list `within`."""
     if ref.within is None:
         yield "spec", spec
         return
-    for index, item in enumerate(spec.get(ref.within) or ()):
+    nested = spec.get(ref.within)
+    if isinstance(nested, Mapping):
+        yield f"spec.{ref.within}", nested
+        return
+    for index, item in enumerate(nested or ()):
         if isinstance(item, Mapping):
             yield f"spec.{ref.within}[{index}]", item
 

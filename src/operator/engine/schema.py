@@ -23,6 +23,14 @@ SECRET_REF = {
     "properties": {"name": NAME_REF["properties"]["name"],
                    "key": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": r"^[-._a-zA-Z0-9]+$"}},
 }
+SECRET_KEYS_REF = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": NAME_REF["properties"]["name"],
+                   "keys": {"type": "array", "minItems": 1, "maxItems": 64, "x-kubernetes-list-type": "set",
+                            "items": SECRET_REF["properties"]["key"],
+                            "description": "The Secret's keys to include (default: every key)."}},
+}
 TAGS = {
     "type": "object",
     "description": "AWS tags. Keys under aws: and infra-operator.dev/ are reserved.",
@@ -109,14 +117,16 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
         properties[deletion.force_field] = {"type": "boolean", "default": False,
                                             "description": deletion.force_description}
     for secret in kind.secret_inputs:
-        properties[secret.field] = {**SECRET_REF, "description": secret.description}
+        shape = SECRET_KEYS_REF if secret.shape == "json" else SECRET_REF
+        properties[secret.field] = {**shape, "description": secret.description}
     required = [s.field for s in kind.secret_inputs if s.required]
     spec: dict[str, Any] = {"type": "object", "required": ["providerRef", *kind.spec_required, *required],
                             "properties": properties}
     for rule in kind.spec_validations:
         spec.setdefault("x-kubernetes-validations", []).append(dict(rule))
     for ref in kind.references:
-        holder = spec if ref.within is None else properties[ref.within]["items"]
+        within = properties.get(ref.within) if ref.within else None
+        holder = spec if within is None else within.get("items", within)
         _add_reference(holder, ref)
     identifier = {"name": kind.identifier[0].upper() + kind.identifier[1:], "type": "string",
                   "jsonPath": f".status.{kind.identifier}"}

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from ..engine.kind import Kind
+from .acm import Certificate
 from .apigateway import APIGateway
 from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
+from .kms import KMSKey
 from .natgateway import NATGateway
 from .route53hostedzone import Route53HostedZone
 from .route53recordset import Route53RecordSet
 from .routetable import RouteTable
 from .s3bucket import S3Bucket
+from .secretsmanager import SecretsManagerSecret
 from .securitygroup import SecurityGroup
 from .sns import SNSTopic
 from .sqs import SQSQueue
@@ -23,5 +26,5 @@ from .vpc import VPC
 
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
-            SQSQueue(), SNSTopic(), DynamoDBTable(), Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(),
-            IAMRole(), S3Bucket())
+            KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
+            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket())
