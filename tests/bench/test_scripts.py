@@ -19,6 +19,8 @@ RUNS = {
     "scrape_cost.py": ["--series", "200", "--repeats", "1"],
     "memory.py": ["--count", "2", "--repeats", "1", "--resync-interval", "1"],
     "log_levels.py": ["--repeats", "1"],
+    "dependency_chain.py": ["--chains", "1", "--depth", "2"],
+    "restart_stampede.py": ["--objects", "3"],
 }
 
 
@@ -34,7 +36,7 @@ def test_every_script_is_covered() -> None:
 
 
 @pytest.mark.parametrize("script", ["convergence.py", "telemetry_overhead.py", "scrape_cost.py", "memory.py",
-                                    "log_levels.py"])
+                                    "log_levels.py", "dependency_chain.py"])
 def test_script_prints_its_table(script: str) -> None:
     lines = run(script)
     assert len(lines) >= 3 and all("nan" not in line.lower() for line in lines), lines
@@ -46,3 +48,10 @@ def test_resync_rounds_cost_one_describe_with_the_cache_and_some_per_resource_wi
     rows = {tuple(line.split()[:2]): line.split() for line in run("resync_calls.py") if line.split()[:1] == ["3"]}
     assert float(rows[("3", "on")][2]) == 1.0  # AWS calls per round
     assert float(rows[("3", "off")][3]) >= 1.0  # AWS calls per resource
+
+
+def test_restart_stampede_reports_both_runs() -> None:
+    """One line without the client-side limit, one with it, each with every address Ready."""
+    lines = [line for line in run("restart_stampede.py") if "addresses Ready" in line]
+    assert [line.split(":")[0] for line in lines][:1] == ["no limit"] and len(lines) == 2, lines
+    assert all(line.split(": ", 1)[1].startswith("3 addresses Ready") for line in lines), lines
