@@ -9,6 +9,7 @@ from matplotlib.image import imread
 
 from dashboards import render_png
 from dashboards.panel_queries import data_panels, load_dashboard, panel_queries
+from deploy.manifests import rule_groups, write_rules_file
 from prometheus_server import PrometheusServer
 
 from .catalog_target import CatalogTarget
@@ -21,10 +22,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
-    with CatalogTarget() as target, PrometheusServer([target.address], tmp_path_factory.mktemp("prom")) as server:
+    workdir = tmp_path_factory.mktemp("prom")
+    # With the PrometheusRule's rules: the SLO panels query its recording rules.
+    rules = write_rules_file(workdir / "rules.yaml", rule_groups())
+    with CatalogTarget() as target, PrometheusServer([target.address], workdir, rule_files=[rules]) as server:
         server.started_at = time.time()
         # rate() and histogram_quantile() over a 1m window need two samples of every series.
         server.wait_for("count_over_time(infra_operator_reconcile_total[1m]) >= 3")
+        server.wait_for("count_over_time(resource_type:infra_operator_reconcile_failed:ratio_rate1h[1m]) >= 2")
         yield server
 
 
@@ -51,7 +56,8 @@ def test_renderer_command_line(prometheus, tmp_path, capsys):
     output = tmp_path / "cli.png"
     assert render_png.main(["--prometheus", prometheus.url, "--since", "1m", "--output", str(output)]) == 0
     assert output.read_bytes().startswith(b"\x89PNG")
-    assert f"wrote {output}: 20 panels" in capsys.readouterr().out
+    panels = len(data_panels(load_dashboard()))
+    assert capsys.readouterr().out.strip() == f"wrote {output}: {panels} panels"
 
 
 def test_renderer_reports_a_query_prometheus_rejects(prometheus):
