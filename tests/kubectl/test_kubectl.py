@@ -31,6 +31,19 @@ SAMPLE_KINDS = sorted({kind for kind, _ in OBJECTS})
 IDS = [f"{kind}/{name}" for kind, name in OBJECTS]
 
 
+class _QuotingDumper(yaml.SafeDumper):
+    """Quotes every string: kubectl reads YAML 1.1, where a bare `N` or `y` (a DynamoDB
+    attribute type) is a boolean, and PyYAML writes them bare."""
+
+
+_QuotingDumper.add_representer(
+    str, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"'))
+
+
+def kubectl_yaml(documents) -> str:
+    return yaml.dump_all(documents, Dumper=_QuotingDumper)
+
+
 def resource(kind: str) -> str:
     return f"{CRDS[kind]['spec']['names']['plural']}.{GROUP}"
 
@@ -57,7 +70,7 @@ def documents(aws) -> list[dict[str, Any]]:
 def applied(kubectl: Kubectl, operator, documents: list[dict[str, Any]], tmp_path_factory) -> list[dict[str, Any]]:
     """The samples applied with `kubectl apply -f` and every object of ours Ready (`kubectl wait`)."""
     manifest = tmp_path_factory.mktemp("samples") / "samples.yaml"
-    manifest.write_text(yaml.safe_dump_all(documents))
+    manifest.write_text(kubectl_yaml(documents))
     output = kubectl("apply", "-f", str(manifest)).stdout
     for kind, name in OBJECTS:
         assert f"{singular(kind)}.{GROUP}/{name} created" in output
@@ -152,10 +165,10 @@ def test_apply_refuses_unknown_fields_and_wrong_types(kubectl: Kubectl, applied,
 def test_diff_and_server_dry_run_change_nothing(kubectl: Kubectl, applied, tmp_path) -> None:
     ours = [doc for doc in applied if doc["apiVersion"].startswith(f"{GROUP}/")]
     manifest = tmp_path / "samples.yaml"
-    manifest.write_text(yaml.safe_dump_all(ours))
+    manifest.write_text(kubectl_yaml(ours))
     assert kubectl("diff", "-f", str(manifest)).stdout == ""  # exit code 0: no difference
     changed = [{**doc, "metadata": {**doc["metadata"], "labels": {"changed": "yes"}}} for doc in ours]
-    manifest.write_text(yaml.safe_dump_all(changed))
+    manifest.write_text(kubectl_yaml(changed))
     diff = kubectl("diff", "-f", str(manifest), check=False)
     assert diff.returncode == 1 and diff.stdout.count("+    changed: \"yes\"") == len(changed), diff.stdout
     for flags in ((), ("--server-side",)):
