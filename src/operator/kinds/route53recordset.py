@@ -86,7 +86,7 @@ class Route53RecordSet(Kind):
     )
     references = (Reference("hostedZoneRef", "Route53HostedZone", "hostedZoneId", id_pattern="^[A-Z0-9]+$"),)
     status_properties = {"changeStatus": {"type": "string"}}
-    printer_columns = (("Name", ".status.fqdn", "string"), ("Type", ".spec.type", "string"))
+    printer_columns = (("FQDN", ".status.fqdn", "string"), ("Type", ".spec.type", "string"))
     drift_fields = (
         DriftField("hostedZoneId", Severity.CRITICAL, updatable=False),
         DriftField("name", Severity.CRITICAL, updatable=False),
