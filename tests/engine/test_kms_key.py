@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
+from conftest import Cluster, calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
 
 OWNED = "infra-operator.dev/"
 POLICY = {"Version": "2012-10-17", "Statement": [
@@ -84,7 +84,6 @@ def test_re_creating_the_object_before_the_deletion_date_cancels_it_and_adopts_t
 
 
 def test_drift_is_healed_and_counted_by_severity(aws, telemetry, kms):
-    from conftest import Cluster
     cluster = Cluster(make_engine(aws, telemetry))
     cluster.apply("KMSKey", "drifting", {"alias": "drift", "description": "d", "enableKeyRotation": True})
     key_id = converge(cluster, [("KMSKey", "drifting")])[-1][1].status["keyId"]
