@@ -204,27 +204,48 @@ def test_server_side_apply_reports_conflicts(kubectl: Kubectl, applied, kind: st
     assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") in managers
 
 
-# Whether an EC2 resource still exists, by its ID's prefix (moto keeps the tags of deleted resources).
 # Whether a resource named by its ARN is there and not scheduled for deletion (KMS pending window,
-# Secrets Manager recovery window: the deletion is done as far as the object is concerned).
+# Secrets Manager recovery window: the deletion is done as far as the object is concerned). Every
+# service here is one the tagging API lists by the owner tag.
 ARN_LOOKUPS = {
     "kms": lambda aws, arn: aws.client("kms").describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] != "PendingDeletion",
     "secretsmanager": lambda aws, arn: not aws.client("secretsmanager").describe_secret(SecretId=arn).get("DeletedDate"),
     "acm": lambda aws, arn: bool(aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]),
+    "sqs": lambda aws, arn: bool(aws.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]),
+    "sns": lambda aws, arn: bool(aws.client("sns").get_topic_attributes(TopicArn=arn)["Attributes"]),
+    "dynamodb": lambda aws, arn: bool(aws.client("dynamodb").describe_table(TableName=arn.rsplit("/", 1)[1])["Table"]),
+    "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
+    "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
 }
+# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway; record sets have
+# no tags at all): looked up by the id in the object's status.
+STATUS_LOOKUPS = {
+    "IAMRole": ("roleName", lambda aws, name: bool(aws.client("iam").get_role(RoleName=name)["Role"])),
+    "Route53HostedZone": ("hostedZoneId", lambda aws, zone: bool(aws.client("route53").get_hosted_zone(Id=zone))),
+    "APIGateway": ("apiId", lambda aws, api: bool(aws.client("apigatewayv2").get_api(ApiId=api))),
+    "Route53RecordSet": ("recordKey", lambda aws, key: _record_exists(aws, *key.split("/", 3))),
+}
+NOT_FOUND = {"NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
+             "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue"}
 
 
-def _arn_exists(aws, arn: str) -> bool:
-    service = arn.split(":")[2]
-    assert service in ARN_LOOKUPS, f"add how to look up {arn} to ARN_LOOKUPS"
+def _record_exists(aws, zone: str, name: str, record_type: str, set_identifier: str) -> bool:
+    found = aws.client("route53").list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=name, StartRecordType=record_type)["ResourceRecordSets"]
+    return any(record["Name"].rstrip(".") == name.rstrip(".") and record["Type"] == record_type
+               and record.get("SetIdentifier", "") == set_identifier for record in found)
+
+
+def _exists_unless_not_found(lookup, *args) -> bool:
     try:
-        return ARN_LOOKUPS[service](aws, arn)
+        return lookup(*args)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NotFoundException", "ResourceNotFoundException"):
+        if exc.response["Error"]["Code"] in NOT_FOUND:
             return False
         raise
 
 
+# Whether an EC2 resource still exists, by its ID's prefix (moto keeps the tags of deleted resources).
 EC2_LOOKUPS = {
     "eipalloc": lambda ec2, id_: ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": [id_]}])[
         "Addresses"],
@@ -246,34 +267,41 @@ def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: 
     it), then the provider. Retained resources stay in AWS, the others are gone."""
     ec2 = aws.client("ec2")
 
-    def owned(uid: str) -> list[str]:
-        """The IDs (EC2) and ARNs (other services) of the resources tagged as the object's."""
+    def owned(kind: str, got: dict) -> list[str]:
+        """The IDs (EC2), ARNs (other tagged services) or status ids of the object's resources."""
+        if kind in STATUS_LOOKUPS:
+            ident = got.get("status", {}).get(STATUS_LOOKUPS[kind][0])
+            return [ident] if ident else []
+        uid = got["metadata"]["uid"]
         tags = ec2.describe_tags(Filters=[{"Name": "key", "Values": [OWNER_UID]}, {"Name": "value", "Values": [uid]}])
         tagged = aws.client("resourcegroupstaggingapi").get_resources(
             ResourceTypeFilters=list(ARN_LOOKUPS), TagFilters=[{"Key": OWNER_UID, "Values": [uid]}])
         return [tag["ResourceId"] for tag in tags["Tags"]] + [
             found["ResourceARN"] for found in tagged["ResourceTagMappingList"]]
 
-    def exists(resource_id: str) -> bool:
+    def exists(kind: str, resource_id: str) -> bool:
+        if kind in STATUS_LOOKUPS:
+            return _exists_unless_not_found(STATUS_LOOKUPS[kind][1], aws, resource_id)
         if resource_id.startswith("arn:"):
-            return _arn_exists(aws, resource_id)
+            service = resource_id.split(":")[2]
+            assert service in ARN_LOOKUPS, f"add how to look up {resource_id} to ARN_LOOKUPS"
+            return _exists_unless_not_found(ARN_LOOKUPS[service], aws, resource_id)
         prefix = resource_id.split("-", 1)[0]
         assert prefix in EC2_LOOKUPS, f"add how to look up {resource_id} to EC2_LOOKUPS"
         return bool(EC2_LOOKUPS[prefix](ec2, resource_id))
 
-    metadata = {(kind, name): json.loads(kubectl("get", resource(kind), name, "-o", "json").stdout)["metadata"]
-                for kind, name in OBJECTS}
-    assert all(meta.get("finalizers") for meta in metadata.values())  # deletion has something to wait for
-    uids = {key: meta["uid"] for key, meta in metadata.items()}
-    in_aws = {key: owned(uid) for key, uid in uids.items()}
-    assert {key for key, ids in in_aws.items() if ids and all(map(exists, ids))} == {
+    objects = {(kind, name): json.loads(kubectl("get", resource(kind), name, "-o", "json").stdout)
+               for kind, name in OBJECTS}
+    assert all(got["metadata"].get("finalizers") for got in objects.values())  # deletion has something to wait for
+    in_aws = {key: owned(key[0], got) for key, got in objects.items()}
+    assert {key for key, ids in in_aws.items() if ids and all(exists(key[0], id_) for id_ in ids)} == {
         key for key in OBJECTS if key[0] != "AWSProvider"}  # every kind with AWS resources is checked
     dependents = [f"{resource(kind)}/{name}" for kind, name in OBJECTS if kind != "AWSProvider"]
     deleted = kubectl("delete", "--wait", "--timeout=180s", *dependents)
     assert deleted.stdout.count(" deleted") == len(dependents)
     for key, ids in in_aws.items():
         retained = sample(*key, applied).get("spec", {}).get("deletionPolicy") == "Retain"
-        assert [exists(id_) for id_ in ids] == [retained] * len(ids), key
+        assert [exists(key[0], id_) for id_ in ids] == [retained] * len(ids), key
     providers = [f"{resource(k)}/{n}" for k, n in OBJECTS if k == "AWSProvider"]
     kubectl("delete", "--wait", "--timeout=60s", *providers)
     assert kubectl("get", "aws", "-o", "name").stdout == ""

@@ -54,7 +54,8 @@ class CloudFront(Kind):
         "aliases": {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 100},
         "acmCertificateArn": {"type": "string", "pattern": "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$",
                               "description": "The aliases' certificate (ACM, us-east-1); unset: CloudFront's own."},
-        "origins": {"type": "array", "items": ORIGIN, "minItems": 1, "maxItems": 25},
+        "origins": {"type": "array", "items": ORIGIN, "minItems": 1, "maxItems": 25,
+                    "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"]},
         "defaultCacheBehavior": {
             "type": "object", "required": ["targetOriginId"],
             "properties": {

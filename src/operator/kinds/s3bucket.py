@@ -96,6 +96,7 @@ class S3Bucket(Kind):
                               "properties": {name[0].lower() + name[1:]: {"type": "boolean", "default": True}
                                              for name in BLOCKS}},
         "lifecycleRules": {"type": "array", "maxItems": 100, "items": LIFECYCLE_RULE,
+                           "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"],
                            "description": "Lifecycle rules, matched by id (unlisted ones are removed)."},
         "policy": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
                    "description": "The bucket policy document; unset: no policy."},
