@@ -1,10 +1,11 @@
 """CloudFront through the engine against moto over HTTP, without kopf: create (in progress until
 deployed), update with the ETag, drift healed, delete (disabled first), Retain, adoption by
-CallerReference, bad input stopped before AWS. moto deploys after one describe and does not
+CallerReference, the aliases' certificate by reference to a Certificate, bad input stopped before AWS. moto deploys after one describe and does not
 enforce ETags: a stale ETag (PreconditionFailed) is not tested."""
 
 from __future__ import annotations
 
+import moto.settings
 import pytest
 
 from conftest import (KINDS, Cluster, check_adoption_after_a_lost_status_write, check_retain, check_stopped_before_aws,
@@ -58,6 +59,30 @@ def test_retain_and_adoption(aws, cluster):
         return {t["Key"]: t["Value"] for t in cloudfront.list_tags_for_resource(Resource=arn)["Tags"].get("Items", [])}
     check_retain(cluster, "CloudFront", SPEC, tags)
     check_adoption_after_a_lost_status_write(cluster, "CloudFront", SPEC)
+
+
+def test_the_aliases_certificate_by_reference(aws, cluster, monkeypatch):
+    def distributions() -> int:
+        return aws.client("cloudfront").list_distributions()["DistributionList"]["Quantity"]
+
+    monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", 10 ** 6)  # the certificate stays pending
+    before = distributions()
+    cluster.apply("Certificate", "cdn", {"domainName": "cdn.shop.example"})
+    cluster.apply("CloudFront", "cdn", {**SPEC, "aliases": ["cdn.shop.example"], "acmCertificateRef": {"name": "cdn"}})
+    cluster.reconcile("Certificate", "cdn")
+    waiting = cluster.reconcile("CloudFront", "cdn")
+    assert ready_reason(waiting) == "DependencyNotReady" and "Certificate cdn" in waiting.message
+    assert distributions() == before
+
+    monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", -1)  # issued at the next describe
+    converge(cluster, [("Certificate", "cdn"), ("CloudFront", "cdn")])
+    arn = cluster.status("Certificate", "cdn")["certificateArn"]
+    config = aws.client("cloudfront").get_distribution_config(
+        Id=cluster.status("CloudFront", "cdn")["distributionId"])["DistributionConfig"]
+    assert config["ViewerCertificate"]["ACMCertificateArn"] == arn
+    assert config["Aliases"]["Items"] == ["cdn.shop.example"]
+    delete_all(cluster, [("CloudFront", "cdn"), ("Certificate", "cdn")])
+    assert distributions() == before
 
 
 def test_in_progress_until_deployed():

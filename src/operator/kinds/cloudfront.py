@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..provider.errors import InProgress, TerminalError
-from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Severity, State,
-                           TagChange, Tagging, TokenFormat)
+from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
+                           State, TagChange, Tagging, TokenFormat)
 
 # Seconds between looks at a distribution CloudFront is still deploying (several minutes).
 DEPLOY_DELAY = 30.0
@@ -52,8 +52,6 @@ class CloudFront(Kind):
                        "default": "PriceClass_All"},
         "defaultRootObject": {"type": "string", "maxLength": 255},
         "aliases": {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 100},
-        "acmCertificateArn": {"type": "string", "pattern": "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$",
-                              "description": "The aliases' certificate (ACM, us-east-1); unset: CloudFront's own."},
         "origins": {"type": "array", "items": ORIGIN, "minItems": 1, "maxItems": 25,
                     "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"]},
         "defaultCacheBehavior": {
@@ -72,9 +70,14 @@ class CloudFront(Kind):
     spec_validations = (
         {"rule": "self.origins.exists(o, o.id == self.defaultCacheBehavior.targetOriginId)",
          "message": "defaultCacheBehavior.targetOriginId names no origin"},
-        {"rule": "!has(self.aliases) || size(self.aliases) == 0 || has(self.acmCertificateArn)",
-         "message": "aliases need an acmCertificateArn"},
+        {"rule": "!has(self.aliases) || size(self.aliases) == 0 || has(self.acmCertificateArn) || "
+                 "has(self.acmCertificateRef)",
+         "message": "aliases need an acmCertificateArn or acmCertificateRef"},
     )
+    # The aliases' certificate: CloudFront takes only ACM certificates of us-east-1 (a Certificate
+    # object whose provider is elsewhere is answered by CloudFront's InvalidViewerCertificate).
+    references = (Reference("acmCertificateRef", "Certificate", "acmCertificateArn", required=False,
+                            id_pattern=r"^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$"),)
     status_properties = {"distributionStatus": {"type": "string"}}
     printer_columns = (("Domain", ".status.domainName", "string"), ("Status", ".status.distributionStatus", "string"))
     drift_fields = (
@@ -94,8 +97,9 @@ class CloudFront(Kind):
             raise TerminalError("origins lists one id twice", reason="DuplicateOrigin")
         if spec["defaultCacheBehavior"]["targetOriginId"] not in ids:
             raise TerminalError("defaultCacheBehavior.targetOriginId names no origin")
-        if spec.get("aliases") and not spec.get("acmCertificateArn"):
-            raise TerminalError("aliases need an acmCertificateArn")
+        # Also before the reference resolves: validation answers while a reference waits.
+        if spec.get("aliases") and not (spec.get("acmCertificateArn") or spec.get("acmCertificateRef")):
+            raise TerminalError("aliases need an acmCertificateArn or acmCertificateRef")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         behavior = spec["defaultCacheBehavior"]
