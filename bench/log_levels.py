@@ -54,7 +54,7 @@ class SandboxRun:
         self.metrics_port = free_port()
         with self.stdout_path.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra_operator.operator.cli", "sandbox", "--plain", "--drift",
+                [sys.executable, "-m", "infra_operator.cli", "sandbox", "--plain", "--drift",
                  "--drift-interval", "2", "--resync-interval", "2", "--log-format", "json", "--log-level", level,
                  "--log-file", str(self.log_path), "--metrics-address", f"127.0.0.1:{self.metrics_port}"],
                 stdout=out, stderr=subprocess.STDOUT, cwd=folder)

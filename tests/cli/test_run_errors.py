@@ -23,7 +23,7 @@ ALL_CRDS = ["awsproviders", *(kind.plural for kind in all_kinds())]
 def run_operator(*args: str, env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("OTEL_", "INFRA_OPERATOR_", "KUBECONFIG"))}
-    return subprocess.run([sys.executable, "-m", "infra_operator.operator.cli", "run", "--liveness-address", "off",
+    return subprocess.run([sys.executable, "-m", "infra_operator.cli", "run", "--liveness-address", "off",
                            *args], env={**environment, **env}, capture_output=True, text=True, timeout=timeout)
 
 

@@ -118,7 +118,7 @@ class SubprocessOperator:
 
     def start(self) -> "SubprocessOperator":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra_operator.operator.cli", "run",
+            [sys.executable, "-m", "infra_operator.cli", "run",
              *(("--server", self.server) if self.server else ()), "--metrics-address", f"127.0.0.1:{self.metrics_port}", "--liveness-address", "off",
              "--resync-interval", "2", "--provider-check-interval", "5", *self.args],
             env=self.env, stdout=subprocess.DEVNULL, stderr=self._log)

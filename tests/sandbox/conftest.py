@@ -41,7 +41,7 @@ class Sandbox:
         env = {**{key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}, **(env or {})}
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra_operator.operator.cli", "sandbox",
+                [sys.executable, "-m", "infra_operator.cli", "sandbox",
                  "--metrics-address", f"127.0.0.1:{self.metrics_port}", *args],
                 stdout=out, stderr=err, env=env, cwd=tmp)
 
