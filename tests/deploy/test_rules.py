@@ -85,6 +85,22 @@ def test_promtool_accepts_the_rules(rules_file):
     assert "SUCCESS" in result.stdout
 
 
+def test_every_rule_reads_only_records_of_its_own_group_and_after_them(groups):
+    """Prometheus evaluates a group's rules in order and groups independently: a rule reading a
+    record of another group, or one later in its own, reads it one evaluation late (and promtool's
+    unit tests, which evaluate groups in random order, flake on it)."""
+    recorded_in = {rule["record"]: group["name"] for group in groups for rule in group["rules"] if "record" in rule}
+    for group in groups:
+        seen = set()
+        for rule in group["rules"]:
+            used = {name for name in IDENTIFIER.findall(RANGE.sub("", STRING.sub("", rule["expr"])))
+                    if name in recorded_in}
+            assert used <= seen, (rule.get("alert") or rule["record"], group["name"], used - seen,
+                                  {name: recorded_in[name] for name in used - seen})
+            if "record" in rule:
+                seen.add(rule["record"])
+
+
 def test_promtool_unit_tests_pass(rules_file, unit_tests):
     assert unit_tests["rule_files"] == [RULES_FILE_NAME]
     test_file = rules_file.with_name("rules_test.yaml")

@@ -190,9 +190,8 @@ def test_the_objective_is_written_once_and_every_sli_window_is_recorded(groups):
 @pytest.mark.parametrize("alert", ALERTS, ids=[alert.name for alert in ALERTS])
 def test_each_window_pair_fires_and_stays_quiet(alert, groups, tmp_path):
     # Only the rules the alert reads, and the alert itself: promtool evaluates every rule at
-    # every step of three days. One group, records first: promtool evaluates groups in no fixed
-    # order, and an alert evaluated before its records would read samples one 10-minute step old,
-    # beyond the 5-minute lookback.
+    # every step of three days. One group, records first, in the deployed order (an alert read
+    # before its records would see samples one 10-minute step old, beyond the 5-minute lookback).
     needed = {"infra_operator:reconcile_slo:objective", alert.name, *(record(alert, window) for window in WINDOWS)}
     own = [rule for group in groups for rule in group["rules"] if rule.get("record", rule.get("alert")) in needed]
     rules = write_rules_file(tmp_path / "rules.yaml", [{"name": "slo-under-test", "rules": own}])
