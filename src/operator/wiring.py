@@ -324,6 +324,11 @@ def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
     # Watches are re-established quickly: a dropped stream must not delay reconciles.
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    # kopf, cancelled rather than stopped by its own flag (see _run_term), would SIGKILL the
+    # loop's thread 10 minutes later if the loop still runs: a standby that lost the Lease would
+    # die then. Our stop is bounded without it: handler threads end with their AWS call's
+    # timeouts, a term with the Lease (_end_term), the pod with its grace period.
+    settings.process.ultimate_exiting_timeout = None
     return settings
 
 

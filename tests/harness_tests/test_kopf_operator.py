@@ -67,6 +67,8 @@ async def running(registry: kopf.OperatorRegistry, namespace: str | None = None,
     settings = kopf.OperatorSettings()
     settings.scanning.disabled = namespace is not None
     settings.persistence.finalizer = FINALIZER
+    # Cancelled, kopf would SIGKILL this (the session's) loop's thread 10 minutes later.
+    settings.process.ultimate_exiting_timeout = None
     ready = asyncio.Event()
     where = {"namespaces": [namespace]} if namespace is not None else operator_options
     task = asyncio.create_task(kopf.operator(registry=registry, settings=settings, standalone=True,
