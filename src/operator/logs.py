@@ -16,6 +16,7 @@ import contextvars
 import datetime
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -115,6 +116,17 @@ class ObjectLog:
         self._clock = clock
         # uid -> lastTransitionTime of the not-Ready stretch a WARNING was logged for.
         self._warned: dict[str, str] = {}
+        # uids whose becoming Ready was logged, until they fail again: of two runs queued on one
+        # object, the second reads the status from before the first one's write, which would log
+        # the same "is Ready" twice. Runs happen on kopf's handler threads.
+        self._logged_ready: set[str] = set()
+        self._lock = threading.Lock()
+
+    def forget(self, uid: str) -> None:
+        """The object left the cluster."""
+        with self._lock:
+            self._warned.pop(uid, None)
+            self._logged_ready.discard(uid)
 
     def record(self, body: Mapping[str, Any], outcome: Outcome) -> None:
         if not outcome.status and not outcome.events and outcome.retry_after is None and not outcome.permanent:
@@ -125,9 +137,14 @@ class ObjectLog:
         if outcome.permanent or outcome.retry_after is not None:
             self._failed(obj, subject, before, after, outcome)
             return
-        self._warned.pop(obj.uid, None)
+        with self._lock:
+            self._warned.pop(obj.uid, None)
+            became_ready = (after.get("status") == "True" and before.get("status") != "True"
+                            and obj.uid not in self._logged_ready)
+            if after.get("status") == "True":
+                self._logged_ready.add(obj.uid)
         changes = "; ".join(event.message for event in outcome.events)
-        if after.get("status") == "True" and before.get("status") != "True":
+        if became_ready:
             self._log(logging.INFO, after, "%s is Ready: %s%s", subject, after.get("message", ""),
                       f" ({changes})" if changes else "")
         elif changes:
@@ -142,6 +159,8 @@ class ObjectLog:
         suffix = f" ({changes})" if changes else ""
         # An object waiting for others runs again when they are Ready (its message names them).
         retry = "" if outcome.permanent or outcome.waiting_on else f"; retrying in {outcome.retry_after:g} s"
+        with self._lock:
+            self._logged_ready.discard(obj.uid)
         if before.get("status") != "False" or before.get("reason") != reason:
             level = logging.ERROR if outcome.permanent or reason in NEEDS_A_PERSON else logging.INFO
             self._log(level, after, "%s is not Ready: %s: %s%s%s", subject, reason, message, retry, suffix)

@@ -291,6 +291,7 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
         """The object left the cluster, our finalizer or not (removed by hand): drop its state."""
         reconciler.forget(kind, body)
         waker.forget(kind.kind, body["metadata"]["namespace"], body["metadata"]["name"])
+        handling.object_log.forget(body["metadata"]["uid"])
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:

@@ -109,6 +109,21 @@ def test_success_logs_info_when_the_object_becomes_ready_or_something_changed(li
     assert lines.take() == [("INFO", "VPC team/main: healed drift: tags"), ("INFO", "VPC team/main: deleted VPC vpc-1")]
 
 
+def test_two_runs_on_one_stale_status_log_becoming_ready_once_and_a_new_stretch_again(lines) -> None:
+    log = ObjectLog(retry_warning_after=300, clock=lambda: NOW)
+    waiting = body("False", "PendingValidation")
+    log.record(waiting, outcome("True", "Available"))
+    log.record(waiting, outcome("True", "Available"))  # queued behind the first, same body
+    assert lines.take() == [("INFO", "VPC team/main is Ready: Available message")]
+    log.record(body("True", "Available"), outcome("False", "AWSThrottled", retry=5))
+    log.record(body("False", "AWSThrottled"), outcome("True", "Available"))
+    assert lines.take() == [("INFO", "VPC team/main is not Ready: AWSThrottled: AWSThrottled message; retrying in 5 s"),
+                            ("INFO", "VPC team/main is Ready: Available message")]
+    log.forget("u-1")  # the object left the cluster: nothing is kept of it
+    log.record(waiting, outcome("True", "Available"))
+    assert lines.take() == [("INFO", "VPC team/main is Ready: Available message")]
+
+
 def test_kopf_routine_lines_drop_to_debug_stopping_to_info_and_bug_reports_stay_errors(caplog: pytest.LogCaptureFixture) -> None:
     kopf_objects = logging.getLogger("kopf.objects")
     routine = KopfRoutineLines()

@@ -24,6 +24,8 @@ class Resolution:
     related: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     # Set when a named object is missing or not Ready: the dependent must wait (no AWS call).
     waiting: DependencyNotReady | None = None
+    # The named objects that do not exist at all, as (kind, name).
+    missing: tuple[tuple[str, str], ...] = ()
 
 
 def _holders(ref: Reference, spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -81,6 +83,7 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
             if found is None:
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
                 waiting_on.append((ref.kind, named))
+                resolution.missing += ((ref.kind, named),)
                 delays.append(MISSING_DELAY)
             elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
                 problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
