@@ -124,8 +124,10 @@ def _apply(outcome: Outcome, body: Mapping[str, Any], patch: Any, *, raise_retry
     if outcome.annotations:
         # kopf writes these before the status, and before the handler runs again.
         patch.setdefault("metadata", {}).setdefault("annotations", {}).update(outcome.annotations)
+    # The trace id ends the message: kopf cuts a long message in its middle, the end stays.
+    trace = f" (trace {outcome.trace_id})" if outcome.trace_id else ""
     for event in outcome.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message + trace)
     if not raise_retry:
         return
     if outcome.permanent:

@@ -15,11 +15,11 @@ through it:
 
 from . import catalog
 from ._exposition import parse_samples
-from ._recorders import DriftRecorder, FinalizerRecorder, ReconcileRecorder
+from ._recorders import DriftRecorder, FinalizerRecorder, ReconcileRecorder, SpanRef
 from ._server import MetricsServer
 from ._settings import OtlpSettings, TelemetrySettings
 from ._setup import setup_telemetry
-from ._spans import FinishedSpan, RecentSpans, SpanEvent
+from ._spans import FinishedSpan, RecentSpans, SpanEvent, SpanLink
 from ._telemetry import Telemetry
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "RecentSpans",
     "ReconcileRecorder",
     "SpanEvent",
+    "SpanLink",
+    "SpanRef",
     "Telemetry",
     "TelemetrySettings",
     "catalog",

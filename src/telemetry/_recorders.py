@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -20,6 +21,14 @@ from ._logging import note_span
 from ._state import Point, check_label
 
 Attributes = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRef:
+    """A span by its ids, lowercase hex (32 and 16 digits), as W3C Trace Context writes them."""
+
+    trace_id: str
+    span_id: str
 
 # Span attribute names shared by the reconcile, finalizer and drift spans.
 ATTR_NAMESPACE = "k8s.namespace.name"
@@ -117,6 +126,26 @@ class _TimedSpan:
 
     def _finish(self, elapsed: float, failed: bool) -> None:
         raise NotImplementedError
+
+    @property
+    def sampled_span(self) -> SpanRef | None:
+        """This span as a reference others can link to, when it is sampled (exported): a trace
+        id written where a person reads it (an event, a status) must lead to a stored trace."""
+        context = self.span.get_span_context()
+        if not (context.is_valid and context.trace_flags.sampled):
+            return None
+        return SpanRef(format(context.trace_id, "032x"), format(context.span_id, "016x"))
+
+    def link(self, target: SpanRef, **attributes: str) -> None:
+        """Link this span to another trace's span (e.g. the reconcile that made a dependency
+        Ready); a malformed reference is ignored, it comes from an object's status."""
+        try:
+            context = trace.SpanContext(int(target.trace_id, 16), int(target.span_id, 16), is_remote=True,
+                                        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+        except (TypeError, ValueError):
+            return
+        if context.is_valid:
+            self.span.add_link(context, attributes)
 
     def __enter__(self) -> Self:
         self._start()

@@ -22,6 +22,15 @@ class SpanEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class SpanLink:
+    """A link from a span to a span of another trace (ids lowercase hex)."""
+
+    trace_id: str
+    span_id: str
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class FinishedSpan:
     """One ended span. Ids are lowercase hex; times are epoch seconds."""
 
@@ -36,6 +45,7 @@ class FinishedSpan:
     status: str
     status_description: str | None
     events: tuple[SpanEvent, ...]
+    links: tuple[SpanLink, ...] = ()
 
     @classmethod
     def of(cls, span: ReadableSpan) -> FinishedSpan:
@@ -53,6 +63,8 @@ class FinishedSpan:
             status=StatusCode(status.status_code).name.lower(),
             status_description=status.description,
             events=tuple(SpanEvent(event.name, dict(event.attributes or {})) for event in span.events),
+            links=tuple(SpanLink(format(link.context.trace_id, "032x"), format(link.context.span_id, "016x"),
+                                 dict(link.attributes or {})) for link in span.links),
         )
 
 

@@ -11,15 +11,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra_operator.telemetry import Telemetry, TelemetrySettings, setup_telemetry
+from infra_operator.telemetry import RecentSpans, Telemetry, TelemetrySettings, setup_telemetry
 
 from .runner import InProcessOperator, kube_server, test_config
 from .resources import Cluster
 
 
 @pytest.fixture(scope="package")
-def telemetry() -> Iterator[Telemetry]:
-    live = setup_telemetry(TelemetrySettings.from_env(environ={}))
+def spans() -> RecentSpans:
+    """The operator's finished spans (every trace is sampled)."""
+    return RecentSpans()
+
+
+@pytest.fixture(scope="package")
+def telemetry(spans: RecentSpans) -> Iterator[Telemetry]:
+    live = setup_telemetry(TelemetrySettings.from_env(environ={}), extra_span_processors=[spans])
     yield live
     live.shutdown()
 

@@ -11,10 +11,11 @@ from opentelemetry import metrics
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry
 
-from infra_operator.telemetry import Telemetry
+from infra_operator.telemetry import SpanRef, Telemetry
 
 from .conftest import sample_values, value
 
@@ -277,3 +278,28 @@ def test_inside_traced_logs_lines_after_the_reconcile_carry_its_trace(traced: Tr
     context = rec.span.get_span_context()
     assert (outcome.trace_id, outcome.span_id) == (f"{context.trace_id:032x}", f"{context.span_id:016x}")
     assert (after.trace_id, after.span_id) == ("", "")
+
+
+def test_a_sampled_reconcile_is_a_reference_others_link_to(traced: Traced) -> None:
+    with traced.telemetry.reconcile("VPC", "default", "main", trigger="create") as made_ready:
+        target = made_ready.sampled_span
+    assert target is not None
+    with traced.telemetry.reconcile("Subnet", "default", "a", trigger="update") as dependent:
+        dependent.link(target, **{"infra_operator.link": "dependency_ready"})
+        dependent.link(SpanRef("not-hex", "0" * 16))  # from an object's status: ignored
+    vpc, subnet = traced.span("reconcile VPC"), traced.span("reconcile Subnet")
+    assert (target.trace_id, target.span_id) == (format(vpc.context.trace_id, "032x"),
+                                                 format(vpc.context.span_id, "016x"))
+    (link,) = subnet.links
+    assert (link.context.trace_id, link.context.span_id) == (vpc.context.trace_id, vpc.context.span_id)
+    assert dict(link.attributes) == {"infra_operator.link": "dependency_ready"}
+    assert subnet.context.trace_id != vpc.context.trace_id
+
+
+def test_an_unsampled_reconcile_gives_no_reference() -> None:
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    telemetry = Telemetry(metrics.NoOpMeter("test"), provider.get_tracer("test"), CollectorRegistry())
+    with telemetry.reconcile("VPC", "default", "main", trigger="create") as rec:
+        assert rec.sampled_span is None
+    with Telemetry.noop().reconcile("VPC", "default", "main", trigger="create") as rec:
+        assert rec.sampled_span is None

@@ -38,3 +38,8 @@ def merge_conditions(existing: Iterable[Mapping[str, Any]] | None,
 def is_ready(status: Mapping[str, Any] | None) -> bool:
     return any(c.get("type") == READY and c.get("status") == "True"
                for c in (status or {}).get("conditions") or ())
+
+
+def reason(status: Mapping[str, Any] | None, type_: str) -> str | None:
+    """The reason of the condition `type_`, None when there is none."""
+    return next((c.get("reason") for c in (status or {}).get("conditions") or () if c.get("type") == type_), None)

@@ -29,6 +29,8 @@ class Outcome:
     # Objects of ours (kind, name) this one waits for: run it again as soon as they are Ready
     # (`retry_after` is then the fallback should that signal be lost).
     waiting_on: tuple[tuple[str, str], ...] = ()
+    # The run's trace, when sampled: its events name it, so `kubectl describe` leads to it.
+    trace_id: str | None = None
 
     def event(self, type_: str, reason: str, message: str) -> None:
         self.events.append(Event(type_, reason, message))

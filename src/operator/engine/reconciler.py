@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
-from ...telemetry import Telemetry
+from ...telemetry import SpanRef, Telemetry
 from ..provider.errors import (DeletionProtected, DependencyNotReady, EngineError, InProgress, ProviderNotReady,
                                RetryableError, TerminalError, classify, error_code, error_message, is_not_found)
 from ..provider.sessions import ProviderSessions
@@ -32,6 +32,11 @@ PENDING_ANNOTATION = "infra-operator.dev/create-pending"
 # Status keys the engine owns besides the kind's fields.
 LATE_INITIALIZED = "lateInitialized"
 SECRET_VERSIONS = "secretVersions"
+# The trace (ids) of the last run that changed the object or its AWS resource.
+LAST_CHANGE_TRACE = "lastChangeTrace"
+# Attributes of the link from a woken dependent's reconcile to the span that made its dependency Ready.
+LINK_CAUSE = "infra_operator.link.cause"
+LINK_OBJECT = "infra_operator.link.object"
 
 # Reads a Secret: (decoded data, a version that changes with its content: uid/resourceVersion),
 # or None when it does not exist.
@@ -90,6 +95,8 @@ class _Run:
     duplicates: list[Raw] = field(default_factory=list)
     secret_versions: dict[str, str] = field(default_factory=dict)
     changed_secrets: frozenset[str] = frozenset()
+    recorder: Any = None  # the reconcile's or finalizer's recorder (its span)
+    wrote: bool = False  # whether the run wrote to AWS
 
     @property
     def ident(self) -> str | None:
@@ -143,6 +150,7 @@ class Reconciler:
         tel.workqueue.enqueue(kind.kind, obj.uid)
         run = _Run(kind, obj, "delete", Outcome(), cluster)
         with self._locked(obj.uid, wait=True), tel.finalizer(kind.kind, obj.namespace, obj.name) as rec:
+            run.recorder = rec
             try:
                 self._delete(run)
             except InProgress as progress:
@@ -151,6 +159,7 @@ class Reconciler:
                 error = self._engine_error(kind, exc)
                 rec.fail("provider_failed" if isinstance(error, ProviderNotReady) else "finalizer_failed")
                 self._fail(obj, error, run.outcome, action="delete")
+            self._trace(run)
         if run.outcome.retry_after is None and not run.outcome.permanent:
             self._forget(kind, obj)
         return run.outcome
@@ -172,6 +181,7 @@ class Reconciler:
         if not obj.status.get("conditions"):
             tel.resources.set(kind.kind, obj.uid, "pending", obj.key, obj.created_at)
         with tel.reconcile(kind.kind, obj.namespace, obj.name, run.trigger) as rec:
+            run.recorder = rec
             try:
                 self._converge(run)
             except InProgress as progress:
@@ -184,6 +194,7 @@ class Reconciler:
             else:
                 if outcome.retry_after is not None or outcome.rerun:
                     rec.outcome("requeue")
+            self._trace(run)
         converged = outcome.retry_after is None and not outcome.rerun
         if converged and not outcome.permanent:
             self._succeeded(obj)
@@ -225,6 +236,13 @@ class Reconciler:
         kind.validate(resolution.spec, resolution.related)
         if resolution.waiting is not None:
             raise resolution.waiting
+        if conditions.reason(obj.status, conditions.READY) == DependencyNotReady.reason:
+            # Woken because what it waited for is Ready: the trace says which change did it.
+            for (other, name), status in sorted(resolution.ready.items()):
+                made_ready = status.get(LAST_CHANGE_TRACE) or {}
+                if made_ready.get("traceId") and made_ready.get("spanId"):
+                    run.recorder.link(SpanRef(made_ready["traceId"], made_ready["spanId"]),
+                                      **{LINK_CAUSE: "dependency_ready", LINK_OBJECT: f"{other}/{name}"})
         return resolution.spec
 
     def _want(self, run: _Run, spec: Mapping[str, Any]) -> None:
@@ -361,7 +379,7 @@ class Reconciler:
         """Cancel a deletion AWS has scheduled (out of band, or by an earlier object of the same
         name): a drift check counts it healed."""
         kind, ident, date = run.kind, run.kind.identify(run.raw), run.kind.deletion_date(run.raw)
-        with _healing(run.drift, lambda exc: self._engine_error(kind, exc)), self._writing(kind, run.obj):
+        with _healing(run.drift, lambda exc: self._engine_error(kind, exc)), self._writing(run):
             kind.restore(run.aws, ident, run.raw)
         run.outcome.event("Warning" if run.drift is not None else "Normal", "DeletionCancelled",
                           f"cancelled the deletion of {kind.kind} {ident} AWS had scheduled for {date}")
@@ -385,7 +403,7 @@ class Reconciler:
                 self._conditions(obj, outcome, ready=(False, "Creating", outcome.message))
                 return True
         tags = run.desired.get("tags") or {}
-        with self._writing(kind, obj):
+        with self._writing(run):
             created = kind.create(aws, run.desired, tags, run.token)
             ident = kind.identify(created)
             if kind.tagging is not None and not kind.tagging.at_create:
@@ -428,7 +446,7 @@ class Reconciler:
                     f"{', '.join(delta.needs_replacement)} cannot change in place on {kind.kind} {ident}; "
                     "delete and re-create the object to replace it", reason="ReplacementRequired")
             changed = frozenset(f.name for f in delta.changed) | delta.secrets
-            with self._writing(kind, obj):
+            with self._writing(run):
                 if changed:
                     kind.update(aws, ident, run.desired, run.raw, changed)
                 if delta.tags_to_set or delta.tags_to_remove:
@@ -504,7 +522,7 @@ class Reconciler:
         whose answer was lost (a timeout) and that was made again leaves such twins."""
         kind = run.kind
         kept = kind.identify(run.raw) if run.raw is not None else "?"
-        with self._writing(kind, run.obj), _healing(run.drift, lambda exc: self._engine_error(kind, exc)):
+        with self._writing(run), _healing(run.drift, lambda exc: self._engine_error(kind, exc)):
             for raw in run.duplicates:
                 _absent_ok(kind, kind.delete, run.aws, kind.identify(raw), raw, run.obj.spec)
                 run.outcome.event("Warning", "DuplicateDeleted",
@@ -524,7 +542,7 @@ class Reconciler:
                 self._conditions(obj, outcome, ready=(False, "DependentsExist", outcome.message))
                 return
         run.aws = self._clients(obj)
-        with self._writing(kind, obj):
+        with self._writing(run):
             if policy == "Retain":
                 self._retain(run)
             else:
@@ -609,6 +627,20 @@ class Reconciler:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _trace(self, run: _Run) -> None:
+        """The run's events name its trace; the status records it when the run changed
+        something (wrote to AWS, or Ready flipped), never on a no-op resync (no extra write)."""
+        span = run.recorder.sampled_span
+        if span is None:
+            return
+        outcome = run.outcome
+        outcome.trace_id = span.trace_id
+        ready_after = (outcome.status.get("conditions") is not None
+                       and conditions.is_ready(outcome.status))
+        flipped = "conditions" in outcome.status and ready_after != conditions.is_ready(run.obj.status)
+        if run.wrote or flipped or not run.obj.status.get("conditions"):
+            outcome.status[LAST_CHANGE_TRACE] = {"traceId": span.trace_id, "spanId": span.span_id}
+
     def _clients(self, obj: CustomObject) -> AWSClients:
         return self.providers.get(obj.provider_key)
 
@@ -645,13 +677,14 @@ class Reconciler:
         return _as_engine_error(exc)
 
     @contextmanager
-    def _writing(self, kind: Kind, obj: CustomObject) -> Iterator[None]:
+    def _writing(self, run: _Run) -> Iterator[None]:
         """Around the engine's writes to AWS: afterwards (failed writes too, they may have changed
-        something) the provider's snapshot of the kind is stale."""
+        something) the provider's snapshot of the kind is stale, and the run changed something."""
+        run.wrote = True
         try:
             yield
         finally:
-            self.describe_cache.invalidate(obj.provider_key, kind.kind)
+            self.describe_cache.invalidate(run.obj.provider_key, run.kind.kind)
 
     @contextmanager
     def _drift_scope(self, kind: Kind, obj: CustomObject, enabled: bool) -> Iterator[Any]:

@@ -26,6 +26,8 @@ class Resolution:
     waiting: DependencyNotReady | None = None
     # The named objects that do not exist at all, as (kind, name).
     missing: tuple[tuple[str, str], ...] = ()
+    # Status of each named object that is Ready, by (kind, name).
+    ready: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _holders(ref: Reference, spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -90,6 +92,7 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
                 waiting_on.append((ref.kind, named))
                 delays.append(NOT_READY_DELAY)
             else:
+                resolution.ready[(ref.kind, named)] = found.status
                 for spec_field, status_field in _fills(ref):
                     holder[spec_field] = _value(found, status_field)
     if problems:

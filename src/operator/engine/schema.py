@@ -57,6 +57,12 @@ CONDITIONS = {
         },
     },
 }
+LAST_CHANGE_TRACE = {
+    "type": "object",
+    "description": "The trace of the last reconcile that changed this object or its AWS resource "
+                   "(when sampled): look the trace id up in the tracing backend.",
+    "properties": {"traceId": {"type": "string"}, "spanId": {"type": "string"}},
+}
 READY_COLUMN = {"name": "Ready", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'}
 REASON_COLUMN = {"name": "Reason", "type": "string", "priority": 1,
                  "jsonPath": '.status.conditions[?(@.type=="Ready")].reason'}
@@ -136,7 +142,7 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
     return crd(kind=kind.kind, plural=kind.plural, short_names=kind.short_names,
                description=kind.description, spec=spec,
                status={kind.identifier: {"type": "string"}, **{f: {"type": "string"} for f in kind.identity.fields},
-                       **shown, **kind.status_properties},
+                       **shown, **kind.status_properties, "lastChangeTrace": LAST_CHANGE_TRACE},
                columns=[identifier, *extra])
 
 
