@@ -27,24 +27,16 @@ import tempfile
 import time
 import urllib.request
 
-import yaml
-from _stack import REPO, SubprocessOperator, apply_elastic_ips, aws_and_kube, namespace_with_provider, wait_all_ready
+from _stack import SubprocessOperator, apply_elastic_ips, aws_and_kube, namespace_with_provider, wait_all_ready
 from harness.kube import KubeClient
+from infra_operator.operator.engine.references import dependents_first
+from infra_operator.operator.kinds import all_kinds
 from infra_operator.telemetry import catalog, parse_samples
 from local_process import free_port
 
 GROUP = "aws.infra-operator.dev"
 API_VERSION = f"{GROUP}/v1alpha1"
 LEVELS = ("debug", "info", "warning", "error", "critical")
-
-
-def deletion_order() -> list[str]:
-    """Our kinds in samples/, in reverse order of appearance: dependents before what they name
-    (the samples list what others name first), the AWSProvider last. In another order the
-    finalizers wait for dependents, which is part of what is measured, but needlessly long."""
-    kinds = [doc["kind"] for path in sorted((REPO / "samples").glob("*.yaml"))
-             for doc in yaml.safe_load_all(path.read_text()) if doc and doc["apiVersion"].startswith(GROUP)]
-    return list(reversed(dict.fromkeys(kinds)))
 
 
 class SandboxRun:
@@ -107,7 +99,7 @@ def one_run(level: str, keep: pathlib.Path | None) -> tuple[dict[str, collection
             converged = run.log_offset()
             wait(run.drift_detected_and_healed, 120, "drift detected and healed")
             drifted = run.log_offset()
-            kinds = deletion_order()
+            kinds = (*dependents_first(all_kinds()), "AWSProvider")
             for kind in kinds:
                 for obj in kube.list(API_VERSION, kind, "default"):
                     kube.delete(API_VERSION, kind, "default", obj["metadata"]["name"])

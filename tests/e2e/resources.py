@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra_operator.operator.engine.references import dependents_first
 from infra_operator.operator.kinds import all_kinds
 
 API_VERSION = "aws.infra-operator.dev/v1alpha1"
 
 
-def _deletion_order() -> tuple[str, ...]:
-    """Every kind before the kinds it references (their finalizers wait for dependents), the
-    AWSProvider (which every kind names) last."""
-    names = {kind.kind: {reference.kind for reference in kind.references} for kind in all_kinds()}
-    order: list[str] = []
-    while len(order) < len(names):
-        left = names.keys() - set(order)
-        unreferenced = sorted(name for name in left if not any(name in names[other] for other in left - {name}))
-        if not unreferenced:
-            raise ValueError(f"the kinds {sorted(left)} reference each other")
-        order += unreferenced
-    return (*order, "AWSProvider")
-
-
-KINDS_IN_DELETION_ORDER = _deletion_order()
+# Dependents first (their finalizers would wait), the AWSProvider (which every kind names) last.
+KINDS_IN_DELETION_ORDER = (*dependents_first(all_kinds()), "AWSProvider")
 
 
 def condition(obj: dict | None, type_: str = "Ready") -> dict:

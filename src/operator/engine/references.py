@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..provider.errors import DependencyNotReady, TerminalError
 from .kind import Kind, Reference
@@ -59,6 +59,20 @@ def referenced(kind: Kind, spec: Mapping[str, Any]) -> set[tuple[str, str]]:
     return {(ref.kind, holder[ref.field]["name"])
             for ref in kind.references for _, holder in _holders(ref, spec)
             if (holder.get(ref.field) or {}).get("name")}
+
+
+def dependents_first(kinds: Iterable[Kind]) -> tuple[str, ...]:
+    """The kinds' names, each before every kind it references: the order in which deleting
+    objects never waits for a dependent (a finalizer waits while dependents remain)."""
+    names = {kind.kind: {reference.kind for reference in kind.references} for kind in kinds}
+    order: list[str] = []
+    while len(order) < len(names):
+        left = names.keys() - set(order)
+        unreferenced = sorted(name for name in left if not any(name in names[other] for other in left - {name}))
+        if not unreferenced:
+            raise ValueError(f"the kinds {sorted(left)} reference each other")
+        order += unreferenced
+    return tuple(order)
 
 
 def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: ClusterView) -> Resolution:
