@@ -100,8 +100,8 @@ class ECRRepository(Kind):
             # Unset under KMS: the AWS managed key AWS picks, not compared.
             "kmsKey": encryption.get("kmsKey"),
             # "" (not None): no policy is what the spec asks for, so one added outside is drift.
-            "lifecyclePolicy": canonical_policy(spec.get("lifecyclePolicy")) or "",
-            "repositoryPolicy": canonical_policy(spec.get("repositoryPolicy")) or "",
+            "lifecyclePolicy": _canonical(spec.get("lifecyclePolicy")),
+            "repositoryPolicy": _canonical(spec.get("repositoryPolicy")),
             # Sent as written; the canonical forms are for comparing only.
             "lifecyclePolicyText": spec.get("lifecyclePolicy"),
             "repositoryPolicyText": spec.get("repositoryPolicy"),
@@ -195,6 +195,16 @@ class ECRRepository(Kind):
         # Without forceDelete, AWS refuses while images remain (RepositoryNotEmptyException:
         # DeletionProtected); the original operator always forced it, whatever the policy said.
         aws.client("ecr").delete_repository(repositoryName=ident, force=bool(spec.get("forceDelete", False)))
+
+
+def _canonical(text: str | None) -> str:
+    """A policy's canonical form ("" for none). `validate` refuses a document that is not JSON
+    before any AWS call; the deletion of an object never created with it still asks for the
+    desired state (to look its name up), so such a document is kept as written here."""
+    try:
+        return canonical_policy(text) or ""
+    except TerminalError:
+        return text or ""
 
 
 def _document_field(text: str, name: str) -> Any:
