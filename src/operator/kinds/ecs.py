@@ -27,10 +27,10 @@ SETTING = {"type": "object", "required": ["name", "value"], "properties": {
                              "disabled."}}}
 STRATEGY_ITEM = {"type": "object", "required": ["capacityProvider"], "properties": {
     "capacityProvider": {"type": "string", "pattern": PROVIDER_NAME},
-    "weight": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0,
-               "description": "Relative share of tasks placed with this provider."},
-    "base": {"type": "integer", "minimum": 0, "maximum": 100000, "default": 0,
-             "description": "Tasks placed with this provider first."}}}
+    "weight": {"type": "integer", "minimum": 0, "maximum": 1000,
+               "description": "Relative share of tasks placed with this provider (unset: 0)."},
+    "base": {"type": "integer", "minimum": 0, "maximum": 100000,
+             "description": "Tasks placed with this provider first (unset: 0)."}}}
 LOG_CONFIGURATION = {"type": "object", "properties": {
     "cloudWatchLogGroupName": {"type": "string", "minLength": 1, "maxLength": 512},
     "cloudWatchEncryptionEnabled": {"type": "boolean"},
