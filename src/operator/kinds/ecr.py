@@ -20,6 +20,15 @@ IMMUTABLE = [{"rule": "self == oldSelf", "message": "cannot change after creatio
 KEY_NEEDS_KMS = "a KMS key (kmsKeyRef or kmsKey) needs encryptionType KMS"
 NO_RULES = "lifecyclePolicy needs a non-empty rules list"
 
+# The two policy documents: spec field -> (get, put, delete, the NotFound when there is none,
+# the parameter and answer field holding the text).
+POLICIES = {
+    "lifecyclePolicy": ("get_lifecycle_policy", "put_lifecycle_policy", "delete_lifecycle_policy",
+                        "LifecyclePolicyNotFoundException", "lifecyclePolicyText"),
+    "repositoryPolicy": ("get_repository_policy", "set_repository_policy", "delete_repository_policy",
+                         "RepositoryPolicyNotFoundException", "policyText"),
+}
+
 ENCRYPTION = {
     "type": "object", "x-kubernetes-validations": [
         *IMMUTABLE,
@@ -72,12 +81,10 @@ class ECRRepository(Kind):
     printer_columns = (("URI", ".status.repositoryUri", "string"), ("Images", ".status.imageCount", "integer"),
                        ("Mutability", ".spec.imageTagMutability", "string"))
     drift_fields = (
-        DriftField("encryptionType", Severity.CRITICAL, updatable=False),
-        DriftField("kmsKey", Severity.CRITICAL, updatable=False),
-        DriftField("repositoryPolicy", Severity.CRITICAL),
-        DriftField("imageTagMutability", Severity.WARNING),
-        DriftField("scanOnPush", Severity.WARNING),
-        DriftField("lifecyclePolicy", Severity.WARNING),
+        # Encryption is fixed at creation: a difference needs a new repository.
+        *(DriftField(name, Severity.CRITICAL, updatable=False) for name in ("encryptionType", "kmsKey")),
+        DriftField("repositoryPolicy", Severity.CRITICAL),  # who may pull and push
+        *(DriftField(name, Severity.WARNING) for name in ("imageTagMutability", "scanOnPush", "lifecyclePolicy")),
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
@@ -100,11 +107,9 @@ class ECRRepository(Kind):
             # Unset under KMS: the AWS managed key AWS picks, not compared.
             "kmsKey": encryption.get("kmsKey"),
             # "" (not None): no policy is what the spec asks for, so one added outside is drift.
-            "lifecyclePolicy": _canonical(spec.get("lifecyclePolicy")),
-            "repositoryPolicy": _canonical(spec.get("repositoryPolicy")),
+            **{field: _canonical(spec.get(field)) for field in POLICIES},
             # Sent as written; the canonical forms are for comparing only.
-            "lifecyclePolicyText": spec.get("lifecyclePolicy"),
-            "repositoryPolicyText": spec.get("repositoryPolicy"),
+            **{f"{field}Text": spec.get(field) for field in POLICIES},
         }
 
     def observe(self, raw: Raw) -> State:
@@ -116,8 +121,7 @@ class ECRRepository(Kind):
             "scanOnPush": bool((repository.get("imageScanningConfiguration") or {}).get("scanOnPush", False)),
             "encryptionType": encryption.get("encryptionType", "AES256"),
             "kmsKey": encryption.get("kmsKey"),
-            "lifecyclePolicy": canonical_policy(raw.get("lifecyclePolicy")) or "",
-            "repositoryPolicy": canonical_policy(raw.get("repositoryPolicy")) or "",
+            **{field: canonical_policy(raw.get(field)) or "" for field in POLICIES},
             "tags": tag_map(raw.get("tags")),
         }
 
@@ -142,11 +146,7 @@ class ECRRepository(Kind):
                      ecr.get_paginator("describe_images").paginate(repositoryName=ident))
         return {
             "repository": repository,
-            "lifecyclePolicy": _policy_or_none(ecr.get_lifecycle_policy, ecr.exceptions.LifecyclePolicyNotFoundException,
-                                               "lifecyclePolicyText", repositoryName=ident),
-            "repositoryPolicy": _policy_or_none(ecr.get_repository_policy,
-                                                ecr.exceptions.RepositoryPolicyNotFoundException, "policyText",
-                                                repositoryName=ident),
+            **{field: _policy(ecr, field, ident) for field in POLICIES},
             "tags": ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags", []),
             "imageCount": images,
         }
@@ -162,7 +162,7 @@ class ECRRepository(Kind):
                                         encryptionConfiguration=encryption)["repository"]
         # The policies follow as calls of their own (CreateRepository takes none).
         self.update(aws, created["repositoryName"], desired, {"repository": created}, frozenset(
-            field for field in ("lifecyclePolicy", "repositoryPolicy") if desired[field]))
+            field for field in POLICIES if desired[field]))
         return {"repository": created}
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
@@ -172,18 +172,15 @@ class ECRRepository(Kind):
         if "scanOnPush" in changed:
             ecr.put_image_scanning_configuration(repositoryName=ident,
                                                  imageScanningConfiguration={"scanOnPush": desired["scanOnPush"]})
-        if "lifecyclePolicy" in changed:
-            if desired["lifecyclePolicy"]:
-                ecr.put_lifecycle_policy(repositoryName=ident, lifecyclePolicyText=desired["lifecyclePolicyText"])
+        for field in sorted(POLICIES.keys() & changed):
+            _, put, remove, missing, text = POLICIES[field]
+            if desired[field]:
+                getattr(ecr, put)(repositoryName=ident, **{text: desired[f"{field}Text"]})
             else:
-                _absent_ok(ecr.delete_lifecycle_policy, ecr.exceptions.LifecyclePolicyNotFoundException,
-                           repositoryName=ident)
-        if "repositoryPolicy" in changed:
-            if desired["repositoryPolicy"]:
-                ecr.set_repository_policy(repositoryName=ident, policyText=desired["repositoryPolicyText"])
-            else:
-                _absent_ok(ecr.delete_repository_policy, ecr.exceptions.RepositoryPolicyNotFoundException,
-                           repositoryName=ident)
+                try:
+                    getattr(ecr, remove)(repositoryName=ident)
+                except getattr(ecr.exceptions, missing):
+                    pass  # none to remove
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         ecr = aws.client("ecr")
@@ -214,16 +211,10 @@ def _document_field(text: str, name: str) -> Any:
     return document.get(name) if isinstance(document, dict) else None
 
 
-def _policy_or_none(call: Any, missing: type[Exception], field: str, **params: Any) -> str | None:
-    """A policy document, None when the repository has none (AWS answers a NotFound)."""
+def _policy(ecr: Any, field: str, name: str) -> str | None:
+    """A policy document of the repository, None when it has none (AWS answers a NotFound)."""
+    get, _, _, missing, text = POLICIES[field]
     try:
-        return call(**params)[field]
-    except missing:
+        return getattr(ecr, get)(repositoryName=name)[text]
+    except getattr(ecr.exceptions, missing):
         return None
-
-
-def _absent_ok(call: Any, missing: type[Exception], **params: Any) -> None:
-    try:
-        call(**params)
-    except missing:
-        pass

@@ -55,14 +55,15 @@ class ECSCluster(Kind):
     description = ("An ECS cluster: Container Insights, capacity providers and their default strategy, the "
                    "Service Connect namespace and the execute-command configuration. Its deletion waits, in "
                    "progress, while services remain in it.")
-    identifier = "clusterArn"
-    identity = Identity(fields=("clusterName",), from_spec="clusterName")
-    adoption = Adoption.SPEC_NAME
-    tagging = Tagging(at_create=True, in_description=True)
     # Standalone tasks and registered instances keep a cluster (services: see delete).
     deletion = Deletion(protected=tuple(ErrorMatch(code) for code in (
         "ClusterContainsTasksException", "ClusterContainsContainerInstancesException",
         "ClusterContainsServicesException")))
+    # Every ECS call takes the ARN; the spec decides the name, which DescribeClusters takes too.
+    identifier = "clusterArn"
+    identity = Identity(fields=("clusterName",), from_spec="clusterName")
+    adoption = Adoption.SPEC_NAME
+    tagging = Tagging(at_create=True, in_description=True)
     spec_properties = {
         "clusterName": {"type": "string", "pattern": CLUSTER_NAME,
                         "x-kubernetes-validations": [{"rule": "self == oldSelf",
@@ -99,10 +100,10 @@ class ECSCluster(Kind):
                        ("Tasks", ".status.runningTasksCount", "integer"))
     drift_fields = (
         DriftField("clusterName", Severity.CRITICAL, updatable=False),
-        DriftField("executeCommandConfiguration", Severity.CRITICAL),
-        DriftField("capacityProviders", Severity.WARNING),
-        DriftField("defaultCapacityProviderStrategy", Severity.WARNING),
-        DriftField("serviceConnectNamespace", Severity.WARNING),
+        DriftField("executeCommandConfiguration", Severity.CRITICAL),  # who may exec, and its audit log
+        *(DriftField(name, Severity.WARNING) for name in (
+            "capacityProviders", "defaultCapacityProviderStrategy", "serviceConnectNamespace")),
+        # Unset: the account's default, recorded once and compared from then on.
         DriftField("settings", Severity.WARNING, late_init=True),
     )
 
