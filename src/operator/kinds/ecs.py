@@ -170,9 +170,10 @@ class ECSCluster(Kind):
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         params: dict[str, Any] = {
             "clusterName": desired["clusterName"], "tags": tag_list(tags, "key", "value"),
-            "capacityProviders": desired["capacityProviders"],
-            "defaultCapacityProviderStrategy": desired["defaultCapacityProviderStrategy"],
             "configuration": {"executeCommandConfiguration": desired["executeCommandConfiguration"]}}
+        if desired["capacityProviders"]:
+            params["capacityProviders"] = desired["capacityProviders"]
+            params["defaultCapacityProviderStrategy"] = desired["defaultCapacityProviderStrategy"]
         if desired["settings"]:
             params["settings"] = _settings_list(desired["settings"])
         if desired["serviceConnectNamespace"]:
@@ -237,11 +238,13 @@ def _strategy(items: Any) -> list[dict[str, Any]]:
 
 
 def _execute_command(execute: Mapping[str, Any]) -> dict[str, Any]:
-    """The execute-command configuration with AWS's default logging (DEFAULT); an empty log
-    configuration is none."""
+    """The execute-command configuration with AWS's default logging (DEFAULT); in the log
+    configuration, an unset field, an empty one and a false flag mean the same (AWS may answer
+    either), and an empty log configuration is none."""
     normal: dict[str, Any] = {"logging": execute.get("logging") or "DEFAULT"}
     if execute.get("kmsKeyId"):
         normal["kmsKeyId"] = execute["kmsKeyId"]
-    if execute.get("logConfiguration"):
-        normal["logConfiguration"] = dict(execute["logConfiguration"])
+    log = {key: value for key, value in (execute.get("logConfiguration") or {}).items() if value not in (None, "", False)}
+    if log:
+        normal["logConfiguration"] = log
     return normal
