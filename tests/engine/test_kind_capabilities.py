@@ -18,7 +18,7 @@ from infra_operator.operator.engine.kind import (Adoption, AWSClients, Deletion,
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.policies import canonical_policy
 from infra_operator.operator.engine.reconciler import (PENDING_ANNOTATION, EngineSettings, Reconciler)
-from infra_operator.operator.provider.errors import is_not_found
+from infra_operator.operator.provider.errors import InProgress, is_not_found
 from infra_operator.telemetry import Telemetry
 
 from conftest import write
@@ -314,6 +314,18 @@ def test_a_delete_is_confirmed_by_reading_again_later_and_no_worker_waits():
     assert names(kind.calls, "delete") == ["Stop"]
     h.delete()
     assert h.delete().retry_after is None
+
+
+def test_a_delete_the_kind_holds_in_progress_keeps_its_reason_and_asks_nothing_of_aws():
+    """A kind that sees its resource cannot go yet (an ECS cluster with services) answers
+    InProgress with its own reason: Ready=False with that reason, no error, looked at again."""
+    kind, h = converged()
+    kind.fail_next["delete"] = InProgress("waiting for the services web, api", reason="ServicesRemain", delay=30.0)
+    waiting = h.delete()
+    assert waiting.retry_after == 30.0 and not waiting.permanent and h.ready == ("False", "ServicesRemain")
+    assert "web, api" in waiting.message and not any(e.type == "Warning" for e in waiting.events)
+    assert not kind.store["g1"].get("deleted")
+    assert h.delete().retry_after is None and kind.store["g1"]["deleted"]
 
 
 def test_an_unknown_error_on_delete_keeps_the_finalizer_and_retries():

@@ -217,16 +217,22 @@ ARN_LOOKUPS = {
     "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
 }
-# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway; record sets have
-# no tags at all): looked up by the id in the object's status.
+# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, ECR; ECS clusters
+# are named in status; record sets have no tags at all): looked up by the id in the object's status.
 STATUS_LOOKUPS = {
     "IAMRole": ("roleName", lambda aws, name: bool(aws.client("iam").get_role(RoleName=name)["Role"])),
     "Route53HostedZone": ("hostedZoneId", lambda aws, zone: bool(aws.client("route53").get_hosted_zone(Id=zone))),
     "APIGateway": ("apiId", lambda aws, api: bool(aws.client("apigatewayv2").get_api(ApiId=api))),
     "Route53RecordSet": ("recordKey", lambda aws, key: _record_exists(aws, *key.split("/", 3))),
+    "ECRRepository": ("repositoryName", lambda aws, name: bool(
+        aws.client("ecr").describe_repositories(repositoryNames=[name])["repositories"])),
+    # A deleted cluster stays listed as INACTIVE.
+    "ECSCluster": ("clusterArn", lambda aws, arn: any(
+        c["status"] != "INACTIVE" for c in aws.client("ecs").describe_clusters(clusters=[arn])["clusters"])),
 }
 NOT_FOUND = {"NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
-             "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue"}
+             "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue",
+             "RepositoryNotFoundException"}
 
 
 def _record_exists(aws, zone: str, name: str, record_type: str, set_identifier: str) -> bool:

@@ -193,6 +193,25 @@ CASES: tuple[Case, ...] = (
          reason="DependencyNotReady", waits=True),
     Case("cf-price-class", "CloudFront", {**AWS, "priceClass": "Cheapest"}, rejected="spec.priceClass"),
     Case("apigw-protocol", "APIGateway", {**AWS, "name": "shop", "protocolType": "GRPC"}, rejected="spec.protocolType"),
+    Case("ecr-name", "ECRRepository", {**AWS, "repositoryName": "Shop API"}, rejected="spec.repositoryName"),
+    Case("ecr-mutability", "ECRRepository", {**AWS, "repositoryName": "shop/api", "imageTagMutability": "SOMETIMES"},
+         rejected="spec.imageTagMutability"),
+    Case("ecr-key-without-kms", "ECRRepository", {**AWS, "repositoryName": "shop/api", "encryptionConfiguration": {
+        "encryptionType": "AES256", "kmsKey": "arn:aws:kms:us-east-1:123456789012:key/abcd-1234"}},
+         reason="InvalidSpec"),
+    Case("ecr-lifecycle-not-json", "ECRRepository", {**AWS, "repositoryName": "shop/api", "lifecyclePolicy": "{rules"},
+         reason="InvalidPolicy"),
+    Case("ecr-key-dangling", "ECRRepository", {**AWS, "repositoryName": "shop/api", "encryptionConfiguration": {
+        "encryptionType": "KMS", "kmsKeyRef": {"name": "ghost"}}}, reason="DependencyNotReady", waits=True),
+    Case("ecs-name", "ECSCluster", {**AWS, "clusterName": "shop cluster"}, rejected="spec.clusterName"),
+    Case("ecs-insights-value", "ECSCluster", {**AWS, "clusterName": "shop", "settings": [
+        {"name": "containerInsights", "value": "on"}]}, rejected="spec.settings[0].value"),
+    Case("ecs-strategy-outside-providers", "ECSCluster", {**AWS, "clusterName": "shop", "capacityProviders": ["FARGATE"],
+                                                         "defaultCapacityProviderStrategy": [
+                                                             {"capacityProvider": "FARGATE_SPOT", "weight": 1}]},
+         reason="InvalidSpec"),
+    Case("ecs-exec-override-without-log", "ECSCluster", {**AWS, "clusterName": "shop", "configuration": {
+        "executeCommandConfiguration": {"logging": "OVERRIDE"}}}, reason="InvalidSpec"),
     # AWSProvider: schema, and credentials that cannot be had.
     Case("provider-no-region", "AWSProvider", {"endpoint": ENDPOINT}, rejected="spec.region"),
     Case("provider-region-pattern", "AWSProvider", {"region": "mars-1"}, rejected="spec.region"),

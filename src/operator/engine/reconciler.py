@@ -154,7 +154,9 @@ class Reconciler:
             try:
                 self._delete(run)
             except InProgress as progress:
-                self._in_progress(run, progress, "Deleting")
+                # The kind's own reason where it gives one (an ECS cluster's ServicesRemain).
+                self._in_progress(run, progress,
+                                  progress.reason if progress.reason != InProgress.reason else "Deleting")
             except Exception as exc:  # every failure becomes a condition, an event and a retry
                 error = self._engine_error(kind, exc)
                 rec.fail("provider_failed" if isinstance(error, ProviderNotReady) else "finalizer_failed")

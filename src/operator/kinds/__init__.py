@@ -7,6 +7,8 @@ from .acm import Certificate
 from .apigateway import APIGateway
 from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
+from .ecr import ECRRepository
+from .ecs import ECSCluster
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
@@ -27,4 +29,5 @@ from .vpc import VPC
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
-            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket())
+            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
+            ECRRepository(), ECSCluster())
