@@ -259,8 +259,11 @@ def check_retain(cluster: Cluster, kind: str, spec: dict[str, Any], tags_in_aws)
 
 
 def check_stopped_before_aws(cluster: Cluster, calls: CallLog, kind: str, spec: dict[str, Any], reason: str) -> None:
-    """Bad input: Ready=False with the reason and its event, terminal, and no AWS call at all."""
+    """Bad input: Ready=False with the reason and its event, terminal, and no AWS call at all;
+    deleting the object (nothing was created) takes one run."""
     cluster.apply(kind, "bad", spec)
     outcome = cluster.reconcile(kind, "bad")
     assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
     assert reasons(outcome) == [reason]
+    deleted = cluster.delete(kind, "bad")
+    assert deleted.retry_after is None and not deleted.permanent, deleted.message

@@ -560,14 +560,21 @@ class Reconciler:
             found += [r for r in kind.find_all_owned(aws, (OWNER_UID, obj.uid))
                       if raw is None or kind.identify(r) != ident]
         elif not ident:  # never recorded: a create may have happened before a crash
-            resolved = resolve(kind, obj.spec, obj.namespace, run.cluster)
+            try:
+                resolved = resolve(kind, obj.spec, obj.namespace, run.cluster)
+                kind.validate(resolved.spec, resolved.related)
+            except TerminalError:
+                return found  # every create passes these first: a spec they refuse created nothing
             if resolved.waiting is not None:
                 if set(resolved.waiting.waiting_on) - set(resolved.missing):
                     raise resolved.waiting  # exists, not Ready now: a create may have used it
                 # What a create used waits for its dependents' deletion: a named object that
                 # does not exist was never resolved, so nothing was created (a dangling reference).
                 return found
-            run.desired = kind.desired(resolved.spec)
+            try:
+                run.desired = kind.desired(resolved.spec)
+            except TerminalError:
+                return found
             run.token = kind.token.from_uid(obj.uid)
             created = _describing(kind.find_created, aws, run.desired, run.token)
             found += [created] if created is not None and self._ours(run, created) else []

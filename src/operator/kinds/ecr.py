@@ -107,7 +107,7 @@ class ECRRepository(Kind):
             # Unset under KMS: the AWS managed key AWS picks, not compared.
             "kmsKey": encryption.get("kmsKey"),
             # "" (not None): no policy is what the spec asks for, so one added outside is drift.
-            **{field: _canonical(spec.get(field)) for field in POLICIES},
+            **{field: canonical_policy(spec.get(field)) or "" for field in POLICIES},
             # Sent as written; the canonical forms are for comparing only.
             **{f"{field}Text": spec.get(field) for field in POLICIES},
         }
@@ -192,16 +192,6 @@ class ECRRepository(Kind):
         # Without forceDelete, AWS refuses while images remain (RepositoryNotEmptyException:
         # DeletionProtected); the original operator always forced it, whatever the policy said.
         aws.client("ecr").delete_repository(repositoryName=ident, force=bool(spec.get("forceDelete", False)))
-
-
-def _canonical(text: str | None) -> str:
-    """A policy's canonical form ("" for none). `validate` refuses a document that is not JSON
-    before any AWS call; the deletion of an object never created with it still asks for the
-    desired state (to look its name up), so such a document is kept as written here."""
-    try:
-        return canonical_policy(text) or ""
-    except TerminalError:
-        return text or ""
 
 
 def _document_field(text: str, name: str) -> Any:
