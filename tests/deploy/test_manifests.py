@@ -31,7 +31,7 @@ GROUP = "aws.infra-operator.dev"
 # The eight kinds of the shared contract; RBAC grants them all, CRDs arrive kind by kind.
 PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways",
            "securitygroups", "routetables", "kmskeys",
-           "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
+           "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables", "elasticacheclusters",
            "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
