@@ -121,7 +121,8 @@ class ElastiCacheCluster(Kind):
         "transitEncryptionEnabled": {"type": "boolean",
                                      "x-kubernetes-validations": _immutable("transitEncryptionEnabled"),
                                      "description": "TLS between clients and nodes; cannot change."},
-        "description": {"type": "string", "maxLength": 255, "description": "redis/valkey: the group's description."},
+        "description": {"type": "string", "maxLength": 255, "default": DEFAULT_DESCRIPTION,
+                        "description": "redis/valkey: the group's description."},
         "finalSnapshotIdentifier": {"type": "string", "pattern": r"^[a-zA-Z][a-zA-Z0-9-]{0,254}$",
                                     "description": "deletionPolicy Snapshot: the final snapshot's name "
                                                    "(default <clusterId>-final)."},
