@@ -122,8 +122,14 @@ def calls():
 
 
 @pytest.fixture
-def engine(aws, calls):
-    return make_engine(aws, Telemetry.noop(), calls)
+def k8s_secrets():
+    """The Kubernetes Secrets the `engine` fixture's engine reads (none until a test puts one)."""
+    return Secrets()
+
+
+@pytest.fixture
+def engine(aws, calls, k8s_secrets):
+    return make_engine(aws, Telemetry.noop(), calls, read_secret=k8s_secrets)
 
 
 @pytest.fixture
@@ -264,3 +270,23 @@ def check_stopped_before_aws(cluster: Cluster, calls: CallLog, kind: str, spec: 
     outcome = cluster.reconcile(kind, "bad")
     assert outcome.permanent and ready_reason(outcome) == reason and calls.total() == 0, outcome.message
     assert reasons(outcome) == [reason]
+
+
+class Secrets:
+    """Kubernetes Secrets as the engine reads them: decoded data and a version per change."""
+
+    def __init__(self):
+        self.data: dict[str, tuple[dict[str, str], str]] = {}
+
+    def put(self, name: str, **values: str) -> None:
+        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
+        self.data[name] = (dict(values), f"uid-{name}/{version}")
+
+    def __call__(self, namespace: str, name: str):
+        return self.data.get(name)
+
+
+def never_seen(outcomes, *values: str) -> None:
+    """No outcome (status, message, events) shows any of the secret values."""
+    text = "\n".join(f"{o.status!r} {o.message!r} {[(e.reason, e.message) for e in o.events]!r}" for o in outcomes)
+    assert not [v for v in values if v in text]

@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from conftest import (CallLog, Cluster, calls_of, converge, kind_metrics,
-                      make_engine, ready_reason, reasons, refused)
+from conftest import (CallLog, Cluster, calls_of, converge, kind_metrics, make_engine, never_seen,
+                      ready_reason, reasons, refused)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
 NETWORK = [("VPC", "net", {"cidrBlock": "10.40.0.0/16"}),
@@ -25,20 +25,6 @@ NETWORK = [("VPC", "net", {"cidrBlock": "10.40.0.0/16"}),
            ("Subnet", "cache-b", {"vpcRef": {"name": "net"}, "cidrBlock": "10.40.2.0/24",
                                   "availabilityZone": "us-east-1b"}),
            ("SecurityGroup", "cache", {"vpcRef": {"name": "net"}, "groupName": "cache", "description": "Redis"})]
-
-
-class Secrets:
-    """Kubernetes Secrets as the engine reads them: decoded data and a version per change."""
-
-    def __init__(self):
-        self.data: dict[str, tuple[dict[str, str], str]] = {}
-
-    def put(self, name: str, **values: str) -> None:
-        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
-        self.data[name] = (dict(values), f"uid-{name}/{version}")
-
-    def __call__(self, namespace: str, name: str):
-        return self.data.get(name)
 
 
 class Params(CallLog):
@@ -59,17 +45,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
-def k8s_secrets():
-    return Secrets()
-
-
-@pytest.fixture
-def cluster(aws, calls, k8s_secrets):
-    from infra_operator.telemetry import Telemetry
-    return Cluster(make_engine(aws, Telemetry.noop(), calls, read_secret=k8s_secrets))
-
-
 def network(cluster: Cluster) -> None:
     for kind, name, spec in NETWORK:
         cluster.apply(kind, name, spec)
@@ -88,11 +63,6 @@ def gone_from_aws(aws, ident: str) -> None:
     """AWS's answer once a deletion is done: moto 5.2.5 shows the group `deleting` forever."""
     aws.faults.reject("ReplicationGroupNotFoundFault", f"Replication group {ident} not found.", status=404,
                       service="elasticache", operation="DescribeReplicationGroups")
-
-
-def never_seen(outcomes, *values: str) -> None:
-    text = "\n".join(f"{o.status!r} {o.message!r} {[(e.reason, e.message) for e in o.events]!r}" for o in outcomes)
-    assert not [v for v in values if v in text]
 
 
 def test_replication_group_lifecycle(aws, telemetry, k8s_secrets):
