@@ -160,6 +160,24 @@ def test_replication_group_lifecycle(aws, telemetry, k8s_secrets):
         "DeleteReplicationGroup": 1}
 
 
+def test_cluster_mode_shards_and_its_configuration_endpoint(aws, cluster):
+    ident = unique("shards")
+    spec = {"clusterId": ident, "engine": "valkey", "nodeType": "cache.t3.micro", "clusterModeEnabled": True,
+            "numNodeGroups": 2, "replicasPerNodeGroup": 1, "automaticFailoverEnabled": True}
+    cluster.apply("ElastiCacheCluster", "shards", spec)
+    converge(cluster, [("ElastiCacheCluster", "shards")])
+    status = cluster.status("ElastiCacheCluster", "shards")
+    assert status["configurationEndpoint"].startswith(f"clustercfg.{ident}.") and status["primaryEndpoint"] is None
+    raw = group(aws.client("elasticache"), ident)
+    assert raw["ClusterEnabled"] is True and [len(n["NodeGroupMembers"]) for n in raw["NodeGroups"]] == [2, 2]
+    assert reasons(cluster.reconcile("ElastiCacheCluster", "shards", "resync")) == []
+    # Cluster mode cannot be turned off in place.
+    cluster.apply("ElastiCacheCluster", "shards", {**spec, "clusterModeEnabled": False, "numNodeGroups": 1})
+    refused_run = cluster.reconcile("ElastiCacheCluster", "shards", "update")
+    assert refused_run.permanent and ready_reason(refused_run) == "ReplacementRequired"
+    assert "clusterMode" in refused_run.message
+
+
 def test_memcached_cluster_and_a_refused_downgrade(aws, cluster):
     ec = aws.client("elasticache")
     ident = unique("pages")
