@@ -234,7 +234,8 @@ def test_adoption_after_a_lost_status_write(aws, cluster):
     """The operator died between the create and its status write: the next run adopts the group
     (its id from the spec, our owner tag) instead of making a second one."""
     ident = unique("adopted")
-    cluster.apply("ElastiCacheCluster", "adopted", {"clusterId": ident, "engine": "redis", "nodeType": "cache.t3.micro"})
+    cluster.apply("ElastiCacheCluster", "adopted",
+                  {"clusterId": ident, "engine": "redis", "nodeType": "cache.t3.micro"})
     converge(cluster, [("ElastiCacheCluster", "adopted")])
     cluster.bodies[("ElastiCacheCluster", "adopted")]["status"] = {}
     again = converge(cluster, [("ElastiCacheCluster", "adopted")])[0][1]

@@ -61,6 +61,11 @@ def same_version(want: str, have: str | None) -> bool:
     return actual[:len(wanted)] == wanted
 
 
+def _downgrade(want: str, have: str | None) -> bool:
+    """Whether `want` (7.0) is below the running version (7.1.0), compared as far as `want` goes."""
+    return have is not None and _version(want) < _version(have)[:len(_version(want))]
+
+
 def _known_same(want: Any, have: Any) -> bool:
     """Equal, or not known (a replication group's member not shown by AWS just now)."""
     return have is None or frozen(want) == frozen(have)
@@ -142,9 +147,11 @@ class ElastiCacheCluster(Kind):
          "message": CLUSTER_MODE_NEEDS_FAILOVER},
         {"rule": "!has(self.automaticFailoverEnabled) || !self.automaticFailoverEnabled || "
                  "(has(self.clusterModeEnabled) && self.clusterModeEnabled) || "
-                 "(has(self.replicasPerNodeGroup) && self.replicasPerNodeGroup >= 1)", "message": FAILOVER_NEEDS_REPLICA},
+                 "(has(self.replicasPerNodeGroup) && self.replicasPerNodeGroup >= 1)",
+         "message": FAILOVER_NEEDS_REPLICA},
         {"rule": "!has(self.multiAZEnabled) || !self.multiAZEnabled || "
-                 "(has(self.automaticFailoverEnabled) && self.automaticFailoverEnabled)", "message": MULTI_AZ_NEEDS_FAILOVER},
+                 "(has(self.automaticFailoverEnabled) && self.automaticFailoverEnabled)",
+         "message": MULTI_AZ_NEEDS_FAILOVER},
         {"rule": "!has(self.authTokenSecretRef) || (has(self.transitEncryptionEnabled) && "
                  "self.transitEncryptionEnabled)", "message": AUTH_NEEDS_TLS},
         {"rule": "!((has(self.subnetRefs) || has(self.subnetIds)) && has(self.subnetGroupName))",
@@ -293,7 +300,8 @@ class ElastiCacheCluster(Kind):
                     "primaryEndpoint": None if group.get("ClusterEnabled") else _endpoint(first.get("PrimaryEndpoint")),
                     "readerEndpoint": _endpoint(first.get("ReaderEndpoint")),
                     "configurationEndpoint": _endpoint(group.get("ConfigurationEndpoint")),
-                    "nodeEndpoints": [n for n in nodes if n], "memberClusters": sorted(set(group.get("MemberClusters") or ())),
+                    "nodeEndpoints": [n for n in nodes if n],
+                    "memberClusters": sorted(set(group.get("MemberClusters") or ())),
                     "cacheNodeType": group.get("CacheNodeType"), "engineVersion": member.get("EngineVersion"),
                     "subnetGroupName": member.get("CacheSubnetGroupName"),
                     "clusterCreateTime": self.timestamp(group.get("ReplicationGroupCreateTime"))}
@@ -373,8 +381,7 @@ class ElastiCacheCluster(Kind):
             raise InProgress(f"{ident} is {state} in AWS: changes wait until it is available")
         ec = aws.client("elasticache")
         observed = self.observe(raw)
-        if "engineVersion" in changed and observed["engineVersion"] and \
-                _version(desired["engineVersion"]) < _version(observed["engineVersion"])[:len(_version(desired["engineVersion"]))]:
+        if "engineVersion" in changed and _downgrade(desired["engineVersion"], observed["engineVersion"]):
             raise TerminalError(f"{ident} runs {desired['engine']} {observed['engineVersion']}: AWS cannot downgrade "
                                 f"to {desired['engineVersion']}", reason="DowngradeRefused")
         if "subnetIds" in changed:
