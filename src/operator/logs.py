@@ -69,10 +69,10 @@ _KOPF_ROUTINE = re.compile(
     r"(?:Handler|Timer|Daemon|Activity|Indexer) '[^']*' (?:succeeded|failed temporarily|failed permanently)"
     r"|\w+ is processed: ")
 # Stopping while a handler runs (a rolling update): kopf waits for it, then warns that it was
-# cancelled and that its queue was not empty; a resync timer still in its handler is "orphaned",
-# but the handler's thread is awaited after kopf stops (wiring._run_term). Routine; INFO says the
-# stop waited.
-_KOPF_STOPPING = re.compile(r"Handler '[^']*' is cancelled\. Will escalate\.|Unprocessed streams left for "
+# cancelled (a handler, or a resync timer) and that its queue was not empty; a resync timer
+# still in its handler is "orphaned", but the handler's thread is awaited after kopf stops
+# (wiring._run_term). Routine; INFO says the stop waited.
+_KOPF_STOPPING = re.compile(r"(?:Handler|Timer) '[^']*' is cancelled\. Will escalate\.|Unprocessed streams left for "
                             r"|Timer '[^']*' did not exit in time\. Leaving it orphaned\.")
 
 

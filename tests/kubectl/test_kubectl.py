@@ -216,6 +216,7 @@ ARN_LOOKUPS = {
     "dynamodb": lambda aws, arn: bool(aws.client("dynamodb").describe_table(TableName=arn.rsplit("/", 1)[1])["Table"]),
     "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
+    "elasticache": lambda aws, arn: _elasticache_exists(aws, arn),
 }
 # Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, ECR; ECS clusters
 # are named in status; record sets have no tags at all): looked up by the id in the object's status.
@@ -240,6 +241,18 @@ def _record_exists(aws, zone: str, name: str, record_type: str, set_identifier: 
         HostedZoneId=zone, StartRecordName=name, StartRecordType=record_type)["ResourceRecordSets"]
     return any(record["Name"].rstrip(".") == name.rstrip(".") and record["Type"] == record_type
                and record.get("SetIdentifier", "") == set_identifier for record in found)
+
+
+def _elasticache_exists(aws, arn: str) -> bool:
+    """A replication group not being deleted, a cache cluster, or a subnet group (by its ARN)."""
+    elasticache, (resource_type, name) = aws.client("elasticache"), arn.split(":")[-2:]
+    if resource_type == "replicationgroup":
+        return elasticache.describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0][
+            "Status"] != "deleting"
+    if resource_type == "cluster":
+        return elasticache.describe_cache_clusters(CacheClusterId=name)["CacheClusters"][0][
+            "CacheClusterStatus"] != "deleting"
+    return bool(elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"])
 
 
 def _exists_unless_not_found(lookup, *args) -> bool:

@@ -9,6 +9,7 @@ from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
 from .ecr import ECRRepository
 from .ecs import ECSCluster
+from .elasticache import ElastiCacheCluster
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
@@ -30,4 +31,4 @@ def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
             Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
-            ECRRepository(), ECSCluster())
+            ECRRepository(), ECSCluster(), ElastiCacheCluster())

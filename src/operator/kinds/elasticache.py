@@ -1,0 +1,528 @@
+"""ElastiCacheCluster: Redis OSS / Valkey as a replication group (cluster mode disabled or
+enabled), Memcached as a cache cluster, chosen by `engine`. The kind owns the cache subnet group
+it makes from `subnetRefs`/`subnetIds` (named after the cluster, tagged as the object's, deleted
+after the cluster). The AUTH token comes from a Kubernetes Secret and reaches AWS only in
+CreateReplicationGroup / ModifyReplicationGroup. Creating, modifying, scaling and deleting take
+minutes in AWS: each answers "in progress", one AWS operation at a time.
+
+A replication group's engine version, security groups, subnet group, parameter group and
+maintenance window are its member clusters' (DescribeCacheClusters on the first member); while
+AWS shows no member (members being replaced) they are not known and not compared."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity, Kind, Raw, Reference, SecretInput,
+                           Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.lookups import tagged_arns
+from ..engine.delta import OWNER_UID, frozen
+from ..provider.errors import InProgress, TerminalError, is_not_found
+
+CLUSTER_ID = r"^[a-z](-?[a-z0-9])*$"
+NODE_TYPE = r"^cache\.[a-z0-9]+\.[a-z0-9]+$"
+VERSION = r"^[0-9]+(\.[0-9]+){0,2}$"
+DAY = "(sun|mon|tue|wed|thu|fri|sat)"
+HOUR = "([01][0-9]|2[0-3]):[0-5][0-9]"
+MAINTENANCE_WINDOW = f"^{DAY}:{HOUR}-{DAY}:{HOUR}$"
+SNAPSHOT_WINDOW = f"^{HOUR}-{HOUR}$"
+REPLICATION_ENGINES = ("redis", "valkey")
+DEFAULT_DESCRIPTION = "Managed by infra-operator"
+GROUP_ID = r"^sg-[0-9a-f]+$"
+SUBNET_ID = r"^subnet-[0-9a-f]+$"
+# Statuses in which AWS takes a modify or a delete.
+SETTLED = ("available", "create-failed", "incompatible-network")
+
+MEMCACHED_ONLY = "numCacheNodes is for engine memcached; redis and valkey take replicasPerNodeGroup (and numNodeGroups)"
+REPLICATION_ONLY = ("clusterModeEnabled, numNodeGroups, replicasPerNodeGroup, automaticFailoverEnabled, "
+                    "multiAZEnabled, snapshots, atRestEncryptionEnabled and authTokenSecretRef are for redis and "
+                    "valkey, not memcached")
+SHARDS_NEED_CLUSTER_MODE = "numNodeGroups above 1 needs clusterModeEnabled"
+CLUSTER_MODE_NEEDS_FAILOVER = "clusterModeEnabled needs automaticFailoverEnabled (AWS's rule)"
+FAILOVER_NEEDS_REPLICA = "automaticFailoverEnabled needs replicasPerNodeGroup of 1 or more with cluster mode disabled"
+MULTI_AZ_NEEDS_FAILOVER = "multiAZEnabled needs automaticFailoverEnabled"
+AUTH_NEEDS_TLS = "authTokenSecretRef needs transitEncryptionEnabled (AWS sends the token only over TLS)"
+ONE_SUBNET_SOURCE = "set subnetRefs/subnetIds (a subnet group owned by this object) or subnetGroupName, not both"
+
+
+def _immutable(field: str) -> list[dict[str, str]]:
+    return [{"rule": "self == oldSelf", "message": f"{field} cannot change after creation"}]
+
+
+def _version(value: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in value.split("."))
+
+
+def same_version(want: str, have: str | None) -> bool:
+    """A version as the spec gives it (7.1) matches AWS's full version (7.1.0); unknown matches."""
+    if have is None:
+        return True
+    wanted, actual = _version(want), _version(have)
+    return actual[:len(wanted)] == wanted
+
+
+def _downgrade(want: str, have: str | None) -> bool:
+    """Whether `want` (7.0) is below the running version (7.1.0), compared as far as `want` goes."""
+    return have is not None and _version(want) < _version(have)[:len(_version(want))]
+
+
+def _known_same(want: Any, have: Any) -> bool:
+    """Equal, or not known (a replication group's member not shown by AWS just now)."""
+    return have is None or frozen(want) == frozen(have)
+
+
+def _endpoint(value: Mapping[str, Any] | None) -> str | None:
+    return f"{value['Address']}:{value['Port']}" if value and value.get("Address") else None
+
+
+class ElastiCacheCluster(Kind):
+    kind = "ElastiCacheCluster"
+    plural = "elasticacheclusters"
+    short_names = ("elasticache",)
+    description = ("An ElastiCache cluster: Redis OSS or Valkey as a replication group (cluster mode disabled or "
+                   "enabled), Memcached as a cache cluster. deletionPolicy Snapshot takes a final snapshot "
+                   "(finalSnapshotIdentifier, default <clusterId>-final) before deleting a replication group.")
+    identifier = "clusterId"
+    identity = Identity(fields=("arn",), from_spec="clusterId")
+    adoption = Adoption.SPEC_NAME
+    tagging = Tagging(at_create=True, in_description=False)
+    deletion = Deletion(policies=("Snapshot",))
+    spec_properties = {
+        "clusterId": {"type": "string", "pattern": CLUSTER_ID, "maxLength": 40,
+                      "x-kubernetes-validations": _immutable("clusterId"),
+                      "description": "Replication group id (redis, valkey) or cache cluster id (memcached): "
+                                     "lowercase letters, digits and single hyphens; cannot change."},
+        "engine": {"type": "string", "enum": ["redis", "valkey", "memcached"],
+                   "x-kubernetes-validations": [{"rule": "self == oldSelf || (oldSelf == 'redis' && self == 'valkey')",
+                                                 "message": "engine can only go from redis to valkey"}],
+                   "description": "redis or valkey (a replication group) or memcached (a cache cluster); redis "
+                                  "can be upgraded to valkey in place."},
+        "engineVersion": {"type": "string", "pattern": VERSION,
+                          "description": "Engine version (7.1, 1.6.22); upgraded in place, a downgrade is refused."},
+        "nodeType": {"type": "string", "pattern": NODE_TYPE, "description": "Cache node type (cache.t4g.micro)."},
+        "numCacheNodes": {"type": "integer", "minimum": 1, "maximum": 40,
+                          "description": "memcached: number of nodes."},
+        "clusterModeEnabled": {"type": "boolean", "x-kubernetes-validations": _immutable("clusterModeEnabled"),
+                               "description": "redis/valkey: shard the keyspace over numNodeGroups; cannot change."},
+        "numNodeGroups": {"type": "integer", "minimum": 1, "maximum": 500,
+                          "description": "redis/valkey with cluster mode: number of shards."},
+        "replicasPerNodeGroup": {"type": "integer", "minimum": 0, "maximum": 5,
+                                 "description": "redis/valkey: read replicas of each shard (or of the primary)."},
+        "automaticFailoverEnabled": {"type": "boolean", "description": "redis/valkey: promote a replica on failure."},
+        "multiAZEnabled": {"type": "boolean", "description": "redis/valkey: replicas in other zones than the primary."},
+        "subnetGroupName": {"type": "string", "maxLength": 255,
+                            "x-kubernetes-validations": _immutable("subnetGroupName"),
+                            "description": "An existing cache subnet group (not owned); or subnetRefs/subnetIds."},
+        "parameterGroupName": {"type": "string", "maxLength": 255, "description": "Cache parameter group name."},
+        "preferredMaintenanceWindow": {"type": "string", "pattern": MAINTENANCE_WINDOW,
+                                       "description": "Weekly maintenance window, ddd:hh:mm-ddd:hh:mm (UTC)."},
+        "snapshotWindow": {"type": "string", "pattern": SNAPSHOT_WINDOW,
+                           "description": "redis/valkey: daily snapshot window, hh:mm-hh:mm (UTC)."},
+        "snapshotRetentionLimit": {"type": "integer", "minimum": 0, "maximum": 35,
+                                   "description": "redis/valkey: days automatic snapshots are kept (0: none)."},
+        "atRestEncryptionEnabled": {"type": "boolean",
+                                    "x-kubernetes-validations": _immutable("atRestEncryptionEnabled"),
+                                    "description": "redis/valkey: encrypt data on disk; cannot change."},
+        "transitEncryptionEnabled": {"type": "boolean",
+                                     "x-kubernetes-validations": _immutable("transitEncryptionEnabled"),
+                                     "description": "TLS between clients and nodes; cannot change."},
+        "description": {"type": "string", "maxLength": 255, "default": DEFAULT_DESCRIPTION,
+                        "description": "redis/valkey: the group's description."},
+        "finalSnapshotIdentifier": {"type": "string", "pattern": r"^[a-zA-Z][a-zA-Z0-9-]{0,254}$",
+                                    "description": "deletionPolicy Snapshot: the final snapshot's name "
+                                                   "(default <clusterId>-final)."},
+    }
+    spec_required = ("clusterId", "engine", "nodeType")
+    spec_validations = (
+        {"rule": "self.engine == 'memcached' || !has(self.numCacheNodes)", "message": MEMCACHED_ONLY},
+        {"rule": "self.engine != 'memcached' || !(has(self.clusterModeEnabled) || has(self.numNodeGroups) || "
+                 "has(self.replicasPerNodeGroup) || has(self.automaticFailoverEnabled) || has(self.multiAZEnabled) || "
+                 "has(self.snapshotWindow) || has(self.snapshotRetentionLimit) || has(self.atRestEncryptionEnabled) "
+                 "|| has(self.authTokenSecretRef) || (has(self.deletionPolicy) && self.deletionPolicy == 'Snapshot'))",
+         "message": REPLICATION_ONLY},
+        {"rule": "!has(self.numNodeGroups) || self.numNodeGroups == 1 || "
+                 "(has(self.clusterModeEnabled) && self.clusterModeEnabled)", "message": SHARDS_NEED_CLUSTER_MODE},
+        {"rule": "!has(self.clusterModeEnabled) || !self.clusterModeEnabled || "
+                 "(has(self.automaticFailoverEnabled) && self.automaticFailoverEnabled)",
+         "message": CLUSTER_MODE_NEEDS_FAILOVER},
+        {"rule": "!has(self.automaticFailoverEnabled) || !self.automaticFailoverEnabled || "
+                 "(has(self.clusterModeEnabled) && self.clusterModeEnabled) || "
+                 "(has(self.replicasPerNodeGroup) && self.replicasPerNodeGroup >= 1)",
+         "message": FAILOVER_NEEDS_REPLICA},
+        {"rule": "!has(self.multiAZEnabled) || !self.multiAZEnabled || "
+                 "(has(self.automaticFailoverEnabled) && self.automaticFailoverEnabled)",
+         "message": MULTI_AZ_NEEDS_FAILOVER},
+        {"rule": "!has(self.authTokenSecretRef) || (has(self.transitEncryptionEnabled) && "
+                 "self.transitEncryptionEnabled)", "message": AUTH_NEEDS_TLS},
+        {"rule": "!((has(self.subnetRefs) || has(self.subnetIds)) && has(self.subnetGroupName))",
+         "message": ONE_SUBNET_SOURCE},
+    )
+    references = (
+        Reference("subnetRefs", "Subnet", "subnetIds", SUBNET_ID, required=False, many=True),
+        Reference("securityGroupRefs", "SecurityGroup", "securityGroupIds", GROUP_ID, required=False, many=True),
+    )
+    secret_inputs = (SecretInput("authToken", "redis/valkey: the AUTH token (16 to 128 printable characters), a key "
+                                              "of a Kubernetes Secret; a changed Secret rotates it.", required=False),)
+    printer_columns = (("Engine", ".status.engine", "string"), ("Status", ".status.clusterStatus", "string"),
+                       ("Endpoint", ".status.primaryEndpoint", "string"))
+    status_properties = {
+        "configurationEndpoint": {"type": "string"}, "readerEndpoint": {"type": "string"},
+        "nodeEndpoints": {"type": "array", "items": {"type": "string"}},
+        "memberClusters": {"type": "array", "items": {"type": "string"}},
+        "cacheNodeType": {"type": "string"}, "engineVersion": {"type": "string"},
+        "subnetGroupName": {"type": "string"}, "clusterCreateTime": {"type": "string"},
+    }
+    drift_fields = (
+        DriftField("clusterMode", Severity.CRITICAL, updatable=False),
+        DriftField("atRestEncryption", Severity.CRITICAL, updatable=False),
+        DriftField("transitEncryption", Severity.CRITICAL, updatable=False),
+        DriftField("authTokenEnabled", Severity.CRITICAL),
+        DriftField("securityGroupIds", Severity.CRITICAL, same=_known_same),
+        DriftField("subnetGroupName", Severity.CRITICAL, updatable=False, same=_known_same),
+        DriftField("subnetIds", Severity.CRITICAL, same=_known_same),
+        DriftField("engine", Severity.WARNING),
+        DriftField("engineVersion", Severity.WARNING, same=same_version),
+        DriftField("nodeType", Severity.WARNING),
+        DriftField("nodes", Severity.WARNING),
+        DriftField("automaticFailover", Severity.WARNING),
+        DriftField("multiAZ", Severity.WARNING),
+        DriftField("parameterGroupName", Severity.WARNING, same=_known_same),
+        DriftField("snapshotRetentionLimit", Severity.WARNING),
+        DriftField("maintenanceWindow", Severity.INFO, late_init=True, same=_known_same),
+        DriftField("snapshotWindow", Severity.INFO, late_init=True),
+        DriftField("description", Severity.INFO),
+    )
+
+    def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
+        replication = spec["engine"] in REPLICATION_ENGINES
+        if not replication and any(field in spec for field in (
+                "clusterModeEnabled", "numNodeGroups", "replicasPerNodeGroup", "automaticFailoverEnabled",
+                "multiAZEnabled", "snapshotWindow", "snapshotRetentionLimit", "atRestEncryptionEnabled",
+                "authTokenSecretRef")) or (not replication and spec.get("deletionPolicy") == "Snapshot"):
+            raise TerminalError(REPLICATION_ONLY)
+        if replication and "numCacheNodes" in spec:
+            raise TerminalError(MEMCACHED_ONLY)
+        cluster_mode = bool(spec.get("clusterModeEnabled"))
+        failover = bool(spec.get("automaticFailoverEnabled"))
+        if spec.get("numNodeGroups", 1) > 1 and not cluster_mode:
+            raise TerminalError(SHARDS_NEED_CLUSTER_MODE)
+        if cluster_mode and not failover:
+            raise TerminalError(CLUSTER_MODE_NEEDS_FAILOVER)
+        if failover and not cluster_mode and spec.get("replicasPerNodeGroup", 0) < 1:
+            raise TerminalError(FAILOVER_NEEDS_REPLICA)
+        if spec.get("multiAZEnabled") and not failover:
+            raise TerminalError(MULTI_AZ_NEEDS_FAILOVER)
+        if "authTokenSecretRef" in spec and not spec.get("transitEncryptionEnabled"):
+            raise TerminalError(AUTH_NEEDS_TLS)
+        if ("subnetRefs" in spec or "subnetIds" in spec) and "subnetGroupName" in spec:
+            raise TerminalError(ONE_SUBNET_SOURCE)
+
+    def desired(self, spec: Mapping[str, Any]) -> State:
+        engine = spec["engine"]
+        replication = engine in REPLICATION_ENGINES
+        cluster_id = spec["clusterId"]
+        subnets = spec.get("subnetIds")
+        state: State = {
+            "clusterId": cluster_id,
+            "engine": engine,
+            "engineVersion": spec.get("engineVersion"),
+            "nodeType": spec["nodeType"],
+            "transitEncryption": bool(spec.get("transitEncryptionEnabled", False)),
+            # The subnet group: ours (named after the cluster) from subnets, or the one the spec names.
+            "subnetGroupName": spec.get("subnetGroupName") or (cluster_id if subnets else None),
+            "subnetIds": sorted(subnets) if subnets else None,
+            "securityGroupIds": sorted(spec["securityGroupIds"]) if spec.get("securityGroupIds") else None,
+            "parameterGroupName": spec.get("parameterGroupName"),
+            "maintenanceWindow": spec.get("preferredMaintenanceWindow"),
+        }
+        if not replication:
+            return {**state, "nodes": spec.get("numCacheNodes", 1)}
+        cluster_mode = bool(spec.get("clusterModeEnabled", False))
+        return {
+            **state,
+            "clusterMode": cluster_mode,
+            "nodes": {"groups": spec.get("numNodeGroups", 1) if cluster_mode else 1,
+                      "replicas": spec.get("replicasPerNodeGroup", 0)},
+            "automaticFailover": bool(spec.get("automaticFailoverEnabled", False)),
+            "multiAZ": bool(spec.get("multiAZEnabled", False)),
+            "snapshotWindow": spec.get("snapshotWindow"),
+            "snapshotRetentionLimit": spec.get("snapshotRetentionLimit", 0),
+            "atRestEncryption": bool(spec.get("atRestEncryptionEnabled", False)),
+            # Compared only when the spec gives a token: removing AUTH means moving to RBAC users.
+            "authTokenEnabled": True if "authTokenSecretRef" in spec else None,
+            "description": spec.get("description", DEFAULT_DESCRIPTION),
+        }
+
+    def observe(self, raw: Raw) -> State:
+        member = raw.get("Member")
+        subnet_group = raw.get("SubnetGroup")
+        if "Group" not in raw:
+            cluster = raw["Cluster"]
+            return {**_cluster_state(cluster, subnet_group), "nodes": cluster.get("NumCacheNodes"),
+                    "engine": cluster["Engine"]}
+        group = raw["Group"]
+        node_groups = group.get("NodeGroups") or []
+        members = [len(node.get("NodeGroupMembers") or ()) for node in node_groups]
+        return {
+            **(_cluster_state(member, subnet_group) if member else
+               {key: None for key in ("engineVersion", "subnetGroupName", "subnetIds", "securityGroupIds",
+                                      "parameterGroupName", "maintenanceWindow")}),
+            "clusterId": group["ReplicationGroupId"],
+            "engine": group.get("Engine") or (member or {}).get("Engine"),
+            "nodeType": group.get("CacheNodeType"),
+            "transitEncryption": bool(group.get("TransitEncryptionEnabled")),
+            "clusterMode": bool(group.get("ClusterEnabled")),
+            # Replicas per shard: the least any shard has (a shard short of replicas is drift).
+            "nodes": {"groups": len(node_groups), "replicas": min(members) - 1 if members else 0},
+            "automaticFailover": group.get("AutomaticFailover") in ("enabled", "enabling"),
+            "multiAZ": group.get("MultiAZ") == "enabled",
+            "snapshotWindow": group.get("SnapshotWindow"),
+            "snapshotRetentionLimit": group.get("SnapshotRetentionLimit", 0),
+            "atRestEncryption": bool(group.get("AtRestEncryptionEnabled")),
+            "authTokenEnabled": bool(group.get("AuthTokenEnabled")),
+            "description": group.get("Description", ""),
+        }
+
+    def identify(self, raw: Raw) -> str:
+        return raw["Group"]["ReplicationGroupId"] if "Group" in raw else raw["Cluster"]["CacheClusterId"]
+
+    def identities(self, raw: Raw) -> State:
+        return {"arn": (raw.get("Group") or raw.get("Cluster"))["ARN"]}
+
+    def status(self, raw: Raw) -> State:
+        member = raw.get("Member") or {}
+        if "Group" in raw:
+            group = raw["Group"]
+            first = (group.get("NodeGroups") or [{}])[0]
+            nodes = [_endpoint(m.get("ReadEndpoint")) for node in group.get("NodeGroups") or ()
+                     for m in node.get("NodeGroupMembers") or ()]
+            return {"engine": group.get("Engine") or member.get("Engine"), "clusterStatus": group["Status"],
+                    "primaryEndpoint": None if group.get("ClusterEnabled") else _endpoint(first.get("PrimaryEndpoint")),
+                    "readerEndpoint": _endpoint(first.get("ReaderEndpoint")),
+                    "configurationEndpoint": _endpoint(group.get("ConfigurationEndpoint")),
+                    "nodeEndpoints": [n for n in nodes if n],
+                    "memberClusters": sorted(set(group.get("MemberClusters") or ())),
+                    "cacheNodeType": group.get("CacheNodeType"), "engineVersion": member.get("EngineVersion"),
+                    "subnetGroupName": member.get("CacheSubnetGroupName"),
+                    "clusterCreateTime": self.timestamp(group.get("ReplicationGroupCreateTime"))}
+        cluster = raw["Cluster"]
+        nodes = [_endpoint(node.get("Endpoint")) for node in cluster.get("CacheNodes") or ()]
+        return {"engine": cluster["Engine"], "clusterStatus": cluster["CacheClusterStatus"],
+                "primaryEndpoint": None, "readerEndpoint": None,
+                "configurationEndpoint": _endpoint(cluster.get("ConfigurationEndpoint")),
+                "nodeEndpoints": [n for n in nodes if n], "memberClusters": [],
+                "cacheNodeType": cluster.get("CacheNodeType"), "engineVersion": cluster.get("EngineVersion"),
+                "subnetGroupName": cluster.get("CacheSubnetGroupName"),
+                "clusterCreateTime": self.timestamp(cluster.get("CacheClusterCreateTime"))}
+
+    def available(self, raw: Raw) -> bool:
+        state = _state(raw)
+        if state == "create-failed":
+            raise TerminalError(f"AWS could not create {self.identify(raw)} (create-failed): see its events in "
+                                "the ElastiCache console", reason="CreateFailed")
+        if state != "available":
+            raise InProgress(f"{self.identify(raw)} is {state} in AWS")
+        return True
+
+    def read(self, aws: AWSClients, ident: str) -> Raw | None:
+        ec = aws.client("elasticache")
+        main = self._main(ec, ident)
+        if main is None:
+            return None
+        if "Group" in main:
+            member = _first_member(ec, main["Group"])
+            return {**main, "Member": member, "SubnetGroup": _subnet_group(ec, member)}
+        return {**main, "SubnetGroup": _subnet_group(ec, main["Cluster"])}
+
+    def _main(self, ec: Any, ident: str) -> Raw | None:
+        """The replication group, else the cache cluster, of that id (one id space per engine
+        family: the key does not say which, so a group is looked for first)."""
+        answer = self.absent_if_missing(ec.describe_replication_groups, ReplicationGroupId=ident)
+        if answer is not None:
+            return {"Group": answer["ReplicationGroups"][0]}
+        answer = self.absent_if_missing(ec.describe_cache_clusters, CacheClusterId=ident, ShowCacheNodeInfo=True)
+        return None if answer is None else {"Cluster": answer["CacheClusters"][0]}
+
+    def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
+        arn = (raw.get("Group") or raw.get("Cluster"))["ARN"]
+        return tag_map(aws.client("elasticache").list_tags_for_resource(ResourceName=arn).get("TagList"))
+
+    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
+        ec = aws.client("elasticache")
+        if desired["subnetIds"]:
+            _own_subnet_group(ec, desired["subnetGroupName"], desired["subnetIds"], tags)
+        params: dict[str, Any] = {"Engine": desired["engine"], "CacheNodeType": desired["nodeType"],
+                                  "Tags": tag_list(tags)}
+        optional = {"EngineVersion": desired["engineVersion"], "CacheSubnetGroupName": desired["subnetGroupName"],
+                    "SecurityGroupIds": desired["securityGroupIds"],
+                    "CacheParameterGroupName": desired["parameterGroupName"],
+                    "PreferredMaintenanceWindow": desired["maintenanceWindow"]}
+        params.update({k: v for k, v in optional.items() if v is not None})
+        if desired["engine"] not in REPLICATION_ENGINES:
+            cluster = ec.create_cache_cluster(CacheClusterId=desired["clusterId"], NumCacheNodes=desired["nodes"],
+                                              TransitEncryptionEnabled=desired["transitEncryption"], **params)
+            return {"Cluster": cluster["CacheCluster"], "SubnetGroup": None}
+        params.update({k: v for k, v in (("SnapshotWindow", desired["snapshotWindow"]),) if v is not None})
+        if desired["clusterMode"]:
+            params.update(ClusterMode="enabled", NumNodeGroups=desired["nodes"]["groups"])
+        if desired.get("authToken") is not None:
+            params["AuthToken"] = desired["authToken"].reveal()
+        group = ec.create_replication_group(
+            ReplicationGroupId=desired["clusterId"], ReplicationGroupDescription=desired["description"],
+            ReplicasPerNodeGroup=desired["nodes"]["replicas"], AutomaticFailoverEnabled=desired["automaticFailover"],
+            MultiAZEnabled=desired["multiAZ"], SnapshotRetentionLimit=desired["snapshotRetentionLimit"],
+            AtRestEncryptionEnabled=desired["atRestEncryption"], TransitEncryptionEnabled=desired["transitEncryption"],
+            **params)["ReplicationGroup"]
+        return {"Group": group, "Member": None, "SubnetGroup": None}
+
+    def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
+        state = _state(raw)
+        if state != "available":
+            raise InProgress(f"{ident} is {state} in AWS: changes wait until it is available")
+        ec = aws.client("elasticache")
+        observed = self.observe(raw)
+        if "engineVersion" in changed and _downgrade(desired["engineVersion"], observed["engineVersion"]):
+            raise TerminalError(f"{ident} runs {desired['engine']} {observed['engineVersion']}: AWS cannot downgrade "
+                                f"to {desired['engineVersion']}", reason="DowngradeRefused")
+        if "subnetIds" in changed:
+            ec.modify_cache_subnet_group(CacheSubnetGroupName=desired["subnetGroupName"],
+                                         SubnetIds=desired["subnetIds"])
+        common = {"EngineVersion": "engineVersion", "SecurityGroupIds": "securityGroupIds",
+                  "CacheParameterGroupName": "parameterGroupName", "PreferredMaintenanceWindow": "maintenanceWindow"}
+        if "Cluster" in raw:
+            _update_memcached(ec, ident, desired, observed, changed, common)
+            return
+        more = {"Engine": "engine", "CacheNodeType": "nodeType", "AutomaticFailoverEnabled": "automaticFailover",
+                "MultiAZEnabled": "multiAZ", "SnapshotWindow": "snapshotWindow",
+                "SnapshotRetentionLimit": "snapshotRetentionLimit", "ReplicationGroupDescription": "description"}
+        params = {param: desired[field] for param, field in {**common, **more}.items() if field in changed}
+        if desired.get("authToken") is not None and ("authToken" in changed or "authTokenEnabled" in changed):
+            # ROTATE: the new token is accepted at once, the previous one too until the next rotation
+            # (AWS allows SET only after a ROTATE), so clients can move over.
+            params.update(AuthToken=desired["authToken"].reveal(), AuthTokenUpdateStrategy="ROTATE")
+        scaling = "nodes" in changed and desired["nodes"] != observed["nodes"]
+        if params:
+            ec.modify_replication_group(ReplicationGroupId=ident, ApplyImmediately=True, **params)
+            if scaling:
+                raise InProgress(f"{ident}: modified; the node count changes once AWS has applied that")
+        if scaling:
+            _scale_group(ec, ident, desired["nodes"], observed["nodes"], raw["Group"])
+
+    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
+        ec = aws.client("elasticache")
+        if ident.startswith("arn:"):  # the subnet group we hold
+            arn = ident
+        else:
+            main = self._main(ec, ident)
+            if main is None:
+                raise TerminalError(f"{ident} is not in AWS")
+            arn = self.identities(main)["arn"]
+        change.apply(lambda tags: ec.add_tags_to_resource(ResourceName=arn, Tags=tags),
+                     lambda keys: ec.remove_tags_from_resource(ResourceName=arn, TagKeys=keys))
+
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
+        state = _state(raw)
+        if state in ("deleting", "deleted"):
+            return
+        if state not in SETTLED:
+            raise InProgress(f"{ident} is {state} in AWS: deleting once that is done")
+        ec = aws.client("elasticache")
+        if "Cluster" in raw:
+            ec.delete_cache_cluster(CacheClusterId=ident)
+            return
+        final = {"FinalSnapshotIdentifier": spec.get("finalSnapshotIdentifier") or f"{ident}-final"} \
+            if spec.get("deletionPolicy") == "Snapshot" else {}
+        ec.delete_replication_group(ReplicationGroupId=ident, RetainPrimaryCluster=False, **final)
+
+    def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
+        """The cache subnet group made from the spec's subnets (by ARN)."""
+        return [arn for arn in tagged_arns(aws, ["elasticache"], owner_uid_tag) if ":subnetgroup:" in arn]
+
+    def release_held(self, aws: AWSClients, ident: str) -> None:
+        aws.client("elasticache").delete_cache_subnet_group(CacheSubnetGroupName=ident.rsplit(":", 1)[1])
+
+
+def _state(raw: Raw) -> str:
+    return raw["Group"]["Status"] if "Group" in raw else raw["Cluster"]["CacheClusterStatus"]
+
+
+def _cluster_state(cluster: Raw, subnet_group: Raw | None) -> State:
+    """The fields a cache cluster holds: a memcached cluster's own, a replication group's members'."""
+    return {
+        "clusterId": cluster["CacheClusterId"],
+        "engineVersion": cluster.get("EngineVersion"),
+        "nodeType": cluster.get("CacheNodeType"),
+        "transitEncryption": bool(cluster.get("TransitEncryptionEnabled")),
+        "subnetGroupName": cluster.get("CacheSubnetGroupName"),
+        "subnetIds": sorted(s["SubnetIdentifier"] for s in subnet_group["Subnets"]) if subnet_group else None,
+        "securityGroupIds": sorted(g["SecurityGroupId"] for g in cluster.get("SecurityGroups") or ()) or None,
+        "parameterGroupName": (cluster.get("CacheParameterGroup") or {}).get("CacheParameterGroupName"),
+        "maintenanceWindow": cluster.get("PreferredMaintenanceWindow"),
+    }
+
+
+def _first_member(ec: Any, group: Raw) -> Raw | None:
+    """The group's first member cluster, None while AWS shows none (members being replaced)."""
+    for member in group.get("MemberClusters") or ():
+        try:
+            return ec.describe_cache_clusters(CacheClusterId=member)["CacheClusters"][0]
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+    return None
+
+
+def _subnet_group(ec: Any, cluster: Raw | None) -> Raw | None:
+    name = (cluster or {}).get("CacheSubnetGroupName")
+    if not name:
+        return None
+    return ec.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"][0]
+
+
+def _own_subnet_group(ec: Any, name: str, subnets: list[str], tags: Mapping[str, str]) -> None:
+    """Make the subnet group the cluster goes in, or take the one an earlier create of this object
+    made (our owner tag); one someone else holds is refused."""
+    try:
+        existing = ec.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"][0]
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
+        ec.create_cache_subnet_group(CacheSubnetGroupName=name, SubnetIds=subnets, Tags=tag_list(tags),
+                                     CacheSubnetGroupDescription=f"Subnets of ElastiCache cluster {name}")
+        return
+    theirs = tag_map(ec.list_tags_for_resource(ResourceName=existing["ARN"]).get("TagList"))
+    if theirs.get(OWNER_UID) != tags.get(OWNER_UID):
+        raise TerminalError(f"cache subnet group {name} exists and is not this object's: name the cluster "
+                            "otherwise, or set subnetGroupName to use it", reason="NameTaken")
+    if sorted(s["SubnetIdentifier"] for s in existing["Subnets"]) != subnets:
+        ec.modify_cache_subnet_group(CacheSubnetGroupName=name, SubnetIds=subnets)
+
+
+def _update_memcached(ec: Any, ident: str, desired: State, observed: State, changed: frozenset[str],
+                      common: Mapping[str, str]) -> None:
+    if "nodeType" in changed:
+        raise TerminalError(f"memcached cluster {ident} cannot change node type in place; delete and re-create "
+                            "the object to replace it", reason="ReplacementRequired")
+    params: dict[str, Any] = {param: desired[field] for param, field in common.items() if field in changed}
+    if "nodes" in changed:
+        params["NumCacheNodes"] = desired["nodes"]
+        if desired["nodes"] < observed["nodes"]:  # AWS removes the nodes it is told: the newest
+            params["CacheNodeIdsToRemove"] = [f"{n:04d}" for n in range(desired["nodes"] + 1, observed["nodes"] + 1)]
+    if params:
+        ec.modify_cache_cluster(CacheClusterId=ident, ApplyImmediately=True, **params)
+
+
+def _scale_group(ec: Any, ident: str, want: State, have: State, group: Raw) -> None:
+    """One scaling operation (shards first, then replicas): each takes minutes in AWS."""
+    if want["groups"] != have["groups"]:
+        params: dict[str, Any] = {}
+        if want["groups"] < have["groups"]:
+            shards = sorted(node["NodeGroupId"] for node in group.get("NodeGroups") or ())
+            params["NodeGroupsToRetain"] = shards[:want["groups"]]
+        ec.modify_replication_group_shard_configuration(ReplicationGroupId=ident, NodeGroupCount=want["groups"],
+                                                        ApplyImmediately=True, **params)
+        if want["replicas"] != have["replicas"]:
+            raise InProgress(f"{ident}: shards change first; replicas once AWS has applied that")
+        return
+    call = ec.increase_replica_count if want["replicas"] > have["replicas"] else ec.decrease_replica_count
+    call(ReplicationGroupId=ident, NewReplicaCount=want["replicas"], ApplyImmediately=True)
