@@ -216,6 +216,7 @@ ARN_LOOKUPS = {
     "dynamodb": lambda aws, arn: bool(aws.client("dynamodb").describe_table(TableName=arn.rsplit("/", 1)[1])["Table"]),
     "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
+    "rds": lambda aws, arn: _rds_exists(aws, *arn.split(":")[5:7]),
 }
 # Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway; record sets have
 # no tags at all): looked up by the id in the object's status.
@@ -225,7 +226,7 @@ STATUS_LOOKUPS = {
     "APIGateway": ("apiId", lambda aws, api: bool(aws.client("apigatewayv2").get_api(ApiId=api))),
     "Route53RecordSet": ("recordKey", lambda aws, key: _record_exists(aws, *key.split("/", 3))),
 }
-NOT_FOUND = {"NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
+NOT_FOUND = {"DBInstanceNotFound", "DBSubnetGroupNotFoundFault", "NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
              "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue"}
 
 
@@ -234,6 +235,15 @@ def _record_exists(aws, zone: str, name: str, record_type: str, set_identifier: 
         HostedZoneId=zone, StartRecordName=name, StartRecordType=record_type)["ResourceRecordSets"]
     return any(record["Name"].rstrip(".") == name.rstrip(".") and record["Type"] == record_type
                and record.get("SetIdentifier", "") == set_identifier for record in found)
+
+
+def _rds_exists(aws, resource_type: str, name: str) -> bool:
+    """A DB instance (`db`) or DB subnet group (`subgrp`) by the type and name its ARN ends with."""
+    rds = aws.client("rds")
+    if resource_type == "subgrp":
+        return bool(rds.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"])
+    assert resource_type == "db", f"add how to look up rds {resource_type} to _rds_exists"
+    return bool(rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"])
 
 
 def _exists_unless_not_found(lookup, *args) -> bool:
