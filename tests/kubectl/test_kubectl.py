@@ -286,8 +286,10 @@ def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: 
         tags = ec2.describe_tags(Filters=[{"Name": "key", "Values": [OWNER_UID]}, {"Name": "value", "Values": [uid]}])
         tagged = aws.client("resourcegroupstaggingapi").get_resources(
             ResourceTypeFilters=list(ARN_LOOKUPS), TagFilters=[{"Key": OWNER_UID, "Values": [uid]}])
+        # DB snapshots carry the instance's tags (copyTagsToSnapshot): the data a deletion keeps
+        # (automated backups, the final snapshot), not the object's resources.
         return [tag["ResourceId"] for tag in tags["Tags"]] + [
-            found["ResourceARN"] for found in tagged["ResourceTagMappingList"]]
+            found["ResourceARN"] for found in tagged["ResourceTagMappingList"] if ":snapshot:" not in found["ResourceARN"]]
 
     def exists(kind: str, resource_id: str) -> bool:
         if kind in STATUS_LOOKUPS:
