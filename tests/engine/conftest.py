@@ -74,6 +74,27 @@ class Cluster:
         return self.bodies[(kind, name)]["metadata"]["uid"]
 
 
+class Secrets:
+    """Kubernetes Secrets as the engine reads them (its `read_secret`): decoded data and a
+    version that changes with each `put`."""
+
+    def __init__(self):
+        self.data: dict[str, tuple[dict[str, str], str]] = {}
+
+    def put(self, name: str, **values: str) -> None:
+        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
+        self.data[name] = (dict(values), f"uid-{name}/{version}")
+
+    def __call__(self, namespace: str, name: str):
+        return self.data.get(name)
+
+
+def never_seen(outcomes, *values: str) -> None:
+    """None of the values in the outcomes' status, messages and events."""
+    text = "\n".join(f"{o.status!r} {o.message!r} {[(e.reason, e.message) for e in o.events]!r}" for o in outcomes)
+    assert not [v for v in values if v in text]
+
+
 def write(body: dict[str, Any], outcome: Outcome) -> None:
     """What the wiring writes of an outcome: annotations (None removes one), then the status."""
     annotations = body["metadata"].setdefault("annotations", {})

@@ -15,27 +15,13 @@ import secrets
 
 import pytest
 
-from conftest import (Cluster, calls_of, check_adoption_after_a_lost_status_write, check_stopped_before_aws, converge,
-                      delete_all, kind_metrics, make_engine, ready_reason, reasons)
+from conftest import (Cluster, Secrets, calls_of, check_adoption_after_a_lost_status_write, check_stopped_before_aws,
+                      converge, delete_all, kind_metrics, make_engine, never_seen, ready_reason, reasons)
 from infra_operator.operator.kinds.rds import final_snapshot_name, major_version
 from infra_operator.telemetry import Telemetry
 
 OWNED = "infra-operator.dev/"
 AVAILABLE = "<DBInstanceStatus>available</DBInstanceStatus>"
-
-
-class Secrets:
-    """Kubernetes Secrets as the engine reads them: decoded data and a version per change."""
-
-    def __init__(self):
-        self.data: dict[str, tuple[dict[str, str], str]] = {}
-
-    def put(self, name: str, **values: str) -> None:
-        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
-        self.data[name] = (dict(values), f"uid-{name}/{version}")
-
-    def __call__(self, namespace: str, name: str):
-        return self.data.get(name)
 
 
 @pytest.fixture
@@ -84,11 +70,6 @@ def tags_of(rds, arn: str) -> dict[str, str]:
 def snapshots(rds, ident: str) -> list[str]:
     return [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(DBInstanceIdentifier=ident)["DBSnapshots"]
             if s.get("SnapshotType") != "automated" and not s["DBSnapshotIdentifier"].startswith("rds:")]
-
-
-def never_seen(outcomes, *values: str) -> None:
-    text = "\n".join(f"{o.status!r} {o.message!r} {[(e.reason, e.message) for e in o.events]!r}" for o in outcomes)
-    assert not [v for v in values if v in text]
 
 
 def network(cluster: Cluster) -> None:

@@ -14,23 +14,10 @@ import zipfile
 
 import pytest
 
-from conftest import Cluster, calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
+from conftest import (Cluster, Secrets, calls_of, converge, kind_metrics, make_engine, never_seen, ready_reason, reasons,
+                      refused)
 
 OWNED = "infra-operator.dev/"
-
-
-class Secrets:
-    """Kubernetes Secrets as the engine reads them: decoded data and a version per change."""
-
-    def __init__(self):
-        self.data: dict[str, tuple[dict[str, str], str]] = {}
-
-    def put(self, name: str, **values: str) -> None:
-        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
-        self.data[name] = (dict(values), f"uid-{name}/{version}")
-
-    def __call__(self, namespace: str, name: str):
-        return self.data.get(name)
 
 
 @pytest.fixture
@@ -67,11 +54,6 @@ def rotation_lambda(aws) -> str:
 
 def current(sm, name: str) -> str:
     return sm.get_secret_value(SecretId=name)["SecretString"]
-
-
-def never_seen(outcomes, *values: str) -> None:
-    text = "\n".join(f"{o.status!r} {o.message!r} {[(e.reason, e.message) for e in o.events]!r}" for o in outcomes)
-    assert not [v for v in values if v in text]
 
 
 def test_create_from_secret_keys_encrypted_with_our_key_update_and_heal(aws, cluster, sm, k8s_secrets):

@@ -201,30 +201,17 @@ class RDSInstance(Kind):
                                            "availabilityZone")},
     }
     drift_fields = (
-        DriftField("dbInstanceIdentifier", Severity.CRITICAL, updatable=False),
-        DriftField("engine", Severity.CRITICAL, updatable=False),
-        DriftField("masterUsername", Severity.CRITICAL, updatable=False),
-        DriftField("storageEncrypted", Severity.CRITICAL, updatable=False),
+        *(DriftField(name, Severity.CRITICAL, updatable=False)
+          for name in ("dbInstanceIdentifier", "engine", "masterUsername", "storageEncrypted")),
         DriftField("kmsKeyId", Severity.CRITICAL, updatable=False, same=_same_key),
         DriftField("dbName", Severity.WARNING, updatable=False),
-        DriftField("subnetIds", Severity.CRITICAL),
-        DriftField("securityGroupIds", Severity.CRITICAL),
-        DriftField("publiclyAccessible", Severity.CRITICAL),
-        DriftField("manageMasterUserPassword", Severity.CRITICAL),
+        *(DriftField(name, Severity.CRITICAL)
+          for name in ("subnetIds", "securityGroupIds", "publiclyAccessible", "manageMasterUserPassword")),
         DriftField("engineVersion", Severity.WARNING, same=_same_version),
-        DriftField("dbInstanceClass", Severity.WARNING),
-        DriftField("storageType", Severity.WARNING),
-        DriftField("allocatedStorage", Severity.WARNING),
-        DriftField("iops", Severity.WARNING),
-        DriftField("storageThroughput", Severity.WARNING),
-        DriftField("multiAZ", Severity.WARNING),
-        DriftField("backupRetentionPeriod", Severity.WARNING),
-        DriftField("preferredBackupWindow", Severity.WARNING),
-        DriftField("preferredMaintenanceWindow", Severity.WARNING),
-        DriftField("dbParameterGroupName", Severity.WARNING),
-        DriftField("deletionProtection", Severity.WARNING),
-        DriftField("enablePerformanceInsights", Severity.WARNING),
-        DriftField("autoMinorVersionUpgrade", Severity.WARNING),
+        *(DriftField(name, Severity.WARNING) for name in (
+            "dbInstanceClass", "storageType", "allocatedStorage", "iops", "storageThroughput", "multiAZ",
+            "backupRetentionPeriod", "preferredBackupWindow", "preferredMaintenanceWindow", "dbParameterGroupName",
+            "deletionProtection", "enablePerformanceInsights", "autoMinorVersionUpgrade")),
         DriftField("copyTagsToSnapshot", Severity.INFO),
     )
     deletion = Deletion(
