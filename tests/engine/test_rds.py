@@ -17,6 +17,7 @@ import pytest
 
 from conftest import (Cluster, Secrets, calls_of, check_adoption_after_a_lost_status_write, check_stopped_before_aws,
                       converge, delete_all, kind_metrics, make_engine, never_seen, ready_reason, reasons)
+from infra_operator.operator.engine.subnet_groups import SubnetGroups
 from infra_operator.operator.kinds.rds import final_snapshot_name, major_version
 from infra_operator.telemetry import Telemetry
 
@@ -148,8 +149,7 @@ def test_create_update_password_drift_and_delete_with_a_final_snapshot(aws, tele
     gone = delete_all(cluster, [("RDSInstance", "orders")])
     assert reasons(gone[-1][1]) == ["Deleted", "Released"]
     assert snapshots(rds, "orders") == [f"final-orders-{uid.replace('-', '')}"]
-    assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == [] or group["DBSubnetGroupName"] not in [
-        g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]]
+    assert group["DBSubnetGroupName"] not in [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]]
     samples = telemetry.sample_values()
     assert calls_of(samples, "RDS", "DeleteDBInstance", "DeleteDBSubnetGroup") == {
         "DeleteDBInstance": 1, "DeleteDBSubnetGroup": 1}
@@ -166,8 +166,7 @@ def test_each_deletion_policy(cluster, rds, subnets, policy, skip, kept):
     uid = cluster.uid("RDSInstance", "db").replace("-", "")
     gone = delete_all(cluster, [("RDSInstance", "db")])
     assert reasons(gone[-1][1]) == ["Deleted", "Released"]
-    assert not rds.describe_db_instances()["DBInstances"] or ident not in [
-        i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]]
+    assert ident not in [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]]
     assert snapshots(rds, ident) == ([f"final-db-{uid}"] if kept else [])
 
 
@@ -190,6 +189,17 @@ def test_adoption_after_a_crash_makes_no_second_instance_or_group(cluster, rds, 
     check_adoption_after_a_lost_status_write(cluster, "RDSInstance", spec("adopted", subnets, deletionPolicy="Delete",
                                                                           skipFinalSnapshot=True))
     assert len(rds.describe_db_subnet_groups()["DBSubnetGroups"]) == before
+
+
+def test_a_subnet_group_left_by_a_crash_before_the_instance_is_used_not_made_again(cluster, rds, subnets):
+    cluster.apply("RDSInstance", "c", spec("crashed", subnets, deletionPolicy="Delete", skipFinalSnapshot=True))
+    name = SubnetGroups.name(cluster.uid("RDSInstance", "c"))
+    rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="left by a crash", SubnetIds=subnets)
+    groups = len(rds.describe_db_subnet_groups()["DBSubnetGroups"])
+    assert converge(cluster, [("RDSInstance", "c")])[-1][1].status["dbSubnetGroupName"] == name
+    assert len(rds.describe_db_subnet_groups()["DBSubnetGroups"]) == groups
+    assert reasons(delete_all(cluster, [("RDSInstance", "c")])[-1][1]) == ["Deleted", "Released"]
+    assert name not in [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]]
 
 
 def test_deletion_protection_holds_until_the_spec_turns_it_off(cluster, rds, subnets):
