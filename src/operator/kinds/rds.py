@@ -191,10 +191,10 @@ class RDSInstance(Kind):
     )
     secret_inputs = (SecretInput("masterUserPassword", "The master password: a key of a Kubernetes Secret (a change "
                                                        "of the Secret changes it in AWS).", required=False),)
-    printer_columns = (("Engine", ".status.engineVersion", "string"), ("Class", ".status.dbInstanceClass", "string"),
-                       ("Status", ".status.status", "string"), ("Endpoint", ".status.endpoint", "string"))
+    printer_columns = (("Class", ".status.dbInstanceClass", "string"), ("Status", ".status.status", "string"),
+                       ("Endpoint", ".status.endpoint", "string"))
     status_properties = {
-        "port": {"type": "integer"}, "allocatedStorage": {"type": "integer"},
+        "port": {"type": "integer"}, "allocatedStorage": {"type": "integer"}, "engineVersion": {"type": "string"},
         "pendingModifications": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
                                  "description": "Changes AWS applies in the next maintenance window."},
         **{f: {"type": "string"} for f in ("dbSubnetGroupName", "masterUserSecretArn", "parameterApplyStatus",
