@@ -7,7 +7,7 @@ minutes, where moto is available at once); pending modifications; each deletion 
 Delete with and without a final snapshot, Retain); deletion protection; adoption; bad input.
 
 moto applies deferred modifications at once and makes ModifyDBSubnetGroup drop the group: a
-subnet change is not tested here (docs/kinds.md)."""
+subnet change is tested up to the call (docs/kinds.md)."""
 
 from __future__ import annotations
 
@@ -200,6 +200,24 @@ def test_a_subnet_group_left_by_a_crash_before_the_instance_is_used_not_made_aga
     assert len(rds.describe_db_subnet_groups()["DBSubnetGroups"]) == groups
     assert reasons(delete_all(cluster, [("RDSInstance", "c")])[-1][1]) == ["Deleted", "Released"]
     assert name not in [g["DBSubnetGroupName"] for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]]
+
+
+def test_a_subnet_change_modifies_the_instance_s_own_group(aws, cluster, calls, subnets):
+    """moto's ModifyDBSubnetGroup drops the group, so only the call is checked: one modify of the
+    group, no new group, no change of the instance."""
+    ec2 = aws.client("ec2")
+    vpc = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+    third = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.3.0/24", AvailabilityZone="us-east-1c")["Subnet"]["SubnetId"]
+    db = spec("moved", subnets, deletionPolicy="Delete", skipFinalSnapshot=True)
+    cluster.apply("RDSInstance", "m", db)
+    converge(cluster, [("RDSInstance", "m")])
+    calls.calls.clear()
+    cluster.apply("RDSInstance", "m", {**db, "subnetIds": [subnets[0], third]})
+    moved = cluster.reconcile("RDSInstance", "m", trigger="update")
+    assert reasons(moved) == ["Updated"] and "subnetIds" in moved.events[0].message
+    assert calls.calls["ModifyDBSubnetGroup"] == 1
+    assert not {"CreateDBSubnetGroup", "ModifyDBInstance", "CreateDBInstance"} & set(calls.calls)
+    delete_all(cluster, [("RDSInstance", "m")])
 
 
 def test_deletion_protection_holds_until_the_spec_turns_it_off(cluster, rds, subnets):
