@@ -290,6 +290,27 @@ def test_a_change_for_the_maintenance_window_is_pending_in_status_not_drift(aws,
     delete_all(cluster, [("RDSInstance", "p")])
 
 
+def test_parameters_waiting_for_a_reboot_are_applied_by_one_only_when_applying_immediately(aws, cluster, calls,
+                                                                                            subnets):
+    pending = ("<ParameterApplyStatus>in-sync</ParameterApplyStatus>",
+               "<ParameterApplyStatus>pending-reboot</ParameterApplyStatus>")
+    db = spec("params", subnets, deletionPolicy="Delete", skipFinalSnapshot=True)
+    cluster.apply("RDSInstance", "p", db)
+    converge(cluster, [("RDSInstance", "p")])
+    aws.faults.rewrite(*pending, service="rds", operation="DescribeDBInstances")
+    waiting = cluster.reconcile("RDSInstance", "p", trigger="resync")  # the maintenance window's reboot applies them
+    assert reasons(waiting) == [] and waiting.status["parameterApplyStatus"] == "pending-reboot"
+    cluster.apply("RDSInstance", "p", {**db, "applyImmediately": True})
+    aws.faults.clear()
+    aws.faults.rewrite(*pending, service="rds", operation="DescribeDBInstances", times=1)
+    calls.calls.clear()
+    rebooted = cluster.reconcile("RDSInstance", "p", trigger="update")
+    assert reasons(rebooted) == ["Updated"] and "parametersApplied" in rebooted.events[0].message
+    assert calls.calls["RebootDBInstance"] == 1 and "ModifyDBInstance" not in calls.calls
+    assert reasons(cluster.reconcile("RDSInstance", "p", trigger="resync")) == []
+    delete_all(cluster, [("RDSInstance", "p")])
+
+
 def test_storage_never_shrinks_and_a_major_version_needs_allowing(cluster, rds, subnets):
     db = spec("grow", subnets, allocatedStorage=30, deletionPolicy="Delete", skipFinalSnapshot=True)
     cluster.apply("RDSInstance", "g", db)

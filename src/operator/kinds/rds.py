@@ -168,8 +168,9 @@ class RDSInstance(Kind):
         "enablePerformanceInsights": {"type": "boolean", "description": "Performance Insights."},
         "copyTagsToSnapshot": {"type": "boolean", "default": True, "description": "Snapshots carry the tags."},
         "applyImmediately": {"type": "boolean", "default": False,
-                             "description": "Apply changes now; otherwise AWS applies most of them in the next "
-                                            "maintenance window (status.pendingModifications)."},
+                             "description": "Apply changes now, rebooting the instance when its parameter group "
+                                            "waits for a reboot (pending-reboot); otherwise AWS applies most of them "
+                                            "in the next maintenance window (status.pendingModifications)."},
     }
     spec_required = ("dbInstanceIdentifier", "engine", "dbInstanceClass", "allocatedStorage", "masterUsername")
     spec_validations = (
@@ -211,7 +212,7 @@ class RDSInstance(Kind):
         *(DriftField(name, Severity.WARNING) for name in (
             "dbInstanceClass", "storageType", "allocatedStorage", "iops", "storageThroughput", "multiAZ",
             "backupRetentionPeriod", "preferredBackupWindow", "preferredMaintenanceWindow", "dbParameterGroupName",
-            "deletionProtection", "enablePerformanceInsights", "autoMinorVersionUpgrade")),
+            "deletionProtection", "enablePerformanceInsights", "autoMinorVersionUpgrade", "parametersApplied")),
         DriftField("copyTagsToSnapshot", Severity.INFO),
     )
     deletion = Deletion(
@@ -245,6 +246,8 @@ class RDSInstance(Kind):
         state["subnetIds"] = sorted(spec["subnetIds"])
         state["securityGroupIds"] = sorted(spec["securityGroupIds"]) if spec.get("securityGroupIds") else None
         state["manageMasterUserPassword"] = bool(spec.get("manageMasterUserPassword", False))
+        # With applyImmediately, parameters waiting for a reboot are applied by one.
+        state["parametersApplied"] = True if spec.get("applyImmediately") else None
         # Not compared: how changes are made.
         state["applyImmediately"] = bool(spec.get("applyImmediately", False))
         state["allowMajorVersionUpgrade"] = bool(spec.get("allowMajorVersionUpgrade", False))
@@ -275,6 +278,8 @@ class RDSInstance(Kind):
             "dbName": raw.get("DBName"),
             "subnetIds": SUBNET_GROUPS.subnets(raw.get("DBSubnetGroup")),
             "manageMasterUserPassword": bool(raw.get("MasterUserSecret")),
+            "parametersApplied": all(g.get("ParameterApplyStatus") != "pending-reboot"
+                                     for g in raw.get("DBParameterGroups") or ()),
             "tags": tags_from_aws(raw.get("TagList")),
         })
         return observed
@@ -353,6 +358,9 @@ class RDSInstance(Kind):
         if params:
             aws.client("rds").modify_db_instance(DBInstanceIdentifier=ident, ApplyImmediately=desired["applyImmediately"],
                                                  **params)
+        elif "parametersApplied" in changed:
+            # After a modify the instance is busy: the reboot follows on the run that finds it available.
+            aws.client("rds").reboot_db_instance(DBInstanceIdentifier=ident)
 
     def _check(self, ident: str, desired: State, observed: State, changed: frozenset[str]) -> bool:
         """Refuse what AWS cannot do or the spec does not allow; True for a major version upgrade."""
