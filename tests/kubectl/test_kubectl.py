@@ -217,6 +217,7 @@ ARN_LOOKUPS = {
     "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
     "elasticache": lambda aws, arn: _elasticache_exists(aws, arn),
+    "rds": lambda aws, arn: _rds_exists(aws, *arn.split(":")[5:7]),
 }
 # Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, ECR; ECS clusters
 # are named in status; record sets have no tags at all): looked up by the id in the object's status.
@@ -231,7 +232,7 @@ STATUS_LOOKUPS = {
     "ECSCluster": ("clusterArn", lambda aws, arn: any(
         c["status"] != "INACTIVE" for c in aws.client("ecs").describe_clusters(clusters=[arn])["clusters"])),
 }
-NOT_FOUND = {"NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
+NOT_FOUND = {"DBInstanceNotFound", "DBSubnetGroupNotFoundFault", "NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
              "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue",
              "RepositoryNotFoundException"}
 
@@ -253,6 +254,13 @@ def _elasticache_exists(aws, arn: str) -> bool:
         return elasticache.describe_cache_clusters(CacheClusterId=name)["CacheClusters"][0][
             "CacheClusterStatus"] != "deleting"
     return bool(elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"])
+def _rds_exists(aws, resource_type: str, name: str) -> bool:
+    """A DB instance (`db`) or DB subnet group (`subgrp`) by the type and name its ARN ends with."""
+    rds = aws.client("rds")
+    if resource_type == "subgrp":
+        return bool(rds.describe_db_subnet_groups(DBSubnetGroupName=name)["DBSubnetGroups"])
+    assert resource_type == "db", f"add how to look up rds {resource_type} to _rds_exists"
+    return bool(rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"])
 
 
 def _exists_unless_not_found(lookup, *args) -> bool:
@@ -295,8 +303,10 @@ def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: 
         tags = ec2.describe_tags(Filters=[{"Name": "key", "Values": [OWNER_UID]}, {"Name": "value", "Values": [uid]}])
         tagged = aws.client("resourcegroupstaggingapi").get_resources(
             ResourceTypeFilters=list(ARN_LOOKUPS), TagFilters=[{"Key": OWNER_UID, "Values": [uid]}])
+        # DB snapshots carry the instance's tags (copyTagsToSnapshot): the data a deletion keeps
+        # (automated backups, the final snapshot), not the object's resources.
         return [tag["ResourceId"] for tag in tags["Tags"]] + [
-            found["ResourceARN"] for found in tagged["ResourceTagMappingList"]]
+            found["ResourceARN"] for found in tagged["ResourceTagMappingList"] if ":snapshot:" not in found["ResourceARN"]]
 
     def exists(kind: str, resource_id: str) -> bool:
         if kind in STATUS_LOOKUPS:

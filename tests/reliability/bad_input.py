@@ -13,6 +13,9 @@ from typing import Any
 
 AWS = {"providerRef": {"name": "aws"}}
 NET = {**AWS, "vpcRef": {"name": "net"}}
+RDS = {**AWS, "dbInstanceIdentifier": "orders", "engine": "postgres", "dbInstanceClass": "db.t3.micro",
+       "allocatedStorage": 20, "masterUsername": "app", "subnetIds": ["subnet-0123abcd", "subnet-4567abcd"],
+       "masterUserPasswordSecretRef": {"name": "incomplete", "key": "AWS_ACCESS_KEY_ID"}}
 SUBNET_ID = "subnet-0123abcd"
 ENDPOINT = "http://127.0.0.1:1"  # the cases' AWSProviders never get past their spec
 
@@ -222,6 +225,18 @@ CASES: tuple[Case, ...] = (
          reason="InvalidSpec"),
     Case("ecs-exec-override-without-log", "ECSCluster", {**AWS, "clusterName": "shop", "configuration": {
         "executeCommandConfiguration": {"logging": "OVERRIDE"}}}, reason="InvalidSpec"),
+    # RDSInstance: schema, rules the API server's CEL would refuse (answered by the kind), references.
+    Case("rds-engine-enum", "RDSInstance", {**RDS, "engine": "cobol"}, rejected="spec.engine"),
+    Case("rds-storage-small", "RDSInstance", {**RDS, "allocatedStorage": 5}, rejected="spec.allocatedStorage"),
+    Case("rds-identifier-pattern", "RDSInstance", {**RDS, "dbInstanceIdentifier": "Orders_DB"},
+         rejected="spec.dbInstanceIdentifier"),
+    Case("rds-one-subnet", "RDSInstance", {**RDS, "subnetIds": ["subnet-0123abcd"]}, reason="InvalidSpec"),
+    Case("rds-password-and-managed", "RDSInstance", {**RDS, "manageMasterUserPassword": True}, reason="InvalidSpec"),
+    Case("rds-skip-snapshot-policy", "RDSInstance", {**RDS, "deletionPolicy": "Snapshot", "skipFinalSnapshot": True},
+         reason="InvalidSpec"),
+    Case("rds-subnets-dangling", "RDSInstance", {**{k: v for k, v in RDS.items() if k != "subnetIds"},
+                                                 "subnetRefs": [{"name": "ghost-a"}, {"name": "ghost-b"}]},
+         reason="DependencyNotReady", waits=True),
     # AWSProvider: schema, and credentials that cannot be had.
     Case("provider-no-region", "AWSProvider", {"endpoint": ENDPOINT}, rejected="spec.region"),
     Case("provider-region-pattern", "AWSProvider", {"region": "mars-1"}, rejected="spec.region"),

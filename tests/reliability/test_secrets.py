@@ -1,6 +1,6 @@
 """Secrets never leak: operators run with credentials from Secrets (with a session token), an
 assumed role with an external ID, and revoked credentials, and copy Secret keys into Secrets
-Manager (a JSON object, a binary value); their logs (JSON and text, the text
+Manager (a JSON object, a binary value) and an RDS instance's master password; their logs (JSON and text, the text
 one at DEBUG), spans and metrics (over OTLP), Kubernetes events, object statuses and /metrics
 expositions hold none of the secret values, nor the role credentials STS issued."""
 
@@ -58,6 +58,16 @@ def set_up(cluster: Cluster, aws) -> tuple[list[str], str]:
                             ("app-binary", {"secretBinaryRef": {"name": "app", "key": "blob"}})):
         cluster.create("SecretsManagerSecret", name, {"providerRef": {"name": "static"}, "forceDeleteWithoutRecovery": True,
                                                       "secretName": f"{cluster.namespace}/{name}", **value_ref})
+    # The same password as an RDS instance's master password, in two subnets made in AWS directly.
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.90.{n}.0/24", AvailabilityZone=f"us-east-1{zone}")[
+        "Subnet"]["SubnetId"] for n, zone in ((1, "a"), (2, "b"))]
+    cluster.create("RDSInstance", "db", {"providerRef": {"name": "static"}, "dbInstanceIdentifier": f"db{token(8).lower()}",
+                                         "engine": "postgres", "dbInstanceClass": "db.t3.micro", "allocatedStorage": 20,
+                                         "masterUsername": "app", "subnetIds": subnets, "deletionPolicy": "Delete",
+                                         "skipFinalSnapshot": True,
+                                         "masterUserPasswordSecretRef": {"name": "app", "key": "password"}})
     return values, external_id
 
 
@@ -90,6 +100,7 @@ def test_no_secret_value_in_logs_spans_metrics_events_or_status(kube, aws, names
                     cluster.wait_ready("ElasticIP", f"on-{provider}")
                 for name in ("app-json", "app-binary"):
                     cluster.wait_ready("SecretsManagerSecret", name)
+                cluster.wait_ready("RDSInstance", "db")
                 cluster.wait_condition("AWSProvider", "revoked", status="False", reason="ProviderNotReady")
                 cluster.delete("ElasticIP", "on-role")
                 cluster.wait_gone("ElasticIP", "on-role")

@@ -15,6 +15,7 @@ from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .kms import KMSKey
 from .natgateway import NATGateway
+from .rds import RDSInstance
 from .route53hostedzone import Route53HostedZone
 from .route53recordset import Route53RecordSet
 from .routetable import RouteTable
@@ -31,4 +32,4 @@ def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
             Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
-            ECRRepository(), ECSCluster(), ElastiCacheCluster())
+            ECRRepository(), ECSCluster(), ElastiCacheCluster(), RDSInstance())
