@@ -263,7 +263,8 @@ def _kind_section(kind: Kind) -> list[str]:
     if kind.references:
         lines += ["", "| reference | names a | fills |", "|---|---|---|"]
         for ref in kind.references:
-            where = f"`{ref.within}[].{ref.field}`" if ref.within else f"`{ref.field}`"
+            field = f"{ref.field}[]" if ref.many else ref.field
+            where = f"`{ref.within}[].{field}`" if ref.within else f"`{field}`"
             lines.append(f"| {where} | {ref.kind} | `{ref.id_field}` from its `status."
                          f"{ref.status_field or 'identifier'}` |")
     lines += ["", "| drift-checked | severity | on a difference |", "|---|---|---|"]

@@ -9,6 +9,7 @@ import yaml
 
 from infra_operator.operator import crds
 from infra_operator.operator.engine.delta import list_changes
+from infra_operator.operator.engine.kind import Kind, Reference
 from infra_operator.operator.provider.errors import TerminalError
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.references import referenced, resolve
@@ -73,6 +74,40 @@ def test_list_item_references_are_declared_on_the_items():
     assert association["x-kubernetes-validations"][0]["rule"] == "has(self.subnetRef) != has(self.subnetId)"
     assert spec["x-kubernetes-validations"][0]["rule"] == "has(self.vpcRef) != has(self.vpcId)"
     assert "routes" not in spec["required"] and "subnetRef" not in spec["properties"]
+
+
+class Many(Kind):
+    kind, plural, identifier = "Many", "manies", "manyId"
+    references = (Reference("subnetRefs", "Subnet", "subnets", "^subnet-[0-9a-f]+$", many=True),
+                  Reference("groupRefs", "SecurityGroup", "groups", required=False, many=True))
+
+
+def test_many_references_fill_a_list_of_ids_in_order():
+    spec = {"subnetRefs": [{"name": "b"}, {"name": "a"}], "groups": ["sg-1"]}
+    ready = Objects(**{"Subnet/a": ObjectSummary(True, "subnet-a"), "Subnet/b": ObjectSummary(True, "subnet-b")})
+    assert referenced(Many(), spec) == {("Subnet", "a"), ("Subnet", "b")}
+    resolved = resolve(Many(), spec, "ns", ready)
+    assert resolved.waiting is None and resolved.spec["subnets"] == ["subnet-b", "subnet-a"]
+    assert resolved.spec["groups"] == ["sg-1"] and resolved.related == {}
+    partial = resolve(Many(), spec, "ns", Objects(**{"Subnet/a": ObjectSummary(False, None)}))
+    assert "subnets" not in partial.spec and partial.waiting.waiting_on == (("Subnet", "a"), ("Subnet", "b"))
+    with pytest.raises(TerminalError, match="spec: subnetRefs or subnets is required"):
+        resolve(Many(), {}, "ns", Objects())
+    with pytest.raises(TerminalError, match="set groupRefs or groups, not both"):
+        resolve(Many(), {"subnets": ["subnet-1"], "groups": ["sg-1"], "groupRefs": [{"name": "g"}]}, "ns", Objects())
+
+
+def test_many_references_are_lists_in_the_crd():
+    spec = kind_crd(Many())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    refs, ids = spec["properties"]["subnetRefs"], spec["properties"]["subnets"]
+    assert refs["type"] == ids["type"] == "array" and refs["items"]["required"] == ["name"]
+    assert ids["items"] == {"type": "string", "pattern": "^subnet-[0-9a-f]+$"}
+    rules = [v["rule"] for v in spec["x-kubernetes-validations"]]
+    assert rules == ["has(self.subnetRefs) != has(self.subnets)", "!(has(self.groupRefs) && has(self.groups))"]
+    schema = {**spec, "x-kubernetes-validations": None}
+    jsonschema.validate({"providerRef": {"name": "p"}, "subnetRefs": [{"name": "a"}]}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"providerRef": {"name": "p"}, "subnets": ["vpc-1"]}, schema)
 
 
 def test_list_changes_by_key_and_by_whole_item():

@@ -59,7 +59,8 @@ class Reference:
     of the same object ((spec field, status field) pairs: an ALB's DNS name and its canonical
     hosted zone id). A kind only ever reads the filled fields. `id_pattern` validates `id_field`
     in the CRD. `within` names a list field of the spec whose items each carry the reference, or an
-    object field of the spec that carries it.
+    object field of the spec that carries it. `many`: the field is a list of `{name}` and
+    `id_field` a list of ids (a load balancer's `subnetRefs` beside `subnets`), filled in order.
     """
 
     field: str
@@ -70,6 +71,7 @@ class Reference:
     within: str | None = None
     status_field: str | None = None
     also: tuple[tuple[str, str], ...] = ()
+    many: bool = False
 
 
 class Adoption(str, Enum):

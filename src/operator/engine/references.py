@@ -52,46 +52,59 @@ def _value(found: ObjectSummary, status_field: str | None) -> Any:
     return found.status.get(status_field) if status_field else found.ident
 
 
+def _names(ref: Reference, holder: Mapping[str, Any]) -> list[str]:
+    """The object names a holder gives for the reference: one, or a list of them (`many`)."""
+    value = holder.get(ref.field)
+    items = (value or []) if ref.many else [value or {}]
+    return [item["name"] for item in items if isinstance(item, Mapping) and item.get("name")]
+
+
 def referenced(kind: Kind, spec: Mapping[str, Any]) -> set[tuple[str, str]]:
     """(kind, name) of every object of ours the spec names."""
-    return {(ref.kind, holder[ref.field]["name"])
-            for ref in kind.references for _, holder in _holders(ref, spec)
-            if (holder.get(ref.field) or {}).get("name")}
+    return {(ref.kind, named) for ref in kind.references for _, holder in _holders(ref, spec)
+            for named in _names(ref, holder)}
 
 
 def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: ClusterView) -> Resolution:
-    """Fill in each reference's id_field. A reference with neither name nor id where one is
-    required, or with both, is a spec error; a missing or unready object makes the result wait."""
+    """Fill in each reference's id_field (a list of ids for a `many` reference, in the order of
+    the names). A reference with neither name nor id where one is required, or with both, is a
+    spec error; a missing or unready object makes the result wait."""
     resolution = Resolution(copy.deepcopy(dict(spec)))
     problems: list[str] = []
     delays: list[float] = []
     waiting_on: list[tuple[str, str]] = []
     for ref in kind.references:
         for path, holder in _holders(ref, resolution.spec):
-            named = (holder.get(ref.field) or {}).get("name")
-            if named and holder.get(ref.id_field):
+            names = _names(ref, holder)
+            if names and holder.get(ref.id_field):
                 raise TerminalError(f"{path}: set {ref.field} or {ref.id_field}, not both",
                                     reason="ConflictingReference")
-            if not named:
+            if not names:
                 if ref.required and not holder.get(ref.id_field):
-                    raise TerminalError(f"{path}: {ref.field}.name or {ref.id_field} is required",
+                    what = ref.field if ref.many else f"{ref.field}.name"
+                    raise TerminalError(f"{path}: {what} or {ref.id_field} is required",
                                         reason="MissingReference")
                 continue
-            found = cluster.find(ref.kind, namespace, named)
-            if found is not None and ref.within is None:
-                resolution.related[ref.field] = found.status
-            if found is None:
-                problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
-                waiting_on.append((ref.kind, named))
-                resolution.missing += ((ref.kind, named),)
-                delays.append(MISSING_DELAY)
-            elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
-                problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
-                waiting_on.append((ref.kind, named))
-                delays.append(NOT_READY_DELAY)
-            else:
-                for spec_field, status_field in _fills(ref):
-                    holder[spec_field] = _value(found, status_field)
+            fills: list[list[Any]] = [[] for _ in _fills(ref)]
+            for named in names:
+                found = cluster.find(ref.kind, namespace, named)
+                if found is not None and ref.within is None and not ref.many:
+                    resolution.related[ref.field] = found.status
+                if found is None:
+                    problems.append(f"{ref.kind} {named} ({path}.{ref.field}) does not exist")
+                    waiting_on.append((ref.kind, named))
+                    resolution.missing += ((ref.kind, named),)
+                    delays.append(MISSING_DELAY)
+                elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
+                    problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
+                    waiting_on.append((ref.kind, named))
+                    delays.append(NOT_READY_DELAY)
+                else:
+                    for values, (_, status_field) in zip(fills, _fills(ref)):
+                        values.append(_value(found, status_field))
+            if all(len(values) == len(names) for values in fills):
+                for values, (spec_field, _) in zip(fills, _fills(ref)):
+                    holder[spec_field] = values if ref.many else values[0]
     if problems:
         resolution.waiting = DependencyNotReady("waiting for " + "; ".join(problems), delay=min(delays),
                                                 waiting_on=tuple(sorted(set(waiting_on))))

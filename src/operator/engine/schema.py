@@ -144,12 +144,20 @@ def _add_reference(holder: dict[str, Any], ref: Reference) -> None:
     """The reference and its id alternative as properties of `holder` (the spec or a list
     item), with a CEL rule: exactly one of them when required, at most one otherwise."""
     properties = holder.setdefault("properties", {})
-    properties[ref.field] = {**NAME_REF, "description": f"A {ref.kind} object (same namespace); "
-                                                        f"alternative to {ref.id_field}."}
-    properties[ref.id_field] = {"type": "string", "description": f"The AWS id of the {ref.kind}; "
-                                                                 f"alternative to {ref.field}."}
+    if ref.many:
+        properties[ref.field] = {"type": "array", "items": copy.deepcopy(NAME_REF), "minItems": 1,
+                                 "description": f"{ref.kind} objects (same namespace); alternative to {ref.id_field}."}
+        properties[ref.id_field] = {"type": "array", "minItems": 1, "items": {"type": "string"},
+                                    "description": f"The AWS ids of the {ref.kind}s; alternative to {ref.field}."}
+        item = properties[ref.id_field]["items"]
+    else:
+        properties[ref.field] = {**NAME_REF, "description": f"A {ref.kind} object (same namespace); "
+                                                            f"alternative to {ref.id_field}."}
+        properties[ref.id_field] = {"type": "string", "description": f"The AWS id of the {ref.kind}; "
+                                                                     f"alternative to {ref.field}."}
+        item = properties[ref.id_field]
     if ref.id_pattern:
-        properties[ref.id_field]["pattern"] = ref.id_pattern
+        item["pattern"] = ref.id_pattern
     both = f"has(self.{ref.field}) && has(self.{ref.id_field})"
     holder.setdefault("x-kubernetes-validations", []).append(
         {"rule": f"has(self.{ref.field}) != has(self.{ref.id_field})",
