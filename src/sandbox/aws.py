@@ -58,7 +58,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay", "auth" or "reject"
+    kind: str  # "throttle", "server_error", "delay", "auth", "reject" or "rewrite"
     service: str | None
     operation: str | None
     times: int | None
@@ -70,6 +70,9 @@ class FaultRule:
     after: bool = False
     error: AWSError | None = None  # "reject": the answer
     query_error: str | None = None  # "reject": its x-amzn-query-error header, if any
+    # "rewrite": moto's answer with `pattern` (a regular expression on the bytes) replaced
+    pattern: bytes = b""
+    replacement: bytes = b""
     # A request-rate rule fires only on requests beyond `rate` per second (a token bucket of
     # `burst` requests, as AWS's per-account limits are).
     rate: float | None = None
@@ -149,6 +152,14 @@ class Faults:
         ``AWS.SimpleQueueService.QueueDeletedRecently;Sender``), from which botocore takes the code."""
         return self._add(FaultRule("reject", service, operation, times, None, status=status,
                                    error=AWSError(status, code, message), query_error=query_error))
+
+    def rewrite(self, pattern: str, replacement: str, service: str | None = None, operation: str | None = None,
+                times: int | None = None) -> FaultRule:
+        """Let moto answer, then replace `pattern` (a regular expression) in its answer: e.g. a
+        describe's state as AWS shows it while it provisions (``<Code>active</Code>`` answered
+        as ``<Code>provisioning</Code>`` for the first N describes), where moto is ready at once."""
+        return self._add(FaultRule("rewrite", service, operation, times, None, pattern=pattern.encode(),
+                                   replacement=replacement.encode()))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -330,7 +341,11 @@ class FaultInjectingApp:
 
     def _answer(self, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         hold_answer = 0.0
+        rewrite: FaultRule | None = None
         for rule in self.faults.pick(request):
+            if rule.kind == "rewrite":
+                rewrite = rule
+                continue
             if rule.kind == "delay" and rule.after:
                 hold_answer = rule.seconds
                 continue
@@ -344,11 +359,25 @@ class FaultInjectingApp:
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]
+        if rewrite is not None:
+            return self._rewritten(rewrite, environ, start_response, hold_answer)
         if hold_answer:
             answer = list(self._app(environ, start_response))
             time.sleep(hold_answer)
             return answer
         return self._app(environ, start_response)
+
+    def _rewritten(self, rule: FaultRule, environ: WSGIEnviron, start_response: StartResponse,
+                   hold_answer: float) -> Iterable[bytes]:
+        """moto's answer with the rule's pattern replaced (its Content-Length following)."""
+        started: list[tuple[Any, ...]] = []
+        answer = b"".join(self._app(environ, lambda *args: started.append(args)))
+        answer = re.sub(rule.pattern, rule.replacement, answer)
+        status, headers, *exc_info = started[0]
+        headers = [(k, str(len(answer)) if k.lower() == "content-length" else v) for k, v in headers]
+        time.sleep(hold_answer)
+        start_response(status, headers, *exc_info)
+        return [answer]
 
 
 def _read_body(environ: WSGIEnviron) -> bytes:

@@ -151,6 +151,16 @@ def test_a_request_its_client_gave_up_on_takes_effect_before_wait_answered_retur
     aws.client("ec2").delete_vpc(VpcId=vpcs[0]["VpcId"])
 
 
+def test_rewrite_changes_the_first_answers_moto_gives(aws: MotoServer) -> None:
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    aws.faults.rewrite("<state>available</state>", "<state>pending</state>", service="ec2", operation="DescribeVpcs",
+                       times=1)
+    states = [ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["State"] for _ in range(2)]
+    assert states == ["pending", "available"] and aws.faults.count("rewrite", "ec2", "DescribeVpcs") == 1
+    ec2.delete_vpc(VpcId=vpc)
+
+
 def test_reset_forgets_resources(aws: MotoServer) -> None:
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
