@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .acm import Certificate
+from .alb import ALB
 from .apigateway import APIGateway
 from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
@@ -12,6 +13,7 @@ from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .kms import KMSKey
 from .natgateway import NATGateway
+from .nlb import NLB
 from .route53hostedzone import Route53HostedZone
 from .route53recordset import Route53RecordSet
 from .routetable import RouteTable
@@ -27,4 +29,5 @@ from .vpc import VPC
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
-            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket())
+            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
+            ALB(), NLB())
