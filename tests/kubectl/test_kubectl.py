@@ -216,6 +216,10 @@ ARN_LOOKUPS = {
     "dynamodb": lambda aws, arn: bool(aws.client("dynamodb").describe_table(TableName=arn.rsplit("/", 1)[1])["Table"]),
     "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
+    # Load balancers and the target groups they own.
+    "elasticloadbalancing": lambda aws, arn: bool(
+        aws.client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"] if ":targetgroup/" in arn
+        else aws.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]),
 }
 # Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway; record sets have
 # no tags at all): looked up by the id in the object's status.
@@ -226,7 +230,8 @@ STATUS_LOOKUPS = {
     "Route53RecordSet": ("recordKey", lambda aws, key: _record_exists(aws, *key.split("/", 3))),
 }
 NOT_FOUND = {"NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
-             "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue"}
+             "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue",
+             "LoadBalancerNotFound", "TargetGroupNotFound"}
 
 
 def _record_exists(aws, zone: str, name: str, record_type: str, set_identifier: str) -> bool:

@@ -36,7 +36,8 @@ ACCESS_LOGS = {
     "description": "Access logs to an S3 bucket (bucketRef to an S3Bucket, or bucket); the bucket policy must let "
                    "Elastic Load Balancing write.",
     "properties": {"enabled": {"type": "boolean", "default": True},
-                   "prefix": {"type": "string", "maxLength": 200, "pattern": "^[^/].*[^/]$|^.?$"}},
+                   "prefix": {"type": "string", "maxLength": 200, "pattern": "^([^/].*[^/]|[^/])?$",
+                              "description": "A key prefix in the bucket, without slashes at either end."}},
 }
 HEALTH_CHECK = {
     "type": "object",
@@ -210,7 +211,9 @@ class LoadBalancer(Kind):
                                             "workloads). protocol, port, targetType and VPC cannot change: rename "
                                             "the group to replace it."},
             "listeners": {"type": "array", "maxItems": 50, "items": listener, "x-kubernetes-list-type": "map",
-                          "x-kubernetes-list-map-keys": ["port"]},
+                          "x-kubernetes-list-map-keys": ["port"],
+                          "description": "Listeners by port: protocol, certificate (HTTPS/TLS), default action"
+                                         + (" and rules." if cls.rules else ".")},
         }
 
     spec_required = ("loadBalancerName",)
