@@ -284,7 +284,20 @@ FORWARD = {"type": "forward", "targetGroupName": "nowhere"}
      "DuplicateEntry"),
     ("NLB", {"listeners": [{"port": 1, "protocol": "TCP", "defaultAction": FORWARD}]}, "UnknownTargetGroup"),
     ("NLB", {"listeners": [{"port": 1, "protocol": "TLS", "defaultAction": {"type": "forward"}}]}, "InvalidSpec"),
+    ("ALB", {"listeners": [{"port": 80, "protocol": "HTTP", "defaultAction": {"type": "redirect"}}]}, "InvalidSpec"),
 ])
 def test_invalid_specs_stop_before_any_aws_call(cluster, calls, kind, change, reason):
     spec = {"loadBalancerName": "bad", "subnets": ["subnet-12345678", "subnet-87654321"], **change}
     check_stopped_before_aws(cluster, calls, kind, spec, reason)
+
+
+def test_a_target_group_the_tagging_api_lists_after_its_deletion_is_skipped(aws, cluster, network):
+    """The tagging API lags behind deletions: the bulk describe's TargetGroupNotFound makes the
+    read describe the groups one by one, and nothing is created twice."""
+    cluster.apply("NLB", "tcp", nlb_spec(network))
+    converge(cluster, [("NLB", "tcp")])
+    aws.faults.reject("TargetGroupNotFound", "One or more target groups not found", service="elasticloadbalancing",
+                      operation="DescribeTargetGroups", times=1)
+    assert reasons(cluster.reconcile("NLB", "tcp", "resync")) == []
+    assert aws.faults.count("reject") == 1 and list(groups(aws.client("elbv2"))).count("shop-tcp") == 1
+    delete_all(cluster, [("NLB", "tcp")])

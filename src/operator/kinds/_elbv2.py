@@ -27,6 +27,8 @@ TLS_PROTOCOLS = ("HTTPS", "TLS")
 # The values AWS shows for a redirect's unset parts (they keep what the request had).
 REDIRECT_DEFAULTS = {"protocol": "#{protocol}", "port": "#{port}", "host": "#{host}", "path": "/#{path}",
                      "query": "#{query}"}
+# The field each action type takes.
+ACTION_FIELDS = {"forward": "targetGroupName", "redirect": "redirect", "fixed-response": "fixedResponse"}
 CONDITIONS = ("host-header", "path-pattern", "http-request-method", "source-ip")
 # The AWS name of each condition's values (host-header: HostHeaderConfig.Values...).
 CONDITION_CONFIGS = {"host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig",
@@ -159,9 +161,9 @@ class LoadBalancer(Kind):
                         "messageBody": {"type": "string", "maxLength": 1024}}}} if cls.rules else {}),
             },
             "x-kubernetes-validations": [
-                {"rule": f"(self.type == '{kind}') == has(self.{field})", "message": f"{kind} takes {field}"}
-                for kind, field in (("forward", "targetGroupName"), ("redirect", "redirect"),
-                                    ("fixed-response", "fixedResponse")) if kind in cls.action_types],
+                {"rule": f"(self.type == '{kind}') == has(self.{field})",
+                 "message": f"a {kind} action takes {field}, and only such an action"}
+                for kind, field in ACTION_FIELDS.items() if kind in cls.action_types],
         }
         rule = {"type": "object", "required": ["priority", "conditions", "action"], "properties": {
             "priority": {"type": "integer", "minimum": 1, "maximum": 50000},
@@ -257,6 +259,9 @@ class LoadBalancer(Kind):
                                     "certificateArn), and only such a listener takes one")
             _unique([rule["priority"] for rule in listener.get("rules") or ()], where + ": two rules of priority {}")
             for action in [listener["defaultAction"], *(rule["action"] for rule in listener.get("rules") or ())]:
+                for kind, field in ACTION_FIELDS.items():
+                    if (action["type"] == kind) != (field in action):
+                        raise TerminalError(f"{where}: a {kind} action takes {field}, and only such an action")
                 target = action.get("targetGroupName")
                 if action["type"] == "forward" and target not in groups:
                     raise TerminalError(f"{where} forwards to the target group {target!r}, which this spec does "
@@ -365,8 +370,13 @@ class LoadBalancer(Kind):
         arns = tagged_arns(aws, ["elasticloadbalancing:targetgroup"], (OWNER_UID, owner_uid)) if owner_uid else []
         if not arns:
             return []
-        found = self.absent_if_missing(aws.client("elbv2").describe_target_groups, TargetGroupArns=arns)
-        return list(found["TargetGroups"]) if found else []
+        describe = aws.client("elbv2").describe_target_groups
+        found = self.absent_if_missing(describe, TargetGroupArns=arns)
+        if found is None:  # the tagging API still lists one just deleted: the others, one by one
+            found = {"TargetGroups": [group for arn in arns for group in
+                                      (self.absent_if_missing(describe, TargetGroupArns=[arn]) or {}).get(
+                                          "TargetGroups", ())]}
+        return list(found["TargetGroups"])
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         found = [self.read(aws, arn) for arn in tagged_arns(aws, ["elasticloadbalancing:loadbalancer"], owner_uid_tag)]
