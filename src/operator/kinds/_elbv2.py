@@ -337,7 +337,7 @@ class LoadBalancer(Kind):
         lb = raw["LoadBalancer"]
         return {"state": lb["State"]["Code"], "vpcId": lb.get("VpcId"),
                 "targetGroupArns": {g["TargetGroupName"]: g["TargetGroupArn"] for g in raw.get("TargetGroups") or ()},
-                "listenerArns": {_port(l["Port"]): l["ListenerArn"] for l in raw.get("Listeners") or ()}}
+                "listenerArns": {_port(each["Port"]): each["ListenerArn"] for each in raw.get("Listeners") or ()}}
 
     def available(self, raw: Raw) -> bool:
         state = raw["LoadBalancer"]["State"]
