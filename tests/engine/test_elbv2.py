@@ -94,7 +94,8 @@ def test_alb_create_update_drift_delete(aws, telemetry, calls, network):
     arn = status["loadBalancerArn"]
     assert status["state"] == "active" and status["vpcId"] == network["vpc"]
     assert status["dnsName"].endswith(".elb.amazonaws.com") and status["canonicalHostedZoneId"]
-    assert sorted(status["targetGroupArns"]) == ["shop-api", "shop-web"] and sorted(status["listenerArns"]) == ["443", "80"]
+    assert sorted(status["targetGroupArns"]) == ["shop-api", "shop-web"]
+    assert sorted(status["listenerArns"]) == ["443", "80"]
     assert listeners(elbv2, arn) == {80: {"protocol": "HTTP", "default": "redirect", "rules": {}},
                                      443: {"protocol": "HTTPS", "default": "forward",
                                            "rules": {10: "forward", 20: "fixed-response"}}}
@@ -301,3 +302,19 @@ def test_a_target_group_the_tagging_api_lists_after_its_deletion_is_skipped(aws,
     assert reasons(cluster.reconcile("NLB", "tcp", "resync")) == []
     assert aws.faults.count("reject") == 1 and list(groups(aws.client("elbv2"))).count("shop-tcp") == 1
     delete_all(cluster, [("NLB", "tcp")])
+
+
+def test_a_load_balancer_stripped_of_its_tags_keeps_its_target_groups(aws, cluster, network):
+    """The owner tags removed out of band: the target groups are found through the listeners'
+    (which carry them), nothing is created twice, and the tags come back."""
+    elbv2 = aws.client("elbv2")
+    cluster.apply("NLB", "tcp", nlb_spec(network))
+    converge(cluster, [("NLB", "tcp")])
+    arn = cluster.status("NLB", "tcp")["loadBalancerArn"]
+    tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+    elbv2.remove_tags(ResourceArns=[arn], TagKeys=[t["Key"] for t in tags])
+    healed = cluster.reconcile("NLB", "tcp", "resync")
+    assert reasons(healed) == ["DriftHealed"] and "tags" in healed.events[0].message, healed.message
+    assert elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"] and len(groups(elbv2)) == 1
+    delete_all(cluster, [("NLB", "tcp")])
+

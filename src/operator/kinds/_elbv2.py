@@ -363,7 +363,7 @@ class LoadBalancer(Kind):
         attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
         return {"LoadBalancer": found["LoadBalancers"][0], "Tags": tags, "Listeners": listeners,
                 "Attributes": {a["Key"]: a["Value"] for a in attributes},
-                "TargetGroups": self._owned_groups(aws, tag_map(tags).get(OWNER_UID))}
+                "TargetGroups": self._owned_groups(aws, tag_map(tags).get(OWNER_UID) or _attached_owner(elbv2, arn))}
 
     def _owned_groups(self, aws: AWSClients, owner_uid: str | None) -> list[dict[str, Any]]:
         """The target groups carrying the object's owner tag (none known without it)."""
@@ -432,8 +432,8 @@ class LoadBalancer(Kind):
         owner = [{"Key": k, "Value": v} for k, v in tag_map(raw.get("Tags")).items() if k.startswith(OWNER_PREFIX)]
         groups = _keyed_changes(desired["targetGroups"], observed["targetGroups"])
         for name, want in groups.added:
-            arns[name] = elbv2.create_target_group(Name=name, **_group_params(want), Tags=owner)[
-                "TargetGroups"][0]["TargetGroupArn"]
+            made = elbv2.create_target_group(Name=name, **_group_params(want), **({"Tags": owner} if owner else {}))
+            arns[name] = made["TargetGroups"][0]["TargetGroupArn"]
         for name, have, want in groups.replaced:
             fixed = [field for field in TARGET_GROUP_IDENTITY if have[field] != want[field]]
             if fixed:
@@ -488,6 +488,15 @@ class LoadBalancer(Kind):
             elbv2.modify_load_balancer_attributes(
                 LoadBalancerArn=ident, Attributes=[{"Key": "deletion_protection.enabled", "Value": "false"}])
         elbv2.delete_load_balancer(LoadBalancerArn=ident)
+
+
+def _attached_owner(elbv2: Any, arn: str) -> str | None:
+    """The owner uid on the target groups the load balancer forwards to: the object's, when the
+    load balancer itself lost its tags out of band (healed by the same run)."""
+    attached = [group["TargetGroupArn"] for page in elbv2.get_paginator("describe_target_groups").paginate(
+        LoadBalancerArn=arn) for group in page["TargetGroups"]][:20]  # DescribeTags takes 20 ARNs
+    described = elbv2.describe_tags(ResourceArns=attached)["TagDescriptions"] if attached else []
+    return next((tag_map(each["Tags"])[OWNER_UID] for each in described if OWNER_UID in tag_map(each["Tags"])), None)
 
 
 class _Keyed:
