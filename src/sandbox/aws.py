@@ -157,7 +157,8 @@ class Faults:
                 times: int | None = None) -> FaultRule:
         """Let moto answer, then replace `pattern` (a regular expression) in its answer: e.g. a
         describe's state as AWS shows it while it provisions (``<Code>active</Code>`` answered
-        as ``<Code>provisioning</Code>`` for the first N describes), where moto is ready at once."""
+        as ``<Code>provisioning</Code>`` for the first N describes), where moto is ready at once.
+        Only answers the pattern is found in count towards ``times``."""
         return self._add(FaultRule("rewrite", service, operation, times, None, pattern=pattern.encode(),
                                    replacement=replacement.encode()))
 
@@ -187,6 +188,13 @@ class Faults:
         """A snapshot of ``{(kind, service, operation): count}``."""
         with self._lock:
             return dict(self._injected)
+
+    def unfired(self, rule: FaultRule, request: AWSRequest) -> None:
+        """Take back a picked rule that found nothing to act on (a rewrite whose pattern the
+        answer lacks): it neither counts as injected nor uses up one of its `times`."""
+        with self._lock:
+            rule.used -= 1
+            self._injected[(rule.kind, request.service, request.operation)] -= 1
 
     def _add(self, rule: FaultRule) -> FaultRule:
         if rule.ratio is not None and not 0.0 <= rule.ratio <= 1.0:
@@ -360,19 +368,21 @@ class FaultInjectingApp:
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]
         if rewrite is not None:
-            return self._rewritten(rewrite, environ, start_response, hold_answer)
+            return self._rewritten(rewrite, request, environ, start_response, hold_answer)
         if hold_answer:
             answer = list(self._app(environ, start_response))
             time.sleep(hold_answer)
             return answer
         return self._app(environ, start_response)
 
-    def _rewritten(self, rule: FaultRule, environ: WSGIEnviron, start_response: StartResponse,
+    def _rewritten(self, rule: FaultRule, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse,
                    hold_answer: float) -> Iterable[bytes]:
         """moto's answer with the rule's pattern replaced (its Content-Length following)."""
         started: list[tuple[Any, ...]] = []
-        answer = b"".join(self._app(environ, lambda *args: started.append(args)))
-        answer = re.sub(rule.pattern, rule.replacement, answer)
+        answer, found = re.subn(rule.pattern, rule.replacement,
+                                b"".join(self._app(environ, lambda *args: started.append(args))))
+        if not found:
+            self.faults.unfired(rule, request)
         status, headers, *exc_info = started[0]
         headers = [(k, str(len(answer)) if k.lower() == "content-length" else v) for k, v in headers]
         time.sleep(hold_answer)

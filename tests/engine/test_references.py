@@ -82,6 +82,19 @@ class Many(Kind):
                   Reference("groupRefs", "SecurityGroup", "groups", required=False, many=True))
 
 
+class Alias(Kind):
+    kind, plural, identifier = "Alias", "aliases", "key"
+    references = (Reference("albRef", "ALB", "dnsName", required=False, status_field="dnsName",
+                            also=(("hostedZoneId", "canonicalHostedZoneId"),)),)
+
+
+def test_a_reference_conflicts_with_every_field_it_fills():
+    ready = Objects(**{"ALB/a": ObjectSummary(True, "arn", {"dnsName": "a.elb", "canonicalHostedZoneId": "Z1"})})
+    assert resolve(Alias(), {"albRef": {"name": "a"}}, "ns", ready).spec["hostedZoneId"] == "Z1"
+    with pytest.raises(TerminalError, match="spec: set albRef or hostedZoneId, not both"):
+        resolve(Alias(), {"albRef": {"name": "a"}, "hostedZoneId": "Z9"}, "ns", ready)
+
+
 def test_many_references_fill_a_list_of_ids_in_order():
     spec = {"subnetRefs": [{"name": "b"}, {"name": "a"}], "groups": ["sg-1"]}
     ready = Objects(**{"Subnet/a": ObjectSummary(True, "subnet-a"), "Subnet/b": ObjectSummary(True, "subnet-b")})

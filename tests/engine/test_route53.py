@@ -293,10 +293,11 @@ def test_a_record_outside_its_zone_is_refused(aws, cluster, calls):
 
 
 def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster):
-    """samples/60-dns.yaml with the network sample it references, applied at once in any order."""
+    """samples/60-dns.yaml with the network, storage and load balancer samples it references
+    (directly or through the ALB its alias names), applied at once in any order."""
     route53 = aws.client("route53")
     samples = pathlib.Path(__file__).parents[2] / "samples"
-    documents = [doc for name in ("20-network.yaml", "60-dns.yaml")
+    documents = [doc for name in ("20-network.yaml", "30-storage.yaml", "80-loadbalancers.yaml", "60-dns.yaml")
                  for doc in yaml.safe_load_all((samples / name).read_text()) if doc]
     random.Random(7).shuffle(documents)
     for doc in documents:
@@ -307,7 +308,9 @@ def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster)
     assert [v["VPCId"] for v in route53.get_hosted_zone(Id=internal)["VPCs"]] == [cluster.status("VPC", "main")["vpcId"]]
     assert record(route53, internal, "orders-db.shop.internal", "CNAME")["TTL"] == 300
     shop = cluster.status("Route53HostedZone", "shop")["hostedZoneId"]
-    assert record(route53, shop, "www.shop.example.com")["AliasTarget"]["HostedZoneId"] == "Z35SXDOTRQ7X7K"
+    alias = record(route53, shop, "www.shop.example.com")["AliasTarget"]
+    alb = cluster.status("ALB", "shop")
+    assert (alias["DNSName"], alias["HostedZoneId"]) == (alb["dnsName"] + ".", alb["canonicalHostedZoneId"])
     assert all(ready_reason(cluster.status(*key)) == "Available" for key in keys)
     delete_all(cluster, keys, shuffle=random.Random(7).shuffle)
     assert not [z for z in route53.list_hosted_zones()["HostedZones"] if z["Id"].split("/")[-1] in (shop, internal)]

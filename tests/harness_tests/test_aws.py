@@ -156,6 +156,7 @@ def test_rewrite_changes_the_first_answers_moto_gives(aws: MotoServer) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
     aws.faults.rewrite("<state>available</state>", "<state>pending</state>", service="ec2", operation="DescribeVpcs",
                        times=1)
+    ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.6.0.0/16"]}])  # no VPC: nothing to rewrite
     states = [ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["State"] for _ in range(2)]
     assert states == ["pending", "available"] and aws.faults.count("rewrite", "ec2", "DescribeVpcs") == 1
     ec2.delete_vpc(VpcId=vpc)

@@ -218,6 +218,10 @@ ARN_LOOKUPS = {
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
     "elasticache": lambda aws, arn: _elasticache_exists(aws, arn),
     "rds": lambda aws, arn: _rds_exists(aws, *arn.split(":")[5:7]),
+    # Load balancers and the target groups they own.
+    "elasticloadbalancing": lambda aws, arn: bool(
+        aws.client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"] if ":targetgroup/" in arn
+        else aws.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]),
 }
 # Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, ECR; ECS clusters
 # are named in status; record sets have no tags at all): looked up by the id in the object's status.
@@ -234,7 +238,7 @@ STATUS_LOOKUPS = {
 }
 NOT_FOUND = {"DBInstanceNotFound", "DBSubnetGroupNotFoundFault", "NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
              "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue",
-             "RepositoryNotFoundException"}
+             "RepositoryNotFoundException", "LoadBalancerNotFound", "TargetGroupNotFound"}
 
 
 def _record_exists(aws, zone: str, name: str, record_type: str, set_identifier: str) -> bool:

@@ -92,8 +92,9 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
     for ref in kind.references:
         for path, holder in _holders(ref, resolution.spec):
             names = _names(ref, holder)
-            if names and holder.get(ref.id_field):
-                raise TerminalError(f"{path}: set {ref.field} or {ref.id_field}, not both",
+            both = [spec_field for spec_field, _ in _fills(ref) if names and holder.get(spec_field)]
+            if both:
+                raise TerminalError(f"{path}: set {ref.field} or {' and '.join(both)}, not both",
                                     reason="ConflictingReference")
             if not names:
                 if ref.required and not holder.get(ref.id_field):

@@ -159,8 +159,9 @@ def _add_reference(holder: dict[str, Any], ref: Reference) -> None:
     else:
         properties[ref.field] = {**NAME_REF, "description": f"A {ref.kind} object (same namespace); "
                                                             f"alternative to {ref.id_field}."}
-        properties[ref.id_field] = {"type": "string", "description": f"The AWS id of the {ref.kind}; "
-                                                                     f"alternative to {ref.field}."}
+        # A field the kind declares itself (an alias's dnsName, which two references fill) keeps its schema.
+        properties.setdefault(ref.id_field, {"type": "string", "description": f"The AWS id of the {ref.kind}; "
+                                                                              f"alternative to {ref.field}."})
         item = properties[ref.id_field]
     if ref.id_pattern:
         item["pattern"] = ref.id_pattern

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..engine.kind import Kind
 from .acm import Certificate
+from .alb import ALB
 from .apigateway import APIGateway
 from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
@@ -15,6 +16,7 @@ from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .kms import KMSKey
 from .natgateway import NATGateway
+from .nlb import NLB
 from .rds import RDSInstance
 from .route53hostedzone import Route53HostedZone
 from .route53recordset import Route53RecordSet
@@ -32,4 +34,4 @@ def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
             Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
-            ECRRepository(), ECSCluster(), ElastiCacheCluster(), RDSInstance())
+            ECRRepository(), ECSCluster(), ElastiCacheCluster(), RDSInstance(), ALB(), NLB())

@@ -18,9 +18,14 @@ TYPES = ["A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR",
 IN_SYNC_DELAY = 15.0
 ROUTING = ("weight", "region", "failover", "geoLocation", "multiValueAnswer")
 
+# Load balancer kinds an alias can name by reference (`albRef`, `nlbRef`): their DNS name and
+# canonical hosted zone id fill dnsName and hostedZoneId.
+ALIAS_KINDS = ("ALB", "NLB")
+ALIAS_REFS = tuple(f"{kind.lower()}Ref" for kind in ALIAS_KINDS)
+ALIAS_BY_REF = (f"a load balancer reference ({' or '.join(ALIAS_REFS)}) fills dnsName and hostedZoneId: set one "
+                "reference, or both dnsName and hostedZoneId")
 ALIAS = {
     "type": "object",
-    "required": ["dnsName", "hostedZoneId"],
     "description": "An alias to an AWS endpoint (load balancer, CloudFront distribution, API, another record).",
     "properties": {
         "dnsName": {"type": "string", "minLength": 1, "maxLength": 1024},
@@ -28,6 +33,10 @@ ALIAS = {
                          "description": "The target's hosted zone (a load balancer's canonical hosted zone id)."},
         "evaluateTargetHealth": {"type": "boolean", "default": False},
     },
+    "x-kubernetes-validations": [{
+        "rule": " + ".join(f"(has(self.{ref}) ? 1 : 0)" for ref in ALIAS_REFS)
+                + " == (has(self.dnsName) || has(self.hostedZoneId) ? 0 : 1)",
+        "message": ALIAS_BY_REF}],
 }
 
 
@@ -84,7 +93,10 @@ class Route53RecordSet(Kind):
                  "(has(self.geoLocation) ? 1 : 0) + (has(self.multiValueAnswer) ? 1 : 0) <= 1",
          "message": "at most one routing policy"},
     )
-    references = (Reference("hostedZoneRef", "Route53HostedZone", "hostedZoneId", id_pattern="^[A-Z0-9]+$"),)
+    references = (Reference("hostedZoneRef", "Route53HostedZone", "hostedZoneId", id_pattern="^[A-Z0-9]+$"),
+                  *(Reference(ref, kind, "dnsName", required=False, within="aliasTarget", status_field="dnsName",
+                              also=(("hostedZoneId", "canonicalHostedZoneId"),))
+                    for ref, kind in zip(ALIAS_REFS, ALIAS_KINDS)))
     status_properties = {"changeStatus": {"type": "string"}}
     printer_columns = (("FQDN", ".status.fqdn", "string"), ("Type", ".spec.type", "string"))
     drift_fields = (
@@ -109,6 +121,12 @@ class Route53RecordSet(Kind):
         routing = [field for field in ROUTING if field in spec]
         if ("aliasTarget" in spec) == ("records" in spec):
             raise TerminalError("set either records or aliasTarget")
+        alias = spec.get("aliasTarget")
+        # References filled in already carry dnsName and hostedZoneId (a conflict was refused then).
+        if alias is not None and not (sum(bool(alias.get(ref)) for ref in ALIAS_REFS) == 1 if
+                                      any(alias.get(ref) for ref in ALIAS_REFS) else
+                                      "dnsName" in alias and "hostedZoneId" in alias):
+            raise TerminalError(ALIAS_BY_REF)
         if "aliasTarget" in spec and "ttl" in spec:
             raise TerminalError("an alias record takes no ttl")
         if "records" in spec and "ttl" not in spec:
