@@ -127,7 +127,7 @@ def test_rbac_is_least_privilege():
     expected |= {(GROUP, f"{plural}/status"): {"get", "patch"} for plural in PLURALS}
     expected |= {
         ("", "events"): {"create", "patch"},
-        ("", "secrets"): {"get", "list", "watch"},
+        ("", "secrets"): {"get", "list", "watch", "create", "update", "patch"},
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }
