@@ -32,7 +32,8 @@ GROUP = "aws.infra-operator.dev"
 PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways",
            "securitygroups", "routetables", "kmskeys",
            "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
-           "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets")
+           "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets",
+           "ec2keypairs")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"

@@ -259,6 +259,7 @@ EC2_LOOKUPS = {
         Filters=[{"Name": "route-table-id", "Values": [id_]}])["RouteTables"],
     "sg": lambda ec2, id_: ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [id_]}])[
         "SecurityGroups"],
+    "key": lambda ec2, id_: ec2.describe_key_pairs(Filters=[{"Name": "key-pair-id", "Values": [id_]}])["KeyPairs"],
 }
 
 
