@@ -250,6 +250,7 @@ def _kind_section(kind: Kind) -> list[str]:
                           + ("; the whole set is replaced at once." if kind.tagging.replaces_whole_set else ".")),
         f"- **Deletion:** `deletionPolicy` {', '.join(f'`{p}`' for p in ('Delete', 'Retain', *deletion.policies))}"
         f" (default `{deletion.default}`)"
+        + "".join(f"; `{p}` leaves the resource in AWS without our tags" for p in deletion.keeping)
         + (f"; `{deletion.force_field}` overrides AWS's safety" if deletion.force_field else "")
         + ("; AWS's deletion protection shows as `DeletionProtected`" if deletion.protected else "") + ".",
     ]

@@ -276,10 +276,16 @@ class Deletion:
     restored (KMS pending window, Secrets Manager recovery window); `Kind.deletion_date(raw)`
     says when. A scheduled deletion releases the finalizer (event DeletionScheduled, the date in
     status); seen on a live object it is critical drift, healed by `Kind.restore`; an object
-    re-created under the same namespace, name and kind (the owner tags) restores and adopts it."""
+    re-created under the same namespace, name and kind (the owner tags) restores and adopts it.
+
+    `keeping`: those of `policies` that leave the resource in AWS (EC2Instance "Stop"): the
+    engine asks `delete` with the policy (which stops it, say), then retains the resource as
+    under Retain (ownership tags removed) and releases the finalizer without waiting for it to
+    go; dependents do not hold such a deletion."""
 
     policies: tuple[str, ...] = ()
     default: str = "Delete"
+    keeping: tuple[str, ...] = ()
     force_field: str | None = None
     force_description: str = ""
     protected: tuple[ErrorMatch, ...] = ()

@@ -581,7 +581,8 @@ class Reconciler:
     def _delete(self, run: _Run) -> None:
         kind, obj, outcome = run.kind, run.obj, run.outcome
         policy = obj.spec.get("deletionPolicy", kind.deletion.default)
-        if policy != "Retain":
+        keeps = policy == "Retain" or policy in kind.deletion.keeping
+        if not keeps:
             blocking = run.cluster.dependents(kind.kind, obj.namespace, obj.name)
             if blocking:
                 outcome.retry_after = self.settings.dependents_delay
@@ -590,7 +591,11 @@ class Reconciler:
                 return
         run.aws = self._clients(obj)
         with self._writing(kind, obj):
-            if policy == "Retain":
+            if keeps:
+                if policy != "Retain":  # the kind acts on the resource it leaves (e.g. stops it)
+                    for target in self._targets(run):
+                        _absent_ok(kind, kind.delete, run.aws, kind.identify(target), target,
+                                   {**obj.spec, "deletionPolicy": policy})
                 self._retain(run)
             else:
                 self._delete_in_aws(run, {**obj.spec, "deletionPolicy": policy})
