@@ -58,7 +58,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay", "auth" or "reject"
+    kind: str  # "throttle", "server_error", "delay", "auth", "reject" or "rewrite"
     service: str | None
     operation: str | None
     times: int | None
@@ -70,6 +70,7 @@ class FaultRule:
     after: bool = False
     error: AWSError | None = None  # "reject": the answer
     query_error: str | None = None  # "reject": its x-amzn-query-error header, if any
+    rewrite: tuple[str, str] | None = None  # "rewrite": (pattern, replacement) on moto's answer
     # A request-rate rule fires only on requests beyond `rate` per second (a token bucket of
     # `burst` requests, as AWS's per-account limits are).
     rate: float | None = None
@@ -149,6 +150,13 @@ class Faults:
         ``AWS.SimpleQueueService.QueueDeletedRecently;Sender``), from which botocore takes the code."""
         return self._add(FaultRule("reject", service, operation, times, None, status=status,
                                    error=AWSError(status, code, message), query_error=query_error))
+
+    def rewrite(self, pattern: str, replacement: str, service: str | None = None, operation: str | None = None,
+                times: int | None = None) -> FaultRule:
+        """Answer with moto's answer rewritten (``re.sub(pattern, replacement)`` on its body): a
+        state AWS shows for minutes and moto skips (an instance ``pending`` or ``stopping``), for
+        the first ``times`` matching requests, so that the operator's "in progress" path runs."""
+        return self._add(FaultRule("rewrite", service, operation, times, None, rewrite=(pattern, replacement)))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -330,7 +338,11 @@ class FaultInjectingApp:
 
     def _answer(self, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         hold_answer = 0.0
+        rewrite: tuple[str, str] | None = None
         for rule in self.faults.pick(request):
+            if rule.kind == "rewrite":
+                rewrite = rule.rewrite
+                continue
             if rule.kind == "delay" and rule.after:
                 hold_answer = rule.seconds
                 continue
@@ -344,11 +356,22 @@ class FaultInjectingApp:
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]
+        if rewrite:
+            return self._rewritten(rewrite, environ, start_response)
         if hold_answer:
             answer = list(self._app(environ, start_response))
             time.sleep(hold_answer)
             return answer
         return self._app(environ, start_response)
+
+    def _rewritten(self, rewrite: tuple[str, str], environ: WSGIEnviron,
+                   start_response: StartResponse) -> Iterable[bytes]:
+        answered: list[Any] = []
+        body = b"".join(self._app(environ, lambda status, headers, *_: answered.extend((status, headers))))
+        body = re.sub(rewrite[0].encode(), rewrite[1].encode(), body)
+        status, headers = answered
+        start_response(status, [(k, str(len(body)) if k.lower() == "content-length" else v) for k, v in headers])
+        return [body]
 
 
 def _read_body(environ: WSGIEnviron) -> bytes:
