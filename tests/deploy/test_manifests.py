@@ -33,7 +33,7 @@ PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", 
            "securitygroups", "routetables", "kmskeys",
            "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
            "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets",
-           "ec2keypairs")
+           "ec2keypairs", "ec2instances")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"
