@@ -83,12 +83,9 @@ class SecretReader:
     def versioned(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
         """The decoded data and a version that changes whenever the data may have (uid and
         resourceVersion, never derived from the values)."""
-        try:
-            secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            raise
+        secret = self._secret(namespace, name)
+        if secret is None:
+            return None
         meta = secret.get("metadata") or {}
         # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
         data = {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (secret.get("data") or {}).items()}
@@ -98,13 +95,8 @@ class SecretReader:
     # -- engine.secret_outputs.SecretSink ---------------------------------------------------
 
     def inspect(self, namespace: str, name: str) -> WrittenSecret | None:
-        try:
-            secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            raise
-        return _written(secret)
+        secret = self._secret(namespace, name)
+        return None if secret is None else _written(secret)
 
     def write(self, namespace: str, name: str, owner: Owner, data: Mapping[str, SecretValue],
               written_for: str) -> None:
@@ -129,16 +121,21 @@ class SecretReader:
         self._api.send("PUT", f"{collection}/{name}", body)
 
     def disown(self, namespace: str, name: str, owner_uid: str) -> None:
-        path = f"/api/v1/namespaces/{namespace}/secrets/{name}"
+        secret = self._secret(namespace, name)
+        references = ((secret or {}).get("metadata") or {}).get("ownerReferences") or []
+        kept = [ref for ref in references if ref.get("uid") != owner_uid]
+        if len(kept) != len(references):
+            self._api.merge_patch(f"/api/v1/namespaces/{namespace}/secrets/{name}",
+                                  {"metadata": {"ownerReferences": kept or None}})
+
+    def _secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Secret as the API serves it; None when it does not exist."""
         try:
-            secret = self._api.get(path)
-            references = (secret.get("metadata") or {}).get("ownerReferences") or []
-            kept = [ref for ref in references if ref.get("uid") != owner_uid]
-            if len(kept) != len(references):
-                self._api.merge_patch(path, {"metadata": {"ownerReferences": kept or None}})
+            return self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
         except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
+            if exc.code == 404:
+                return None
+            raise
 
 
 def _written(secret: Mapping[str, Any]) -> WrittenSecret:

@@ -37,17 +37,37 @@ def spec(**more) -> dict:
             "securityGroups": [{"securityGroupRef": {"name": "web"}}], "rootVolume": {"sizeGiB": 8}, **more}
 
 
-@pytest.fixture
-def stack(cluster):
-    cluster.apply("VPC", "v", {"cidrBlock": "10.20.0.0/16"})
-    cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": "10.20.1.0/24"})
+def build_stack(cluster: Cluster, net: int, key_name: str) -> Cluster:
+    """A VPC 10.<net>.0.0/16 with a subnet, the security groups web and ssh, the key pair k."""
+    cluster.apply("VPC", "v", {"cidrBlock": f"10.{net}.0.0/16"})
+    cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": f"10.{net}.1.0/24"})
     for group in ("web", "ssh"):
         cluster.apply("SecurityGroup", group, {"vpcRef": {"name": "v"}, "groupName": group})
-    cluster.apply("EC2KeyPair", "k", {"keyName": "ops", "publicKeyMaterial": public_key()})
+    cluster.apply("EC2KeyPair", "k", {"keyName": key_name, "publicKeyMaterial": public_key()})
     converge(cluster, STACK)
-    yield cluster
+    return cluster
+
+
+def tear_down(cluster: Cluster) -> None:
     delete_all(cluster, [key for key in cluster.bodies if key[0] == KIND])
     delete_all(cluster, list(reversed(STACK)))
+
+
+@pytest.fixture
+def stack(cluster):
+    yield build_stack(cluster, 20, "ops")
+    tear_down(cluster)
+
+
+@pytest.fixture
+def live(aws, calls):
+    """The stack with a live telemetry, whose metrics a test reads back."""
+    from infra_operator.telemetry import TelemetrySettings, setup_telemetry
+    telemetry = setup_telemetry(TelemetrySettings())
+    cluster = build_stack(Cluster(make_engine(aws, telemetry, calls)), 21, "ops-live")
+    yield cluster, telemetry
+    tear_down(cluster)
+    telemetry.shutdown()
 
 
 def instance(ec2, ident: str) -> dict:
@@ -59,95 +79,82 @@ def owned(ec2, uid: str) -> list[str]:
     return [i["InstanceId"] for r in found for i in r["Instances"] if i["State"]["Name"] != "terminated"]
 
 
-def test_create_update_in_place_drift_heal_delete(aws, calls):
-    from infra_operator.telemetry import TelemetrySettings, setup_telemetry
-    telemetry = setup_telemetry(TelemetrySettings())
-    ec2 = aws.client("ec2")
-    cluster = Cluster(make_engine(aws, telemetry, calls))
-    try:
-        cluster.apply("VPC", "v", {"cidrBlock": "10.21.0.0/16"})
-        cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": "10.21.1.0/24"})
-        for group in ("web", "ssh"):
-            cluster.apply("SecurityGroup", group, {"vpcRef": {"name": "v"}, "groupName": group})
-        cluster.apply("EC2KeyPair", "k", {"keyName": "ops-main", "publicKeyMaterial": public_key()})
-        converge(cluster, STACK)
-        cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n",
-                                        rootVolume={"sizeGiB": 12, "volumeType": "gp3", "encrypted": True},
-                                        volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 20, "volumeType": "gp2"}],
-                                        monitoring=True, tags={"team": "web"}))
-        # AWS shows a new instance pending for a while (moto does not): in progress, then Ready.
-        # (The rule counts every DescribeInstances: the adoption lookup's, then the read's.)
-        aws.faults.rewrite(*RUNNING, "ec2", "DescribeInstances", times=2)
-        first = cluster.reconcile(KIND, "web")
-        assert reasons(first) == ["Created"] and ready_reason(first) == "Provisioning" and first.retry_after
-        ready = cluster.reconcile(KIND, "web", "update")
-        status = cluster.status(KIND, "web")
-        assert ready_reason(ready) == "Available" and reasons(ready) == []
-        ident = status["instanceId"]
-        assert status["state"] == "running" and status["instanceType"] == "t3.micro"
-        assert status["privateIp"].startswith("10.21.1.") and status["availabilityZone"].startswith("us-east-1")
-        assert status["launchTime"].endswith("Z") and status["privateDnsName"]
-        got = instance(ec2, ident)
-        assert got["SubnetId"] == cluster.status("Subnet", "s")["subnetId"] and got["KeyName"] == "ops-main"
-        assert [g["GroupId"] for g in got["SecurityGroups"]] == [cluster.status("SecurityGroup", "web")["groupId"]]
-        assert got["MetadataOptions"]["HttpTokens"] == "required" and got["Monitoring"]["State"] == "enabled"
-        assert got["ClientToken"] == cluster.uid(KIND, "web").replace("-", "")
-        user_data = ec2.describe_instance_attribute(InstanceId=ident, Attribute="userData")["UserData"]["Value"]
-        assert base64.b64decode(user_data).decode() == "#!/bin/sh\necho hello\n"
-        volumes = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in got["BlockDeviceMappings"]}
-        sizes = {v["VolumeId"]: (v["Size"], v["VolumeType"]) for v in ec2.describe_volumes(
-            VolumeIds=list(volumes.values()))["Volumes"]}
-        assert sizes[volumes["/dev/xvda"]] == (12, "gp3") and sizes[volumes["/dev/sdf"]] == (20, "gp2")
-        assert reasons(cluster.reconcile(KIND, "web", "resync")) == []
+def test_create_update_in_place_drift_heal_delete(aws, live):
+    (cluster, telemetry), ec2 = live, aws.client("ec2")
+    cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n",
+                                    rootVolume={"sizeGiB": 12, "volumeType": "gp3", "encrypted": True},
+                                    volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 20, "volumeType": "gp2"}],
+                                    monitoring=True, tags={"team": "web"}))
+    # AWS shows a new instance pending for a while (moto does not): in progress, then Ready.
+    # (The rule counts every DescribeInstances: the adoption lookup's, then the read's.)
+    aws.faults.rewrite(*RUNNING, "ec2", "DescribeInstances", times=2)
+    first = cluster.reconcile(KIND, "web")
+    assert reasons(first) == ["Created"] and ready_reason(first) == "Provisioning" and first.retry_after
+    ready = cluster.reconcile(KIND, "web", "update")
+    status = cluster.status(KIND, "web")
+    assert ready_reason(ready) == "Available" and reasons(ready) == []
+    ident = status["instanceId"]
+    assert status["state"] == "running" and status["instanceType"] == "t3.micro"
+    assert status["privateIp"].startswith("10.21.1.") and status["availabilityZone"].startswith("us-east-1")
+    assert status["launchTime"].endswith("Z") and status["privateDnsName"]
+    got = instance(ec2, ident)
+    assert got["SubnetId"] == cluster.status("Subnet", "s")["subnetId"] and got["KeyName"] == "ops-live"
+    assert [g["GroupId"] for g in got["SecurityGroups"]] == [cluster.status("SecurityGroup", "web")["groupId"]]
+    assert got["MetadataOptions"]["HttpTokens"] == "required" and got["Monitoring"]["State"] == "enabled"
+    assert got["ClientToken"] == cluster.uid(KIND, "web").replace("-", "")
+    user_data = ec2.describe_instance_attribute(InstanceId=ident, Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(user_data).decode() == "#!/bin/sh\necho hello\n"
+    volumes = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in got["BlockDeviceMappings"]}
+    sizes = {v["VolumeId"]: (v["Size"], v["VolumeType"]) for v in ec2.describe_volumes(
+        VolumeIds=list(volumes.values()))["Volumes"]}
+    assert sizes[volumes["/dev/xvda"]] == (12, "gp3") and sizes[volumes["/dev/sdf"]] == (20, "gp2")
+    assert reasons(cluster.reconcile(KIND, "web", "resync")) == []
 
-        # In place: a second security group, the hop limit, termination protection, volume sizes.
-        cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n",
-                                        securityGroups=[{"securityGroupRef": {"name": "web"}},
-                                                        {"securityGroupRef": {"name": "ssh"}}],
-                                        rootVolume={"sizeGiB": 16, "volumeType": "gp3", "encrypted": True},
-                                        volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 30, "volumeType": "gp3"}],
-                                        metadataOptions={"httpPutResponseHopLimit": 1}, terminationProtection=True,
-                                        monitoring=True, tags={"team": "web"}))
-        updated = cluster.reconcile(KIND, "web", "update")
-        assert reasons(updated) == ["Updated"] and ready_reason(updated) == "Available", updated.message
-        got = instance(ec2, ident)
-        assert len(got["SecurityGroups"]) == 2 and got["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
-        assert ec2.describe_instance_attribute(InstanceId=ident, Attribute="disableApiTermination")[
-            "DisableApiTermination"]["Value"] is True
-        sizes = {v["VolumeId"]: (v["Size"], v["VolumeType"]) for v in ec2.describe_volumes(
-            VolumeIds=list(volumes.values()))["Volumes"]}
-        assert sizes[volumes["/dev/xvda"]] == (16, "gp3") and sizes[volumes["/dev/sdf"]] == (30, "gp3")
+    # In place: a second security group, the hop limit, termination protection, volume sizes.
+    cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n",
+                                    securityGroups=[{"securityGroupRef": {"name": "web"}},
+                                                    {"securityGroupRef": {"name": "ssh"}}],
+                                    rootVolume={"sizeGiB": 16, "volumeType": "gp3", "encrypted": True},
+                                    volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 30, "volumeType": "gp3"}],
+                                    metadataOptions={"httpPutResponseHopLimit": 1}, terminationProtection=True,
+                                    monitoring=True, tags={"team": "web"}))
+    updated = cluster.reconcile(KIND, "web", "update")
+    assert reasons(updated) == ["Updated"] and ready_reason(updated) == "Available", updated.message
+    got = instance(ec2, ident)
+    assert len(got["SecurityGroups"]) == 2 and got["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    assert ec2.describe_instance_attribute(InstanceId=ident, Attribute="disableApiTermination")[
+        "DisableApiTermination"]["Value"] is True
+    sizes = {v["VolumeId"]: (v["Size"], v["VolumeType"]) for v in ec2.describe_volumes(
+        VolumeIds=list(volumes.values()))["Volumes"]}
+    assert sizes[volumes["/dev/xvda"]] == (16, "gp3") and sizes[volumes["/dev/sdf"]] == (30, "gp3")
 
-        # Out of band: IMDSv1 allowed again (critical) and a tag changed (info): healed.
-        ec2.modify_instance_metadata_options(InstanceId=ident, HttpTokens="optional")
-        ec2.create_tags(Resources=[ident], Tags=[{"Key": "team", "Value": "oops"}])
-        healed = cluster.reconcile(KIND, "web", "resync")
-        assert reasons(healed) == ["DriftHealed"] and ready_reason(healed) == "Available"
-        assert instance(ec2, ident)["MetadataOptions"]["HttpTokens"] == "required"
+    # Out of band: IMDSv1 allowed again (critical) and a tag changed (info): healed.
+    ec2.modify_instance_metadata_options(InstanceId=ident, HttpTokens="optional")
+    ec2.create_tags(Resources=[ident], Tags=[{"Key": "team", "Value": "oops"}])
+    healed = cluster.reconcile(KIND, "web", "resync")
+    assert reasons(healed) == ["DriftHealed"] and ready_reason(healed) == "Available"
+    assert instance(ec2, ident)["MetadataOptions"]["HttpTokens"] == "required"
 
-        # Termination protection off again, then deleted (terminated).
-        root = {"sizeGiB": 16, "volumeType": "gp3", "encrypted": True}
-        cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n", monitoring=True,
-                                        rootVolume=root, tags={"team": "web"}))
-        assert ready_reason(cluster.reconcile(KIND, "web", "update")) == "ReplacementRequired"  # volumes unlisted
-        cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n", monitoring=True,
-                                        rootVolume=root, volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 30}],
-                                        tags={"team": "web"}))
-        assert reasons(cluster.reconcile(KIND, "web", "update")) == ["Updated"]
-        gone = cluster.delete(KIND, "web")
-        assert gone.retry_after is None and reasons(gone) == ["Deleted"]
-        assert instance(ec2, ident)["State"]["Name"] == "terminated"
-        delete_all(cluster, list(reversed(STACK)))
+    # Termination protection off again, then deleted (terminated).
+    root = {"sizeGiB": 16, "volumeType": "gp3", "encrypted": True}
+    cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n", monitoring=True,
+                                    rootVolume=root, tags={"team": "web"}))
+    assert ready_reason(cluster.reconcile(KIND, "web", "update")) == "ReplacementRequired"  # volumes unlisted
+    cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n", monitoring=True,
+                                    rootVolume=root, volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 30}],
+                                    tags={"team": "web"}))
+    assert reasons(cluster.reconcile(KIND, "web", "update")) == ["Updated"]
+    gone = cluster.delete(KIND, "web")
+    assert gone.retry_after is None and reasons(gone) == ["Deleted"]
+    assert instance(ec2, ident)["State"]["Name"] == "terminated"
 
-        samples = telemetry.sample_values()
-        assert kind_metrics(samples, KIND) == {"drift critical": 1, "drift info": 1, "healed": 1,
-                                               "reconcile success": 5, "reconcile requeue": 1, "reconcile error": 1}
-        assert calls_of(samples, "EC2", "RunInstances", "TerminateInstances", "ModifyInstanceMetadataOptions",
-                        "ModifyVolume", "StopInstances") == {
-            "RunInstances": 1, "TerminateInstances": 1, "ModifyInstanceMetadataOptions": 3, "ModifyVolume": 2,
-            "StopInstances": 0}
-    finally:
-        telemetry.shutdown()
+    samples = telemetry.sample_values()
+    assert kind_metrics(samples, KIND) == {"drift critical": 1, "drift info": 1, "healed": 1,
+                                           "reconcile success": 5, "reconcile requeue": 1, "reconcile error": 1}
+    assert calls_of(samples, "EC2", "RunInstances", "TerminateInstances", "ModifyInstanceMetadataOptions",
+                    "ModifyVolume", "StopInstances") == {
+        "RunInstances": 1, "TerminateInstances": 1, "ModifyInstanceMetadataOptions": 3, "ModifyVolume": 2,
+        "StopInstances": 0}
 
 
 def test_an_instance_type_change_needs_allow_restart_then_stops_modifies_and_starts(aws, stack, calls):
@@ -186,28 +193,17 @@ def test_an_instance_type_change_needs_allow_restart_then_stops_modifies_and_sta
     assert base64.b64decode(data).decode() == "echo changed"
 
 
-def test_an_instance_stopped_outside_the_operator_is_started_again_as_critical_drift(aws, calls):
-    from infra_operator.telemetry import TelemetrySettings, setup_telemetry
-    telemetry = setup_telemetry(TelemetrySettings())
-    ec2 = aws.client("ec2")
-    cluster = Cluster(make_engine(aws, telemetry, calls))
-    try:
-        cluster.apply("VPC", "v", {"cidrBlock": "10.22.0.0/16"})
-        cluster.apply("Subnet", "s", {"vpcRef": {"name": "v"}, "cidrBlock": "10.22.1.0/24"})
-        cluster.apply("SecurityGroup", "web", {"vpcRef": {"name": "v"}, "groupName": "web"})
-        converge(cluster, STACK[:3])
-        cluster.apply(KIND, "i", spec())
-        converge(cluster, [(KIND, "i")])
-        ident = cluster.status(KIND, "i")["instanceId"]
-        ec2.stop_instances(InstanceIds=[ident])
-        healed = cluster.reconcile(KIND, "i", "resync")
-        assert reasons(healed) == ["DriftHealed"] and "state" in healed.events[0].message
-        assert instance(ec2, ident)["State"]["Name"] == "running"
-        samples = telemetry.sample_values()
-        assert kind_metrics(samples, KIND) == {"drift critical": 1, "healed": 1, "reconcile success": 2, "ready": 1}
-        delete_all(cluster, [(KIND, "i"), ("SecurityGroup", "web"), ("Subnet", "s"), ("VPC", "v")])
-    finally:
-        telemetry.shutdown()
+def test_an_instance_stopped_outside_the_operator_is_started_again_as_critical_drift(aws, live):
+    (cluster, telemetry), ec2 = live, aws.client("ec2")
+    cluster.apply(KIND, "i", spec())
+    converge(cluster, [(KIND, "i")])
+    ident = cluster.status(KIND, "i")["instanceId"]
+    ec2.stop_instances(InstanceIds=[ident])
+    healed = cluster.reconcile(KIND, "i", "resync")
+    assert reasons(healed) == ["DriftHealed"] and "state" in healed.events[0].message
+    assert instance(ec2, ident)["State"]["Name"] == "running"
+    samples = telemetry.sample_values()
+    assert kind_metrics(samples, KIND) == {"drift critical": 1, "healed": 1, "reconcile success": 2, "ready": 1}
 
 
 def test_stop_policy_stops_and_keeps_the_instance_and_retain_keeps_it_running(aws, stack):
@@ -258,3 +254,21 @@ def test_bad_input_is_answered_without_an_aws_call(cluster, calls, changes, reas
     outcome = cluster.reconcile(KIND, "bad")
     assert outcome.permanent and ready_reason(outcome) == reason and message in outcome.message, outcome.message
     assert reasons(outcome) == [reason] and calls.total() == 0
+
+
+def test_the_instance_profile_by_name_or_arn_is_replaced_in_place(aws, stack):
+    ec2, iam, cluster = aws.client("ec2"), aws.client("iam"), stack
+    first, second = (iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+                     for name in ("app-a", "app-b"))
+    cluster.apply(KIND, "p", spec(iamInstanceProfile="app-a"))
+    converge(cluster, [(KIND, "p")])
+    ident = cluster.status(KIND, "p")["instanceId"]
+    assert instance(ec2, ident)["IamInstanceProfile"]["Arn"] == first["Arn"]
+    assert reasons(cluster.reconcile(KIND, "p", "resync")) == []  # a name matches AWS's ARN
+    cluster.apply(KIND, "p", spec(iamInstanceProfile=second["Arn"]))
+    assert reasons(cluster.reconcile(KIND, "p", "update")) == ["Updated"]
+    # moto's DescribeInstances keeps showing the replaced profile (AWS shows the new one); its
+    # association is the new one.
+    associations = ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [ident]}])["IamInstanceProfileAssociations"]
+    assert [a["IamInstanceProfile"]["Arn"] for a in associations] == [second["Arn"]]
