@@ -27,8 +27,10 @@ VOLUME = {
     "iops": {"type": "integer", "minimum": 100, "maximum": 256000, "description": "Provisioned IOPS (io1, io2, gp3)."},
     "throughput": {"type": "integer", "minimum": 125, "maximum": 2000, "description": "Throughput in MiB/s (gp3)."},
     "encrypted": {"type": "boolean", "description": "Encrypt with the account's default EBS key; cannot change."},
-    "deleteOnTermination": {"type": "boolean", "default": True,
-                            "description": "Delete the volume when the instance is terminated."},
+    # No schema default: a default inside a list-type map's items makes the stored list differ
+    # from the applied one (a server-side apply conflict with the client-side manager).
+    "deleteOnTermination": {"type": "boolean",
+                            "description": "Delete the volume when the instance is terminated (default true)."},
 }
 VOLUME_RULES = [
     {"rule": "!has(self.iops) || (has(self.volumeType) && self.volumeType in ['io1', 'io2', 'gp3'])",
