@@ -72,7 +72,7 @@ _KOPF_ROUTINE = re.compile(
 # cancelled and that its queue was not empty; a resync timer still in its handler is "orphaned",
 # but the handler's thread is awaited after kopf stops (wiring._run_term). Routine; INFO says the
 # stop waited.
-_KOPF_STOPPING = re.compile(r"Handler '[^']*' is cancelled\. Will escalate\.|Unprocessed streams left for "
+_KOPF_STOPPING = re.compile(r"(?:Handler|Timer) '[^']*' is cancelled\. Will escalate\.|Unprocessed streams left for "
                             r"|Timer '[^']*' did not exit in time\. Leaving it orphaned\.")
 
 

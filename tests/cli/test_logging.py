@@ -140,11 +140,13 @@ def test_kopf_routine_lines_drop_to_debug_stopping_to_info_and_bug_reports_stay_
         caplog.set_level(logging.DEBUG, logger="kopf.objects")
         kopf_objects.error("Handler 'finalize' failed permanently: no")
         kopf_objects.warning("Handler 'reconcile' is cancelled. Will escalate.")
+        kopf_objects.warning("Timer 'resync' is cancelled. Will escalate.")
         kopf_objects.warning("Timer 'resync' did not exit in time. Leaving it orphaned.")
         kopf_objects.warning("Daemon 'watch' did not exit in time. Leaving it orphaned.")
         assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
             ("DEBUG", "Handler 'finalize' failed permanently: no"),
             ("INFO", "Handler 'reconcile' is cancelled. Will escalate."),
+            ("INFO", "Timer 'resync' is cancelled. Will escalate."),
             ("INFO", "Timer 'resync' did not exit in time. Leaving it orphaned."),
             ("WARNING", "Daemon 'watch' did not exit in time. Leaving it orphaned.")]
     finally:
