@@ -13,6 +13,10 @@ import urllib.error
 import urllib.request
 from typing import Any, Iterable, Mapping
 
+from .engine.kind import SecretValue
+from .engine.schema import GROUP, VERSION
+from .engine.secret_outputs import WRITTEN_FOR, Owner, WrittenSecret
+
 
 class ApiClient:
     """Requests to the API server of a kopf.ConnectionInfo."""
@@ -63,7 +67,8 @@ class ApiClient:
 
 
 class SecretReader:
-    """A Secret's decoded data (None when it does not exist), read with kopf's login."""
+    """A Secret's decoded data (None when it does not exist), read with kopf's login; and the
+    engine's SecretSink: the Secrets that receive a value AWS generates (kind.SecretOutput)."""
 
     def __init__(self) -> None:
         self._api = ApiClient()
@@ -78,16 +83,69 @@ class SecretReader:
     def versioned(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
         """The decoded data and a version that changes whenever the data may have (uid and
         resourceVersion, never derived from the values)."""
-        try:
-            secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            raise
+        secret = self._secret(namespace, name)
+        if secret is None:
+            return None
         meta = secret.get("metadata") or {}
         # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
         data = {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (secret.get("data") or {}).items()}
         return data, f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
+
+
+    # -- engine.secret_outputs.SecretSink ---------------------------------------------------
+
+    def inspect(self, namespace: str, name: str) -> WrittenSecret | None:
+        secret = self._secret(namespace, name)
+        return None if secret is None else _written(secret)
+
+    def write(self, namespace: str, name: str, owner: Owner, data: Mapping[str, SecretValue],
+              written_for: str) -> None:
+        collection = f"/api/v1/namespaces/{namespace}/secrets"
+        body: dict[str, Any] = {
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace, "annotations": {WRITTEN_FOR: written_for},
+                         "ownerReferences": [{"apiVersion": f"{GROUP}/{VERSION}", "kind": owner.kind,
+                                              "name": owner.name, "uid": owner.uid, "controller": True}]},
+            "data": {key: base64.b64encode(_bytes(value.reveal())).decode() for key, value in data.items()},
+        }
+        try:
+            self._api.send("POST", collection, body)
+            return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:
+                raise
+        existing = self._api.get(f"{collection}/{name}")
+        if owner.uid not in _written(existing).owners:
+            raise RuntimeError(f"Secret {namespace}/{name} is not owned by {owner.kind} {owner.name}")
+        body["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+        self._api.send("PUT", f"{collection}/{name}", body)
+
+    def disown(self, namespace: str, name: str, owner_uid: str) -> None:
+        secret = self._secret(namespace, name)
+        references = ((secret or {}).get("metadata") or {}).get("ownerReferences") or []
+        kept = [ref for ref in references if ref.get("uid") != owner_uid]
+        if len(kept) != len(references):
+            self._api.merge_patch(f"/api/v1/namespaces/{namespace}/secrets/{name}",
+                                  {"metadata": {"ownerReferences": kept or None}})
+
+    def _secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Secret as the API serves it; None when it does not exist."""
+        try:
+            return self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise
+
+
+def _written(secret: Mapping[str, Any]) -> WrittenSecret:
+    meta = secret.get("metadata") or {}
+    return WrittenSecret(frozenset(ref.get("uid", "") for ref in meta.get("ownerReferences") or ()),
+                         (meta.get("annotations") or {}).get(WRITTEN_FOR), frozenset(secret.get("data") or {}))
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
 
 
 class StartupProblem(Exception):

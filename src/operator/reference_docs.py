@@ -250,12 +250,17 @@ def _kind_section(kind: Kind) -> list[str]:
                           + ("; the whole set is replaced at once." if kind.tagging.replaces_whole_set else ".")),
         f"- **Deletion:** `deletionPolicy` {', '.join(f'`{p}`' for p in ('Delete', 'Retain', *deletion.policies))}"
         f" (default `{deletion.default}`)"
+        + "".join(f"; `{p}` leaves the resource in AWS without our tags" for p in deletion.keeping)
         + (f"; `{deletion.force_field}` overrides AWS's safety" if deletion.force_field else "")
         + ("; AWS's deletion protection shows as `DeletionProtected`" if deletion.protected else "") + ".",
     ]
     if kind.secret_inputs:
         lines.append("- **Secrets:** " + ", ".join(f"`{s.field}`" for s in kind.secret_inputs)
                      + " (read from a Kubernetes Secret, never logged or stored).")
+    if kind.secret_output is not None:
+        lines.append(f"- **Generated secret:** `{kind.secret_output.field}` names the Kubernetes Secret (owned by the "
+                     f"object, kept under Retain) that receives the {kind.secret_output.name} AWS gives only at "
+                     "create; a Secret that loses it makes the resource be created again.")
     lines += ["", "| spec field | type | required | description |", "|---|---|---|---|"]
     for name, schema in spec["properties"].items():
         lines.append(f"| `{name}` | {_schema_type(schema)} | {'yes' if name in required else ''} | "

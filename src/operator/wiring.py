@@ -362,7 +362,8 @@ async def _run_term(config: OperatorConfig, telemetry: Telemetry, term: Term, *,
                                  on_rotation=telemetry.providers.credential_rotated,
                                  rate_limits=config.aws_rate_limits)
     secrets = SecretReader()
-    reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned)
+    reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned,
+                            secret_sink=secrets)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets,
                               Handling(telemetry, ObjectLog(config.retry_warning_after), term), kinds)

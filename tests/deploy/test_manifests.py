@@ -33,7 +33,8 @@ PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", 
            "securitygroups", "routetables", "kmskeys",
            "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
            "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets",
-           "ecrrepositories", "ecsclusters", "elasticacheclusters", "rdsinstances", "albs", "nlbs")
+           "ecrrepositories", "ecsclusters", "elasticacheclusters", "rdsinstances", "albs", "nlbs",
+           "ec2keypairs", "ec2instances")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -128,7 +129,7 @@ def test_rbac_is_least_privilege():
     expected |= {(GROUP, f"{plural}/status"): {"get", "patch"} for plural in PLURALS}
     expected |= {
         ("", "events"): {"create", "patch"},
-        ("", "secrets"): {"get", "list", "watch"},
+        ("", "secrets"): {"get", "list", "watch", "create", "update", "patch"},
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }

@@ -123,9 +123,10 @@ class CallLog:
 
 
 def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
-                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),), read_secret=None) -> Reconciler:
+                providers: tuple[tuple[str, str], ...] = (("aws", "us-east-1"),), read_secret=None,
+                secret_sink=None) -> Reconciler:
     """An engine whose providers (name, region) in NAMESPACE are Ready, on moto; `read_secret`
-    answers for Kubernetes Secrets (secret inputs)."""
+    answers for Kubernetes Secrets (secret inputs); `secret_sink` keeps generated ones."""
     def instrument(events):
         telemetry.instrument_aws(events)
         if calls is not None:
@@ -134,7 +135,8 @@ def make_engine(aws, telemetry: Telemetry, calls: CallLog | None = None,
     for name, region in providers:
         registry.apply(ProviderConfig(f"{NAMESPACE}/{name}", region, aws.endpoint, StaticCredentials("testing", "testing")))
         registry.mark(f"{NAMESPACE}/{name}", True)
-    return Reconciler(telemetry, registry, EngineSettings(), **({"read_secret": read_secret} if read_secret else {}))
+    return Reconciler(telemetry, registry, EngineSettings(), **({"read_secret": read_secret} if read_secret else {}),
+                      **({"secret_sink": secret_sink} if secret_sink is not None else {}))
 
 
 @pytest.fixture
@@ -294,3 +296,31 @@ def check_stopped_before_aws(cluster: Cluster, calls: CallLog, kind: str, spec: 
     assert reasons(outcome) == [reason]
     deleted = cluster.delete(kind, "bad")
     assert deleted.retry_after is None and not deleted.permanent, deleted.message
+
+
+class WrittenSecrets:
+    """Kubernetes Secrets the engine writes (engine.secret_outputs.SecretSink), by name; `fail`
+    makes the next writes raise."""
+
+    def __init__(self):
+        self.secrets: dict[str, dict[str, Any]] = {}
+        self.fail = 0
+
+    def inspect(self, namespace, name):
+        from infra_operator.operator.engine.secret_outputs import WrittenSecret
+        secret = self.secrets.get(name)
+        return None if secret is None else WrittenSecret(frozenset(secret["owners"]), secret["written_for"],
+                                                         frozenset(secret["data"]))
+
+    def write(self, namespace, name, owner, data, written_for):
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("the API server is unreachable")
+        existing = self.secrets.get(name)
+        assert existing is None or owner.uid in existing["owners"]
+        self.secrets[name] = {"owners": [owner.uid], "written_for": written_for,
+                              "data": {key: value.reveal() for key, value in data.items()}}
+
+    def disown(self, namespace, name, owner_uid):
+        if name in self.secrets:
+            self.secrets[name]["owners"] = [o for o in self.secrets[name]["owners"] if o != owner_uid]

@@ -328,6 +328,17 @@ def test_a_delete_the_kind_holds_in_progress_keeps_its_reason_and_asks_nothing_o
     assert h.delete().retry_after is None and kind.store["g1"]["deleted"]
 
 
+def test_a_keeping_policy_acts_on_the_resource_then_retains_it_without_waiting_for_dependents():
+    kind, h = converged()
+    kind.deletion = Deletion(policies=("Stop", "Park"), keeping=("Park",))
+    h.body["spec"]["deletionPolicy"] = "Park"
+    h.dependents = lambda *args: ["Gadget/user"]
+    kind.delete = lambda aws, ident, raw, spec: kind._call("delete", spec["deletionPolicy"])  # parks, keeps it
+    outcome = h.delete()
+    assert outcome.retry_after is None and [e.reason for e in outcome.events] == ["Retained"]
+    assert names(kind.calls, "delete") == ["Park"] and OWNER_UID not in kind.store["g1"]["Tags"]
+
+
 def test_an_unknown_error_on_delete_keeps_the_finalizer_and_retries():
     kind, h = converged()
     kind.fail_next["delete"] = client_error("WeirdNewError")

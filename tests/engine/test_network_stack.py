@@ -18,7 +18,9 @@ from infra_operator.operator.kinds._ec2 import EC2Kind
 
 SAMPLE = pathlib.Path(__file__).parents[2] / "samples" / "20-network.yaml"
 OWNER_UID = "infra-operator.dev/owner-uid"
-EC2_KINDS = {name: kind for name, kind in KINDS.items() if isinstance(kind, EC2Kind)}
+# The networking kinds (the EC2 compute kinds, EC2KeyPair and EC2Instance, have their own sample).
+EC2_KINDS = {name: kind for name, kind in KINDS.items()
+             if isinstance(kind, EC2Kind) and name not in ("EC2KeyPair", "EC2Instance")}
 
 
 def owned_leftovers(ec2, uids: set[str]) -> list[str]:

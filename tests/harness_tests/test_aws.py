@@ -183,3 +183,17 @@ def test_environment_points_another_process_at_the_server(aws: MotoServer) -> No
     output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert output.stdout.strip()
     assert aws.calls.count("ec2", "DescribeRegions") == 1
+
+
+def test_rewrite_shows_a_state_moto_skips_for_the_first_n_answers(aws: MotoServer) -> None:
+    ec2 = aws.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    aws.faults.rewrite(r"<code>16</code>(\s*)<name>running</name>", r"<code>0</code>\1<name>pending</name>",
+                       "ec2", "DescribeInstances", times=2)
+
+    def state() -> str:
+        return ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert [state(), state(), state()] == ["pending", "pending", "running"]
+    assert aws.faults.count("rewrite", "ec2", "DescribeInstances") == 2
+    ec2.terminate_instances(InstanceIds=[instance])

@@ -290,6 +290,9 @@ EC2_LOOKUPS = {
         Filters=[{"Name": "route-table-id", "Values": [id_]}])["RouteTables"],
     "sg": lambda ec2, id_: ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [id_]}])[
         "SecurityGroups"],
+    "i": lambda ec2, id_: [i for r in ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": [id_]}])[
+        "Reservations"] for i in r["Instances"] if i["State"]["Name"] != "terminated"],
+    "key": lambda ec2, id_: ec2.describe_key_pairs(Filters=[{"Name": "key-pair-id", "Values": [id_]}])["KeyPairs"],
 }
 
 

@@ -211,6 +211,28 @@ class SecretInput:
         return self.spec_field or f"{self.name}SecretRef"
 
 
+@dataclass(frozen=True)
+class SecretOutput:
+    """A value AWS answers once, to the create call only (a generated private key), which the
+    engine writes to a Kubernetes Secret the spec names (`<name>SecretRef: {name, key}`, same
+    namespace), owned by the object: that Secret is the value's only copy. The kind hands it over
+    from `generated_secret(created)`; the engine writes it before the create's run ends. When the
+    write fails, or the Secret is later missing, not written for the resource in status, or
+    lacks the key (a crash between the create and the write, a deletion out of band), the value
+    is lost: the engine deletes the resource and creates it again (event SecretRegenerated; on a
+    drift check, critical drift on the field). A Secret of that name that is not the object's is
+    never overwritten (Ready=False reason SecretTaken, before any AWS call). Under Retain the
+    Secret loses its owner reference and stays. The field is optional: without it the kind
+    generates nothing (e.g. a key pair imported from a public key)."""
+
+    name: str
+    description: str = ""
+
+    @property
+    def field(self) -> str:
+        return f"{self.name}SecretRef"
+
+
 class SecretValue:
     """A secret's value (text or bytes): `reveal()` is the only way to it; repr and str hide it,
     and equality compares in constant time without exposing either side."""
@@ -256,10 +278,16 @@ class Deletion:
     restored (KMS pending window, Secrets Manager recovery window); `Kind.deletion_date(raw)`
     says when. A scheduled deletion releases the finalizer (event DeletionScheduled, the date in
     status); seen on a live object it is critical drift, healed by `Kind.restore`; an object
-    re-created under the same namespace, name and kind (the owner tags) restores and adopts it."""
+    re-created under the same namespace, name and kind (the owner tags) restores and adopts it.
+
+    `keeping`: those of `policies` that leave the resource in AWS (EC2Instance "Stop"): the
+    engine asks `delete` with the policy (which stops it, say), then retains the resource as
+    under Retain (ownership tags removed) and releases the finalizer without waiting for it to
+    go; dependents do not hold such a deletion."""
 
     policies: tuple[str, ...] = ()
     default: str = "Delete"
+    keeping: tuple[str, ...] = ()
     force_field: str | None = None
     force_description: str = ""
     protected: tuple[ErrorMatch, ...] = ()
@@ -305,6 +333,7 @@ class Kind:
     drift_fields: ClassVar[tuple[DriftField, ...]] = ()
     references: ClassVar[tuple[Reference, ...]] = ()
     secret_inputs: ClassVar[tuple[SecretInput, ...]] = ()
+    secret_output: ClassVar[SecretOutput | None] = None
     tagging: ClassVar[Tagging | None] = Tagging()
     adoption: ClassVar[Adoption] = Adoption.OWNER_TAG
     token: ClassVar[TokenFormat] = TokenFormat()
@@ -421,6 +450,11 @@ class Kind:
 
     def restore(self, aws: AWSClients, ident: str, raw: Raw) -> None:
         """`deletion.scheduled` kinds: cancel the scheduled deletion."""
+        raise NotImplementedError
+
+    def generated_secret(self, created: Raw) -> SecretValue:
+        """`secret_output` kinds: the generated value in `create`'s answer (which should carry
+        it as a SecretValue, so that no repr shows it)."""
         raise NotImplementedError
 
     # -- helpers for kinds ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from .describe_cache import DescribeCache
 from .kind import Adoption, AWSClients, ErrorMatch, Kind, Raw, SecretInput, SecretValue, Severity, State, TagChange
 from .objects import ClusterView, CustomObject
 from .outcome import Outcome
+from .secret_outputs import NoSecretSink, Owner, SecretSink, WrittenSecret
 from .references import resolve
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,10 @@ class _Run:
     changed_secrets: frozenset[str] = frozenset()
     recorder: Any = None  # the reconcile's or finalizer's recorder (its span)
     wrote: bool = False  # whether the run wrote to AWS
+    # The Secret a secret output is written to, as it was before this run (kind.SecretOutput),
+    # and whether the resource read must be made again because that Secret lost its value.
+    written: WrittenSecret | None = None
+    regenerate: bool = False
 
     @property
     def ident(self) -> str | None:
@@ -112,11 +117,12 @@ class _ObjectLock:
 class Reconciler:
     def __init__(self, telemetry: Telemetry, providers: ProviderSessions,
                  settings: EngineSettings = EngineSettings(), describe_cache: DescribeCache | None = None,
-                 read_secret: SecretSource = _no_secrets):
+                 read_secret: SecretSource = _no_secrets, secret_sink: SecretSink = NoSecretSink()):
         self.telemetry = telemetry
         self.providers = providers
         self.settings = settings
         self.read_secret = read_secret
+        self.secret_sink = secret_sink
         self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
         # Per object uid: its lock and how many runs hold or wait for it (the entry goes when
         # none does, so no lock outlives its use and no two runs ever hold different locks).
@@ -213,6 +219,7 @@ class Reconciler:
         resolved = self._resolve(run)
         run.aws = self._clients(run.obj)
         self._want(run, resolved)
+        self._output_target(run)
         self._read(run)
         if run.raw is None:
             self._adopt(run)
@@ -220,6 +227,8 @@ class Reconciler:
             self._restore(run)
         if run.duplicates:
             self._delete_duplicates(run)
+        if run.regenerate:
+            self._regenerate(run)
         if run.raw is None:
             if self._create(run):
                 return
@@ -322,6 +331,9 @@ class Reconciler:
                         drift.detected(severity.value, fields)
                 if drift and kind.deletion_date(run.raw):
                     drift.detected(Severity.CRITICAL.value, ["deletion"])
+                run.regenerate = not self._output_kept(run)
+                if drift and run.regenerate:
+                    drift.detected(Severity.CRITICAL.value, [kind.secret_output.field])
                 if drift and kind.adoption is Adoption.OWNER_TAG:
                     owned = kind.find_all_owned(run.aws, owner) if owned is None else owned
                     run.duplicates = [r for r in owned if kind.identify(r) != ident]
@@ -356,6 +368,7 @@ class Reconciler:
             run.raw = found
             run.drift = None
             run.delta = self._delta(run)
+            run.regenerate = not self._output_kept(run)
             run.outcome.event("Normal", "Adopted", f"adopted {kind.kind} {kind.identify(found)} created for this object")
 
     def _ours(self, run: _Run, raw: Raw) -> bool:
@@ -408,6 +421,8 @@ class Reconciler:
         with self._writing(run):
             created = kind.create(aws, run.desired, tags, run.token)
             ident = kind.identify(created)
+            if self._output_ref(run):
+                self._write_output(run, created, ident)
             if kind.tagging is not None and not kind.tagging.at_create:
                 kind.set_tags(aws, ident, TagChange(dict(tags), frozenset(), dict(tags)))
         outcome.event("Normal", "Created", f"created {kind.kind} {ident}")
@@ -422,6 +437,56 @@ class Reconciler:
         else:
             run.delta = self._delta(run)
         return False
+
+    # -- secret outputs (kind.SecretOutput) -----------------------------------------------------
+
+    def _output_ref(self, run: _Run) -> Mapping[str, str] | None:
+        """The spec's `{name, key}` of the Secret the kind's generated value goes to, if any."""
+        output = run.kind.secret_output
+        return (run.obj.spec.get(output.field) or None) if output else None
+
+    def _output_target(self, run: _Run) -> None:
+        """Look at the Secret a generated value goes to; one that is not this object's is never
+        overwritten (before any AWS call)."""
+        ref, obj = self._output_ref(run), run.obj
+        if not ref:
+            return
+        run.written = self.secret_sink.inspect(obj.namespace, ref["name"])
+        if run.written is not None and obj.uid not in run.written.owners:
+            raise TerminalError(f"Secret {ref['name']} ({run.kind.secret_output.field}) exists and is not this "
+                                "object's: name another Secret, or delete that one", reason="SecretTaken")
+
+    def _output_kept(self, run: _Run) -> bool:
+        """Whether the resource read has its generated value in the Secret (or generates none)."""
+        ref = self._output_ref(run)
+        return (not ref or run.raw is None
+                or run.written is not None and run.written.holds(run.obj.uid, run.kind.identify(run.raw), ref["key"]))
+
+    def _write_output(self, run: _Run, created: Raw, ident: str) -> None:
+        """Write the value the create answered to the Secret; when that fails, delete the
+        resource (its value would be lost) and retry: the next run creates it again."""
+        kind, obj, ref = run.kind, run.obj, self._output_ref(run)
+        try:
+            self.secret_sink.write(obj.namespace, ref["name"], Owner(kind.kind, obj.name, obj.uid),
+                                   {ref["key"]: kind.generated_secret(created)}, ident)
+        except Exception as exc:
+            _absent_ok(kind, kind.delete, run.aws, ident, created, {**obj.spec, "deletionPolicy": "Delete"})
+            raise RetryableError(
+                f"could not write the {kind.secret_output.name} of {kind.kind} {ident} to Secret {ref['name']} "
+                f"({type(exc).__name__}: {exc}); deleted {ident} so that the next attempt creates one whose "
+                f"{kind.secret_output.name} is kept", reason="SecretWriteFailed",
+                delay=self.settings.eventual_consistency_delay) from exc
+
+    def _regenerate(self, run: _Run) -> None:
+        """The Secret does not hold the value generated for the resource (only its create gave
+        it): delete the resource, to create it again in this run."""
+        kind, obj, ident, ref = run.kind, run.obj, run.kind.identify(run.raw), self._output_ref(run)
+        with _healing(run.drift, lambda exc: self._engine_error(kind, exc)), self._writing(run):
+            _absent_ok(kind, kind.delete, run.aws, ident, run.raw, {**obj.spec, "deletionPolicy": "Delete"})
+        run.outcome.event("Warning", "SecretRegenerated",
+                          f"Secret {ref['name']} does not hold the {kind.secret_output.name} of {kind.kind} {ident}, "
+                          f"which AWS gives only at create: deleted {ident} to create it again")
+        run.raw, run.delta, run.drift = None, None, None
 
     def _late_initialize(self, run: _Run) -> None:
         """Record the values AWS chose for late-initialised fields the spec leaves unset."""
@@ -536,7 +601,8 @@ class Reconciler:
     def _delete(self, run: _Run) -> None:
         kind, obj, outcome = run.kind, run.obj, run.outcome
         policy = obj.spec.get("deletionPolicy", kind.deletion.default)
-        if policy != "Retain":
+        keeps = policy == "Retain" or policy in kind.deletion.keeping
+        if not keeps:
             blocking = run.cluster.dependents(kind.kind, obj.namespace, obj.name)
             if blocking:
                 outcome.retry_after = self.settings.dependents_delay
@@ -545,7 +611,11 @@ class Reconciler:
                 return
         run.aws = self._clients(obj)
         with self._writing(run):
-            if policy == "Retain":
+            if keeps:
+                if policy != "Retain":  # the kind acts on the resource it leaves (e.g. stops it)
+                    for target in self._targets(run):
+                        _absent_ok(kind, kind.delete, run.aws, kind.identify(target), target,
+                                   {**obj.spec, "deletionPolicy": policy})
                 self._retain(run)
             else:
                 self._delete_in_aws(run, {**obj.spec, "deletionPolicy": policy})
@@ -582,6 +652,9 @@ class Reconciler:
 
     def _retain(self, run: _Run) -> None:
         kind, obj, aws = run.kind, run.obj, run.aws
+        ref = self._output_ref(run)
+        if ref:  # the generated value stays usable with the retained resource
+            self.secret_sink.disown(obj.namespace, ref["name"], obj.uid)
         if kind.tagging is None:
             return
         owned = frozenset(owner_tags(kind.kind, obj.namespace, obj.name, obj.uid))

@@ -125,6 +125,10 @@ def kind_crd(kind: Kind) -> dict[str, Any]:
     for secret in kind.secret_inputs:
         shape = SECRET_KEYS_REF if secret.shape == "json" else SECRET_REF
         properties[secret.field] = {**shape, "description": secret.description}
+    if kind.secret_output is not None:
+        properties[kind.secret_output.field] = {
+            **SECRET_REF, "description": kind.secret_output.description,
+            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
     required = [s.field for s in kind.secret_inputs if s.required]
     spec: dict[str, Any] = {"type": "object", "required": ["providerRef", *kind.spec_required, *required],
                             "properties": properties}

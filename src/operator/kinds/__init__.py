@@ -8,6 +8,8 @@ from .alb import ALB
 from .apigateway import APIGateway
 from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
+from .ec2instance import EC2Instance
+from .ec2keypair import EC2KeyPair
 from .ecr import ECRRepository
 from .ecs import ECSCluster
 from .elasticache import ElastiCacheCluster
@@ -34,4 +36,5 @@ def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
             Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
-            ECRRepository(), ECSCluster(), ElastiCacheCluster(), RDSInstance(), ALB(), NLB())
+            ECRRepository(), ECSCluster(), ElastiCacheCluster(), RDSInstance(), ALB(), NLB(), EC2KeyPair(),
+            EC2Instance())

@@ -19,19 +19,21 @@ IPV6_CIDR_PATTERN = r"^[0-9a-fA-F:]+/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$"
 # The VPC most network kinds live in: a VPC object or a VPC id.
 VPC_REF = Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc"))
 SUBNET_REF = Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet"))
+# A spec field AWS cannot change after the create (the schema refuses a change).
+IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 
 
 def aws_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
-def describe_tagged(aws: AWSClients, call: str, list_key: str, tag: tuple[str, str]) -> list[Raw]:
-    """Every description carrying the tag (key, value), all pages of them where the call pages.
-    The tag is re-checked here because not every describe call honours `tag:` filters (moto's
-    DescribeNatGateways ignores them)."""
+def describe_tagged(aws: AWSClients, call: str, list_key: str, tag: tuple[str, str], **more: Any) -> list[Raw]:
+    """Every description carrying the tag (key, value), all pages of them where the call pages
+    (`more`: further parameters of the call). The tag is re-checked here because not every
+    describe call honours `tag:` filters (moto's DescribeNatGateways ignores them)."""
     key, value = tag
     ec2 = aws.client("ec2")
-    params = {"Filters": [{"Name": f"tag:{key}", "Values": [value]}]}
+    params = {"Filters": [{"Name": f"tag:{key}", "Values": [value]}], **more}
     if ec2.can_paginate(call):
         pages = ec2.get_paginator(call).paginate(**params)
     else:
@@ -90,6 +92,8 @@ class EC2Resource:
 
 class EC2Kind(Kind):
     resource: ClassVar[EC2Resource]
+    # Parameters every describe of the kind passes (e.g. IncludePublicKey for key pairs).
+    describe_params: ClassVar[Mapping[str, Any]] = {}
 
     def identify(self, raw: Raw) -> str:
         return raw[self.resource.id_key]
@@ -99,15 +103,15 @@ class EC2Kind(Kind):
 
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
         found = self.absent_if_missing(getattr(aws.client("ec2"), self.resource.describe),
-                                       **{self.resource.ids_param: [ident]})
+                                       **{self.resource.ids_param: [ident]}, **self.describe_params)
         return self._first_present(aws, found[self.resource.list_key]) if found else None
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         return self.list_managed(aws, owner_uid_tag)
 
     def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw]:
-        return [raw for raw in describe_tagged(aws, self.resource.describe, self.resource.list_key, managed_tag)
-                if self.present(raw)]
+        return [raw for raw in describe_tagged(aws, self.resource.describe, self.resource.list_key, managed_tag,
+                                               **self.describe_params) if self.present(raw)]
 
     def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
         return self._first_present(aws, [listed])
