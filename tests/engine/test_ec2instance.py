@@ -86,8 +86,8 @@ def test_create_update_in_place_drift_heal_delete(aws, live):
                                     volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 20, "volumeType": "gp2"}],
                                     monitoring=True, tags={"team": "web"}))
     # AWS shows a new instance pending for a while (moto does not): in progress, then Ready.
-    # (The rule counts every DescribeInstances: the adoption lookup's, then the read's.)
-    aws.faults.rewrite(*RUNNING, "ec2", "DescribeInstances", times=2)
+    # (The adoption lookup's DescribeInstances finds nothing to rewrite; the read's is rewritten.)
+    aws.faults.rewrite(*RUNNING, "ec2", "DescribeInstances", times=1)
     first = cluster.reconcile(KIND, "web")
     assert reasons(first) == ["Created"] and ready_reason(first) == "Provisioning" and first.retry_after
     ready = cluster.reconcile(KIND, "web", "update")
@@ -176,8 +176,8 @@ def test_an_instance_type_change_needs_allow_restart_then_stops_modifies_and_sta
     waiting = cluster.reconcile(KIND, "app", "update")
     assert ready_reason(waiting) == "Updating" and "stopping" in waiting.message
     # Stopped: the type is changed and the instance started; AWS shows it pending first (the
-    # rule counts the read before the update and the one after it).
-    aws.faults.rewrite(*RUNNING, "ec2", "DescribeInstances", times=2)
+    # read after the start: the one before it shows no running instance to rewrite).
+    aws.faults.rewrite(*RUNNING, "ec2", "DescribeInstances", times=1)
     started = cluster.reconcile(KIND, "app", "update")
     assert reasons(started) == ["Updated"] and ready_reason(started) == "Provisioning"
     done = cluster.reconcile(KIND, "app", "update")
