@@ -320,6 +320,10 @@ class Kind:
         them). Every Reference's filled fields are set."""
         raise NotImplementedError
 
+    def inputs(self, aws: AWSClients, desired: State) -> None:
+        """Complete `desired` in place with values only AWS can tell from the spec (the SHA-256
+        of a Lambda function's code object in S3), read before every comparison. Default: none."""
+
     def observe(self, raw: Raw) -> State:
         """The comparable state of a description (same keys as `desired`; plus "tags" when
         `tagging.in_description`)."""

@@ -232,6 +232,7 @@ class Reconciler:
         values AWS chose that were recorded, and the secret inputs' values."""
         kind, obj = run.kind, run.obj
         desired = kind.desired(spec)
+        kind.inputs(run.aws, desired)
         recorded = obj.status.get(LATE_INITIALIZED) or {}
         for drift_field in kind.drift_fields:
             if drift_field.late_init and desired.get(drift_field.name) is None and drift_field.name in recorded:
