@@ -47,6 +47,8 @@ class AWSRequest:
     operation: str | None
     protocol: str  # "ec2", "query", "json", "rest-xml" or "rest-json"
     access_key: str | None = None
+    method: str = ""
+    path: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +60,7 @@ class AWSError:
 
 @dataclasses.dataclass
 class FaultRule:
-    kind: str  # "throttle", "server_error", "delay", "auth" or "reject"
+    kind: str  # "throttle", "server_error", "delay", "auth", "reject" or "answer"
     service: str | None
     operation: str | None
     times: int | None
@@ -70,6 +72,10 @@ class FaultRule:
     after: bool = False
     error: AWSError | None = None  # "reject": the answer
     query_error: str | None = None  # "reject": its x-amzn-query-error header, if any
+    # "answer": merged into moto's JSON answer (nested objects merged key by key), for requests
+    # whose "METHOD path" matches `request_path` (REST protocols name no operation).
+    answer: dict[str, Any] | None = None
+    request_path: str | None = None
     # A request-rate rule fires only on requests beyond `rate` per second (a token bucket of
     # `burst` requests, as AWS's per-account limits are).
     rate: float | None = None
@@ -93,6 +99,7 @@ class FaultRule:
             (self.access_key is None or self.access_key == request.access_key)
             and (self.service is None or self.service == request.service)
             and (self.operation is None or self.operation == request.operation)
+            and (self.request_path is None or re.fullmatch(self.request_path, f"{request.method} {request.path}") is not None)
             and (self.times is None or self.used < self.times)
         )
 
@@ -149,6 +156,14 @@ class Faults:
         ``AWS.SimpleQueueService.QueueDeletedRecently;Sender``), from which botocore takes the code."""
         return self._add(FaultRule("reject", service, operation, times, None, status=status,
                                    error=AWSError(status, code, message), query_error=query_error))
+
+    def answer(self, answer: dict[str, Any], service: str | None = None, operation: str | None = None,
+               path: str | None = None, times: int | None = None) -> FaultRule:
+        """Let moto answer, then merge ``answer`` into its JSON answer: a state AWS shows for
+        minutes and moto skips (an EKS cluster ``CREATING``, a Lambda function's
+        ``LastUpdateStatus: InProgress``) for the first ``times`` describes. ``path`` is a regular
+        expression the request's ``METHOD /path`` must match (REST protocols name no operation)."""
+        return self._add(FaultRule("answer", service, operation, times, None, answer=answer, request_path=path))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -241,14 +256,15 @@ def describe_request(environ: WSGIEnviron, body: bytes) -> AWSRequest:
     scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     access_key, service = (scope.group(1), scope.group(2)) if scope else (None, None)
     target = environ.get("HTTP_X_AMZ_TARGET")
+    where = {"method": environ.get("REQUEST_METHOD", ""), "path": urllib.parse.unquote(environ.get("PATH_INFO", ""))}
     if target:  # JSON protocol: "DynamoDB_20120810.PutItem"
-        return AWSRequest(service, target.rsplit(".", 1)[-1], "json", access_key)
+        return AWSRequest(service, target.rsplit(".", 1)[-1], "json", access_key, **where)
     action = _form_action(environ, body)
     if action:
-        return AWSRequest(service, action, "ec2" if service == "ec2" else "query", access_key)
+        return AWSRequest(service, action, "ec2" if service == "ec2" else "query", access_key, **where)
     if service in ("s3", "route53", "cloudfront"):
-        return AWSRequest(service, None, "rest-xml", access_key)
-    return AWSRequest(service, None, "rest-json", access_key)
+        return AWSRequest(service, None, "rest-xml", access_key, **where)
+    return AWSRequest(service, None, "rest-json", access_key, **where)
 
 
 def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:
@@ -329,8 +345,11 @@ class FaultInjectingApp:
             self.calls.answered()
 
     def _answer(self, request: AWSRequest, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        hold_answer = 0.0
+        hold_answer, patch = 0.0, None
         for rule in self.faults.pick(request):
+            if rule.kind == "answer":
+                patch = rule.answer
+                continue
             if rule.kind == "delay" and rule.after:
                 hold_answer = rule.seconds
                 continue
@@ -344,11 +363,40 @@ class FaultInjectingApp:
             headers["Content-Length"] = str(len(payload))
             start_response(f"{error.status} Error", list(headers.items()))
             return [payload]
+        if patch is not None:
+            return self._patched(patch, environ, start_response)
         if hold_answer:
             answer = list(self._app(environ, start_response))
             time.sleep(hold_answer)
             return answer
         return self._app(environ, start_response)
+
+    def _patched(self, patch: dict[str, Any], environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        """moto's answer with `patch` merged into its JSON body (a success only)."""
+        answered: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            answered.update(status=status, headers=headers)
+            return lambda data: None
+
+        payload = b"".join(self._app(environ, keep))
+        status, headers = answered["status"], answered["headers"]
+        if status.startswith("2") and payload:
+            payload = json.dumps(_merged(json.loads(payload), patch)).encode()
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(payload))))
+        start_response(status, headers)
+        return [payload]
+
+
+def _merged(document: Any, patch: dict[str, Any]) -> Any:
+    """`document` with `patch` merged in: objects key by key, anything else replaced."""
+    if not isinstance(document, dict):
+        return patch
+    merged = dict(document)
+    for key, value in patch.items():
+        merged[key] = _merged(merged.get(key), value) if isinstance(value, dict) else value
+    return merged
 
 
 def _read_body(environ: WSGIEnviron) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -172,3 +173,19 @@ def test_environment_points_another_process_at_the_server(aws: MotoServer) -> No
     output = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert output.stdout.strip()
     assert aws.calls.count("ec2", "DescribeRegions") == 1
+
+
+def test_answer_shows_a_state_aws_keeps_for_minutes_for_the_first_describes(aws: MotoServer) -> None:
+    """moto's EKS cluster is ACTIVE at once; AWS's is CREATING for 10+ minutes."""
+    eks = aws.client("eks")
+    name = f"answered-{uuid.uuid4().hex[:8]}"
+    eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks",
+                       resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    aws.faults.answer({"cluster": {"status": "CREATING"}}, service="eks", path=r"GET /clusters/[^/]+", times=2)
+    seen = [eks.describe_cluster(name=name)["cluster"] for _ in range(3)]
+    assert [cluster["status"] for cluster in seen] == ["CREATING", "CREATING", "ACTIVE"]
+    assert all(cluster["name"] == name for cluster in seen)  # the rest of moto's answer is kept
+    assert aws.faults.count("answer", service="eks") == 2
+    eks.list_clusters()  # another path: not answered
+    assert aws.faults.count("answer", service="eks") == 2
+    eks.delete_cluster(name=name)
