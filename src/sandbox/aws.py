@@ -162,7 +162,8 @@ class Faults:
         """Let moto answer, then merge ``answer`` into its JSON answer: a state AWS shows for
         minutes and moto skips (an EKS cluster ``CREATING``, a Lambda function's
         ``LastUpdateStatus: InProgress``) for the first ``times`` describes. ``path`` is a regular
-        expression the request's ``METHOD /path`` must match (REST protocols name no operation)."""
+        expression the request's ``METHOD /path`` must match (REST protocols name no operation). A
+        request counts towards ``times`` even when moto answers it with an error (left as it is)."""
         return self._add(FaultRule("answer", service, operation, times, None, answer=answer, request_path=path))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:

@@ -11,6 +11,7 @@ from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .kms import KMSKey
+from .lambdafunction import LambdaFunction
 from .natgateway import NATGateway
 from .route53hostedzone import Route53HostedZone
 from .route53recordset import Route53RecordSet
@@ -27,4 +28,5 @@ from .vpc import VPC
 def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
-            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket())
+            Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
+            LambdaFunction())
