@@ -78,16 +78,35 @@ class SecretReader:
     def versioned(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
         """The decoded data and a version that changes whenever the data may have (uid and
         resourceVersion, never derived from the values)."""
+        secret = self._get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+        if secret is None:
+            return None
+        return _decoded(secret.get("data")), _version(secret)
+
+    def config_map(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
+        """A ConfigMap's `data` and decoded `binaryData`, as `versioned` gives a Secret's."""
+        found = self._get(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        if found is None:
+            return None
+        return {**(found.get("data") or {}), **_decoded(found.get("binaryData"))}, _version(found)
+
+    def _get(self, path: str) -> dict[str, Any] | None:
         try:
-            secret = self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+            return self._api.get(path)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             raise
-        meta = secret.get("metadata") or {}
-        # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
-        data = {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (secret.get("data") or {}).items()}
-        return data, f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
+
+
+def _decoded(data: Mapping[str, str] | None) -> dict[str, str]:
+    # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
+    return {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (data or {}).items()}
+
+
+def _version(found: Mapping[str, Any]) -> str:
+    meta = found.get("metadata") or {}
+    return f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
 
 
 class StartupProblem(Exception):

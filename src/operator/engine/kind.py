@@ -203,6 +203,9 @@ class SecretInput:
     # The spec field, when it is not `<name>SecretRef` (Secrets Manager's secretStringRef, the
     # original operator's name).
     spec_field: str | None = None
+    # "Secret", or "ConfigMap" for a value that is not secret but lives in the cluster, read and
+    # applied the same way (its `data` and `binaryData`; a Lambda function's zip package).
+    source: str = "Secret"
 
     @property
     def field(self) -> str:
@@ -322,7 +325,8 @@ class Kind:
 
     def inputs(self, aws: AWSClients, desired: State) -> None:
         """Complete `desired` in place with values only AWS can tell from the spec (the SHA-256
-        of a Lambda function's code object in S3), read before every comparison. Default: none."""
+        of a Lambda function's code object in S3), read before every comparison; `desired` holds
+        the secret inputs' values already. Default: none."""
 
     def observe(self, raw: Raw) -> State:
         """The comparable state of a description (same keys as `desired`; plus "tags" when

@@ -105,11 +105,12 @@ class _ObjectLock:
 class Reconciler:
     def __init__(self, telemetry: Telemetry, providers: ProviderSessions,
                  settings: EngineSettings = EngineSettings(), describe_cache: DescribeCache | None = None,
-                 read_secret: SecretSource = _no_secrets):
+                 read_secret: SecretSource = _no_secrets, read_config_map: SecretSource = _no_secrets):
         self.telemetry = telemetry
         self.providers = providers
         self.settings = settings
         self.read_secret = read_secret
+        self.read_config_map = read_config_map
         self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
         # Per object uid: its lock and how many runs hold or wait for it (the entry goes when
         # none does, so no lock outlives its use and no two runs ever hold different locks).
@@ -232,7 +233,6 @@ class Reconciler:
         values AWS chose that were recorded, and the secret inputs' values."""
         kind, obj = run.kind, run.obj
         desired = kind.desired(spec)
-        kind.inputs(run.aws, desired)
         recorded = obj.status.get(LATE_INITIALIZED) or {}
         for drift_field in kind.drift_fields:
             if drift_field.late_init and desired.get(drift_field.name) is None and drift_field.name in recorded:
@@ -251,6 +251,7 @@ class Reconciler:
             if applied.get(secret.name) != version:
                 changed.add(secret.name)
         run.changed_secrets = frozenset(changed)
+        kind.inputs(run.aws, desired)
         run.desired = desired
         run.token = kind.token.from_uid(obj.uid)
 
@@ -263,14 +264,14 @@ class Reconciler:
             if secret.required:
                 raise TerminalError(f"spec.{ref_field} is required", reason="MissingSecretRef")
             return None, ""
-        found = self.read_secret(obj.namespace, ref["name"])
+        found = (self.read_config_map if secret.source == "ConfigMap" else self.read_secret)(obj.namespace, ref["name"])
         keys = ([ref["key"]] if secret.shape != "json" else
                 list(ref.get("keys") or (sorted(found[0]) if found else [])))
         missing = [key for key in keys if found is None or key not in found[0]]
         if found is None or missing or not keys:
             what = ("does not exist" if found is None else "has no keys" if not keys
                     else f"has no key {', '.join(map(repr, missing))}")
-            raise RetryableError(f"Secret {ref['name']} ({ref_field}) {what}", reason="SecretNotFound",
+            raise RetryableError(f"{secret.source} {ref['name']} ({ref_field}) {what}", reason=f"{secret.source}NotFound",
                                  delay=self.settings.secret_missing_delay)
         data, version = found
         if secret.shape == "binary":
@@ -278,7 +279,7 @@ class Reconciler:
             return SecretValue(data[keys[0]].encode("utf-8", "surrogateescape")), version
         text = [key for key in keys if not _is_text(data[key])]
         if text:
-            raise TerminalError(f"Secret {ref['name']} key {', '.join(map(repr, text))} ({ref_field}) is not UTF-8 "
+            raise TerminalError(f"{secret.source} {ref['name']} key {', '.join(map(repr, text))} ({ref_field}) is not UTF-8 "
                                 "text", reason="InvalidSecret")
         if secret.shape == "json":
             return SecretValue.json_object({key: data[key] for key in keys}), version
