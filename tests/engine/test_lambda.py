@@ -261,7 +261,27 @@ def test_missing_code_waits_without_creating(lam, cluster, calls, stack):
     del cluster.bodies[key]
 
 
+def test_code_from_a_config_map_follows_it(lam, cluster, calls, stack):
+    config_maps = Secrets()  # the same shape: decoded data (binaryData's bytes as escaped text), a version
+    cluster.engine.read_config_map = config_maps
+    key = ("LambdaFunction", "fn")
+    inline = {k: v for k, v in spec("inline").items() if k != "code"}
+    cluster.apply(*key, {**inline, "codeConfigMapRef": {"name": "fn-code", "key": "package.zip"}})
+    waiting = cluster.reconcile(*key)
+    assert ready_reason(waiting) == "ConfigMapNotFound" and not waiting.permanent and calls.calls["CreateFunction"] == 0
+    first, second = package("def handler(e, c): return 'a'\n"), package("def handler(e, c): return 'b'\n")
+    config_maps.put("fn-code", **{"package.zip": first.decode("utf-8", "surrogateescape")})
+    converge(cluster, [key])
+    assert cluster.status(*key)["codeSha256"] == sha256(first) == configuration(lam, "inline")["CodeSha256"]
+    config_maps.put("fn-code", **{"package.zip": second.decode("utf-8", "surrogateescape")})
+    updated = cluster.reconcile(*key, "update")  # the ConfigMap watch wakes the object
+    assert reasons(updated) == ["Updated"] and configuration(lam, "inline")["CodeSha256"] == sha256(second)
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+    delete_all(cluster, [key])
+
+
 @pytest.mark.parametrize("extra", [
+    {"codeConfigMapRef": {"name": "fn-code", "key": "package.zip"}},
     {"subnets": [{"subnetId": "subnet-0123456789abcdef0"}]},
     {"environmentSecretRef": {"name": "db"}},
     {"environment": {"variables": {"A": "1"}}, "environmentSecretRef": {"name": "db", "keys": ["A"]}},

@@ -15,6 +15,9 @@ AWS = {"providerRef": {"name": "aws"}}
 NET = {**AWS, "vpcRef": {"name": "net"}}
 SUBNET_ID = "subnet-0123abcd"
 ENDPOINT = "http://127.0.0.1:1"  # the cases' AWSProviders never get past their spec
+# A valid LambdaFunction spec (without its provider), changed by each Lambda case.
+FN = {"functionName": "orders", "runtime": "python3.12", "handler": "app.handler",
+      "role": "arn:aws:iam::123456789012:role/fn", "code": {"s3Bucket": "code", "s3Key": "fn.zip"}}
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,14 @@ CASES: tuple[Case, ...] = (
     Case("s3-name", "S3Bucket", {**AWS, "bucketName": "Not_A_Bucket"}, rejected="spec.bucketName"),
     Case("iam-session-duration", "IAMRole", {**AWS, "roleName": "app", "maxSessionDuration": 60},
          rejected="spec.maxSessionDuration"),
+    Case("lambda-memory", "LambdaFunction", {**AWS, **FN, "memorySize": 64}, rejected="spec.memorySize"),
+    Case("lambda-architecture", "LambdaFunction", {**AWS, **FN, "architecture": "sparc"}, rejected="spec.architecture"),
+    Case("lambda-runtime", "LambdaFunction", {**AWS, **FN, "runtime": "cobol85"}, rejected="spec.runtime"),
+    Case("lambda-no-code", "LambdaFunction", {**AWS, **{k: v for k, v in FN.items() if k != "code"}},
+         rejected="spec.code"),
+    Case("lambda-role-dangling", "LambdaFunction", {**AWS, **{k: v for k, v in FN.items() if k != "role"},
+                                                    "roleRef": {"name": "ghost"}},
+         reason="DependencyNotReady", waits=True),
     Case("r53-record-type", "Route53RecordSet", {**AWS, "name": "a.example.com", "type": "MAGIC"}, rejected="spec.type"),
     Case("r53-zone-dangling", "Route53RecordSet", {**AWS, "name": "a.example.com", "type": "A",
                                                    "hostedZoneRef": {"name": "ghost"}, "records": ["192.0.2.1"], "ttl": 300},

@@ -1,4 +1,4 @@
-"""LambdaFunction: a Lambda function from a zip in S3, run by one of our IAM roles, optionally in
+"""LambdaFunction: a Lambda function from a zip in S3 or in a ConfigMap, run by one of our IAM roles, optionally in
 our subnets and security groups. Code and configuration are updated in place (one at a time, as
 Lambda's LastUpdateStatus allows); environment values may come from a Kubernetes Secret."""
 
@@ -20,6 +20,8 @@ ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
 LAYER_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[a-zA-Z0-9_-]+:[0-9]+$"
 VARIABLE = r"^[a-zA-Z]([a-zA-Z0-9_])*$"
 SECRET_ENVIRONMENT = "environmentSecret"
+ZIP_FILE = "zipFile"
+ONE_CODE = "exactly one of code (S3) and codeConfigMapRef (a zip in a ConfigMap) is required"
 VPC_PAIR = "subnets and securityGroups go together (a function in a VPC needs both)"
 SECRET_KEYS_NEEDED = "environmentSecretRef.keys must name the variables it sets"
 # The delay before looking again while Lambda applies an update (seconds, usually).
@@ -52,7 +54,7 @@ class LambdaFunction(Kind):
     kind = "LambdaFunction"
     plural = "lambdafunctions"
     short_names = ("lambda",)
-    description = ("A Lambda function (zip package in S3) run by an IAM role: runtime, handler, memory, timeout, "
+    description = ("A Lambda function (zip package in S3 or a ConfigMap) run by an IAM role: runtime, handler, memory, timeout, "
                    "architecture, environment (values from a Secret kept out of the spec), VPC placement, layers, "
                    "reserved concurrency, ephemeral storage. Code (its SHA-256) and configuration update in place.")
     identifier = "functionName"
@@ -65,7 +67,10 @@ class LambdaFunction(Kind):
                         ErrorMatch("ResourceConflictException", reason="FunctionUpdateInProgress", delay=UPDATE_DELAY))
     secret_inputs = (SecretInput(SECRET_ENVIRONMENT, "Environment variables whose values come from this Secret "
                                  "(the keys named: variable name = key); never written to the spec, logs or status.",
-                                 required=False, shape="json", spec_field="environmentSecretRef"),)
+                                 required=False, shape="json", spec_field="environmentSecretRef"),
+                     SecretInput(ZIP_FILE, "The deployment package: a zip in this ConfigMap's binaryData key "
+                                 "(up to about 1 MiB); a change of it updates the code.", required=False,
+                                 shape="binary", spec_field="codeConfigMapRef", source="ConfigMap"))
     spec_properties = {
         "functionName": {"type": "string", "pattern": NAME, "description": "Function name; cannot change.",
                          "x-kubernetes-validations": [{"rule": "self == oldSelf",
@@ -102,8 +107,9 @@ class LambdaFunction(Kind):
         "layers": {"type": "array", "maxItems": 5, "items": {"type": "string", "pattern": LAYER_ARN},
                    "description": "Layer version ARNs, in the order they are merged."},
     }
-    spec_required = ("functionName", "runtime", "handler", "code")
+    spec_required = ("functionName", "runtime", "handler")
     spec_validations = (
+        {"rule": "has(self.code) != has(self.codeConfigMapRef)", "message": ONE_CODE},
         {"rule": "has(self.subnets) == has(self.securityGroups)", "message": VPC_PAIR},
         {"rule": "!has(self.environmentSecretRef) || has(self.environmentSecretRef.keys)",
          "message": SECRET_KEYS_NEEDED},
@@ -136,6 +142,8 @@ class LambdaFunction(Kind):
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
+        if ("code" in spec) == ("codeConfigMapRef" in spec):
+            raise TerminalError(ONE_CODE)
         if bool(spec.get("subnets")) != bool(spec.get("securityGroups")):
             raise TerminalError(VPC_PAIR)
         secret = spec.get("environmentSecretRef")
@@ -152,7 +160,7 @@ class LambdaFunction(Kind):
                                 "environmentSecretRef")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
-        code = spec["code"]
+        code = spec.get("code")
         subnets = [item["subnetId"] for item in spec.get("subnets") or ()]
         groups = [item["groupId"] for item in spec.get("securityGroups") or ()]
         return {
@@ -169,13 +177,18 @@ class LambdaFunction(Kind):
                             "secretKeys": sorted((spec.get("environmentSecretRef") or {}).get("keys") or ())},
             "vpcConfig": {"subnetIds": subnets, "securityGroupIds": groups} if subnets else {},
             "layers": list(spec.get("layers") or ()),
-            # Where the code is; `inputs` adds its SHA-256 (compared).
+            # Where the code is in S3 (None: in a ConfigMap); `inputs` adds its SHA-256 (compared).
             "code": {"S3Bucket": code["s3Bucket"], "S3Key": code["s3Key"],
-                     **({"S3ObjectVersion": code["s3ObjectVersion"]} if code.get("s3ObjectVersion") else {})},
+                     **({"S3ObjectVersion": code["s3ObjectVersion"]} if code.get("s3ObjectVersion") else {})}
+            if code else None,
         }
 
     def inputs(self, aws: AWSClients, desired: State) -> None:
-        """The code's SHA-256 as Lambda reports it (base64), from the S3 object itself."""
+        """The code's SHA-256 as Lambda reports it (base64), from the ConfigMap's bytes or the S3
+        object itself."""
+        if desired.get(ZIP_FILE) is not None:
+            desired["codeSha256"] = base64.b64encode(hashlib.sha256(desired[ZIP_FILE].reveal()).digest()).decode()
+            return
         code = desired["code"]
         where = f"s3://{code['S3Bucket']}/{code['S3Key']}"
         params = {"Bucket": code["S3Bucket"], "Key": code["S3Key"]}
@@ -246,7 +259,7 @@ class LambdaFunction(Kind):
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         lam = aws.client("lambda")
         params = {"FunctionName": desired["functionName"], "Role": desired["role"], "Runtime": desired["runtime"],
-                  "Handler": desired["handler"], "Code": desired["code"], "Description": desired["description"],
+                  "Handler": desired["handler"], "Code": _code(desired), "Description": desired["description"],
                   "Environment": _environment(desired), "Layers": desired["layers"], "Tags": dict(tags),
                   "Publish": False, **_numbers(desired)}
         if desired["vpcConfig"]:
@@ -267,8 +280,8 @@ class LambdaFunction(Kind):
         if "reservedConcurrency" in changed:
             lam.put_function_concurrency(FunctionName=ident, ReservedConcurrentExecutions=desired["reservedConcurrency"])
         configuration = changed & CONFIGURATION
-        if changed & {"codeSha256", "architecture"}:
-            lam.update_function_code(FunctionName=ident, **desired["code"],
+        if changed & {"codeSha256", "architecture", ZIP_FILE}:
+            lam.update_function_code(FunctionName=ident, **_code(desired),
                                      **({"Architectures": [desired["architecture"]]} if desired["architecture"] else {}))
             if configuration:
                 raise InProgress(f"updated the code of function {ident}; its configuration follows once Lambda has "
@@ -296,6 +309,11 @@ def _wait_for_update(config: Mapping[str, Any]) -> None:
     if config.get("LastUpdateStatus") == "InProgress":
         raise InProgress(f"Lambda is applying an update to function {config['FunctionName']}", delay=UPDATE_DELAY,
                          reason="Updating")
+
+
+def _code(desired: State) -> dict[str, Any]:
+    """The package: the ConfigMap's bytes, or where it is in S3."""
+    return {"ZipFile": desired[ZIP_FILE].reveal()} if desired.get(ZIP_FILE) is not None else dict(desired["code"])
 
 
 def _environment(desired: State) -> dict[str, Any]:
