@@ -7,6 +7,7 @@ from .acm import Certificate
 from .apigateway import APIGateway
 from .cloudfront import CloudFront
 from .dynamodb import DynamoDBTable
+from .ekscluster import EKSCluster
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
@@ -29,4 +30,4 @@ def all_kinds() -> tuple[Kind, ...]:
     return (ElasticIP(), VPC(), Subnet(), InternetGateway(), NATGateway(), SecurityGroup(), RouteTable(),
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
             Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
-            LambdaFunction())
+            LambdaFunction(), EKSCluster())

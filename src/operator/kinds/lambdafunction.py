@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, SecretInput,
                            Severity, State, TagChange, Tagging)
 from ..provider.errors import InProgress, RetryableError, TerminalError, is_not_found
-from ._ec2 import ID_PATTERN
+from ._ec2 import SECURITY_GROUPS_REF, SUBNETS_REF, placement, placement_properties
 
 NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
@@ -35,11 +35,6 @@ NUMBERS = {
 # Drift fields UpdateFunctionConfiguration applies (UpdateFunctionCode: code and architecture).
 CONFIGURATION = frozenset({"role", "runtime", "handler", "description", "environment", "vpcConfig", "layers",
                            "ephemeralStorage", *NUMBERS, SECRET_ENVIRONMENT})
-
-
-def _listed(kind: str, field: str, ref: str) -> dict[str, Any]:
-    return {"type": "array", "maxItems": 16, "items": {"type": "object"},
-            "description": f"The function's {kind}s in its VPC (each by {ref} or {field})."}
 
 
 def _same_environment(want: Mapping[str, Any], have: Mapping[str, str] | None) -> bool:
@@ -102,8 +97,7 @@ class LambdaFunction(Kind):
                             "additionalProperties": {"type": "string", "maxLength": 4096},
                             "x-kubernetes-validations": [{"rule": f"self.all(k, k.matches('{VARIABLE}'))",
                                                           "message": "variable names are letters, digits and _"}]}}},
-        "subnets": _listed("subnet", "subnetId", "subnetRef"),
-        "securityGroups": _listed("security group", "groupId", "securityGroupRef"),
+        **placement_properties("The function's VPC placement:"),
         "layers": {"type": "array", "maxItems": 5, "items": {"type": "string", "pattern": LAYER_ARN},
                    "description": "Layer version ARNs, in the order they are merged."},
     }
@@ -117,8 +111,8 @@ class LambdaFunction(Kind):
     references = (
         Reference("roleRef", "IAMRole", "role", ROLE_ARN, status_field="arn"),
         Reference("s3BucketRef", "S3Bucket", "s3Bucket", within="code"),
-        Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet"), within="subnets"),
-        Reference("securityGroupRef", "SecurityGroup", "groupId", ID_PATTERN.format("sg"), within="securityGroups"),
+        SUBNETS_REF,
+        SECURITY_GROUPS_REF,
     )
     status_properties = {"version": {"type": "string"}, "lastModified": {"type": "string"},
                          "codeSize": {"type": "integer"}, "codeSha256": {"type": "string"},
@@ -161,8 +155,7 @@ class LambdaFunction(Kind):
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         code = spec.get("code")
-        subnets = [item["subnetId"] for item in spec.get("subnets") or ()]
-        groups = [item["groupId"] for item in spec.get("securityGroups") or ()]
+        subnets, groups = placement(spec)
         return {
             "functionName": spec["functionName"],
             "role": spec["role"],
