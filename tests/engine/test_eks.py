@@ -132,6 +132,22 @@ def test_version_rules_are_checked_before_the_call(eks, cluster, calls, network,
     delete_all(cluster, [key])
 
 
+def test_secrets_encrypted_with_our_key_which_never_changes(eks, cluster, calls, network, role):
+    cluster.apply("KMSKey", "key", {"description": "eks secrets", "deletionPolicy": "Delete", "pendingWindowInDays": 7})
+    key = ("EKSCluster", "e")
+    cluster.apply(*key, spec("sealed", network, encryption={"kmsKeyRef": {"name": "key"}}))
+    converge(cluster, [("KMSKey", "key"), key])
+    config = described(eks, "sealed")["encryptionConfig"]
+    assert config == [{"resources": ["secrets"], "provider": {"keyArn": cluster.status("KMSKey", "key")["arn"]}}]
+    cluster.apply(*key, spec("sealed", network, encryption={"kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/other"}))
+    calls.calls.clear()
+    refused = cluster.reconcile(*key, "update")
+    assert ready_reason(refused) == "ReplacementRequired" and refused.permanent
+    assert calls.calls["AssociateEncryptionConfig"] == 0
+    cluster.apply(*key, spec("sealed", network, encryption={"kmsKeyRef": {"name": "key"}}))
+    delete_all(cluster, [key, ("KMSKey", "key")])
+
+
 def test_a_different_role_needs_a_new_cluster(cluster, network, role):
     key = ("EKSCluster", "r")
     cluster.apply(*key, spec("roles", network))
