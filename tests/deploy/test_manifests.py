@@ -32,7 +32,8 @@ GROUP = "aws.infra-operator.dev"
 PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", "natgateways",
            "securitygroups", "routetables", "kmskeys",
            "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
-           "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets")
+           "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets",
+           "lambdafunctions", "eksclusters")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -128,6 +129,7 @@ def test_rbac_is_least_privilege():
     expected |= {
         ("", "events"): {"create", "patch"},
         ("", "secrets"): {"get", "list", "watch"},
+        ("", "configmaps"): {"get", "list", "watch"},
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }

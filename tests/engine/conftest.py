@@ -74,6 +74,20 @@ class Cluster:
         return self.bodies[(kind, name)]["metadata"]["uid"]
 
 
+class Secrets:
+    """Kubernetes Secrets (or ConfigMaps) as the engine reads them: decoded data and a version per change."""
+
+    def __init__(self):
+        self.data: dict[str, tuple[dict[str, str], str]] = {}
+
+    def put(self, name: str, **values: str) -> None:
+        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
+        self.data[name] = (dict(values), f"uid-{name}/{version}")
+
+    def __call__(self, namespace: str, name: str):
+        return self.data.get(name)
+
+
 def write(body: dict[str, Any], outcome: Outcome) -> None:
     """What the wiring writes of an outcome: annotations (None removes one), then the status."""
     annotations = body["metadata"].setdefault("annotations", {})

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from conftest import (Cluster, calls_of, check_adoption_after_a_lost_status_write, check_name_taken, check_retain,
+from conftest import (Cluster, Secrets, calls_of, check_adoption_after_a_lost_status_write, check_name_taken, check_retain,
                       check_stopped_before_aws, converge, delete_all, kind_metrics, make_engine, ready_reason, reasons)
 from infra_operator.telemetry import Telemetry
 
@@ -22,20 +22,6 @@ TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s
                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]}
 FUNCTION_STATE = r"GET /2015-03-31/functions/[^/]+"
 OWNER_UID = "infra-operator.dev/owner-uid"
-
-
-class Secrets:
-    """Kubernetes Secrets as the engine reads them: decoded data and a version per change."""
-
-    def __init__(self):
-        self.data: dict[str, tuple[dict[str, str], str]] = {}
-
-    def put(self, name: str, **values: str) -> None:
-        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
-        self.data[name] = (dict(values), f"uid-{name}/{version}")
-
-    def __call__(self, namespace: str, name: str):
-        return self.data.get(name)
 
 
 def package(source: str) -> bytes:

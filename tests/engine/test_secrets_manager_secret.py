@@ -14,23 +14,9 @@ import zipfile
 
 import pytest
 
-from conftest import Cluster, calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
+from conftest import Cluster, Secrets, calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
 
 OWNED = "infra-operator.dev/"
-
-
-class Secrets:
-    """Kubernetes Secrets as the engine reads them: decoded data and a version per change."""
-
-    def __init__(self):
-        self.data: dict[str, tuple[dict[str, str], str]] = {}
-
-    def put(self, name: str, **values: str) -> None:
-        version = int(self.data[name][1].rsplit("/", 1)[1]) + 1 if name in self.data else 1
-        self.data[name] = (dict(values), f"uid-{name}/{version}")
-
-    def __call__(self, namespace: str, name: str):
-        return self.data.get(name)
 
 
 @pytest.fixture

@@ -217,13 +217,15 @@ ARN_LOOKUPS = {
     "s3": lambda aws, arn: bool(aws.client("s3").head_bucket(Bucket=arn.rsplit(":", 1)[1])),
     "cloudfront": lambda aws, arn: bool(aws.client("cloudfront").get_distribution(Id=arn.rsplit("/", 1)[1])),
 }
-# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway; record sets have
-# no tags at all): looked up by the id in the object's status.
+# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, EKS in moto;
+# record sets have no tags at all), and Lambda functions: looked up by the id in the object's status.
 STATUS_LOOKUPS = {
     "IAMRole": ("roleName", lambda aws, name: bool(aws.client("iam").get_role(RoleName=name)["Role"])),
     "Route53HostedZone": ("hostedZoneId", lambda aws, zone: bool(aws.client("route53").get_hosted_zone(Id=zone))),
     "APIGateway": ("apiId", lambda aws, api: bool(aws.client("apigatewayv2").get_api(ApiId=api))),
     "Route53RecordSet": ("recordKey", lambda aws, key: _record_exists(aws, *key.split("/", 3))),
+    "LambdaFunction": ("functionName", lambda aws, name: bool(aws.client("lambda").get_function(FunctionName=name))),
+    "EKSCluster": ("clusterName", lambda aws, name: bool(aws.client("eks").describe_cluster(name=name))),
 }
 NOT_FOUND = {"NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
              "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue"}
