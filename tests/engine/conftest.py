@@ -136,8 +136,14 @@ def calls():
 
 
 @pytest.fixture
-def engine(aws, calls):
-    return make_engine(aws, Telemetry.noop(), calls)
+def k8s_secrets():
+    """The Kubernetes Secrets the `engine` fixture's secret inputs read (none until a test puts some)."""
+    return Secrets()
+
+
+@pytest.fixture
+def engine(aws, calls, k8s_secrets):
+    return make_engine(aws, Telemetry.noop(), calls, read_secret=k8s_secrets)
 
 
 @pytest.fixture

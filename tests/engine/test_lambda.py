@@ -16,7 +16,6 @@ import pytest
 
 from conftest import (Cluster, Secrets, calls_of, check_adoption_after_a_lost_status_write, check_name_taken, check_retain,
                       check_stopped_before_aws, converge, delete_all, kind_metrics, make_engine, ready_reason, reasons)
-from infra_operator.telemetry import Telemetry
 
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                 "Principal": {"Service": "lambda.amazonaws.com"}}]}
@@ -33,16 +32,6 @@ def package(source: str) -> bytes:
 
 def sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
-@pytest.fixture
-def k8s_secrets():
-    return Secrets()
-
-
-@pytest.fixture
-def cluster(aws, calls, k8s_secrets):
-    return Cluster(make_engine(aws, Telemetry.noop(), calls, read_secret=k8s_secrets))
 
 
 @pytest.fixture

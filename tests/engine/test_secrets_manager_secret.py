@@ -14,20 +14,9 @@ import zipfile
 
 import pytest
 
-from conftest import Cluster, Secrets, calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
+from conftest import Cluster, calls_of, converge, kind_metrics, make_engine, ready_reason, reasons, refused
 
 OWNED = "infra-operator.dev/"
-
-
-@pytest.fixture
-def k8s_secrets():
-    return Secrets()
-
-
-@pytest.fixture
-def cluster(aws, calls, k8s_secrets):
-    from infra_operator.telemetry import Telemetry
-    return Cluster(make_engine(aws, Telemetry.noop(), calls, read_secret=k8s_secrets))
 
 
 @pytest.fixture

@@ -174,6 +174,8 @@ class EKSCluster(Kind):
         eks = aws.client("eks")
         steps = [name for name in ("version", "kmsKeyArn", "vpc", "logging", "authenticationMode")
                  if name in changed or (name == "vpc" and changed & set(VPC_FIELDS))]
+        if not steps:
+            return
         step = steps[0]
         if step == "version":
             _check_upgrade(observed["version"], desired["version"])
