@@ -86,10 +86,14 @@ class SecretReader:
         secret = self._secret(namespace, name)
         if secret is None:
             return None
-        meta = secret.get("metadata") or {}
-        # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
-        data = {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (secret.get("data") or {}).items()}
-        return data, f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"
+        return _decoded(secret.get("data")), _version(secret)
+
+    def config_map(self, namespace: str, name: str) -> tuple[Mapping[str, str], str] | None:
+        """A ConfigMap's `data` and decoded `binaryData`, as `versioned` gives a Secret's."""
+        found = self._object(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+        if found is None:
+            return None
+        return {**(found.get("data") or {}), **_decoded(found.get("binaryData"))}, _version(found)
 
 
     # -- engine.secret_outputs.SecretSink ---------------------------------------------------
@@ -130,8 +134,11 @@ class SecretReader:
 
     def _secret(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Secret as the API serves it; None when it does not exist."""
+        return self._object(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
+    def _object(self, path: str) -> dict[str, Any] | None:
         try:
-            return self._api.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+            return self._api.get(path)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
@@ -212,3 +219,13 @@ def _write(folder: str, name: str, data: str | bytes) -> str:
     with open(path, "w") as handle:
         handle.write(_maybe_base64(text))
     return path
+
+
+def _decoded(data: Mapping[str, str] | None) -> dict[str, str]:
+    # surrogateescape: a binary value survives as text and encodes back to its exact bytes.
+    return {k: base64.b64decode(v).decode("utf-8", "surrogateescape") for k, v in (data or {}).items()}
+
+
+def _version(found: Mapping[str, Any]) -> str:
+    meta = found.get("metadata") or {}
+    return f"{meta.get('uid', '')}/{meta.get('resourceVersion', '')}"

@@ -227,7 +227,7 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
 
 def register_secret_watch(registry: kopf.OperatorRegistry, resource: dict, kinds: Iterable[Kind],
                           waker: DependencyWaker) -> None:
-    """A Secret that secret inputs name was created or changed: the objects naming it run at
+    """A Secret (or ConfigMap) that secret inputs name was created or changed: the objects naming it run at
     once (the engine writes the new value; status keeps only the Secret's version), not on the
     next resync. Only names are indexed; the handler never reads the Secret's data."""
     users = [kind for kind in kinds if kind.secret_inputs]
@@ -236,12 +236,22 @@ def register_secret_watch(registry: kopf.OperatorRegistry, resource: dict, kinds
     if not users:
         return
 
+    def wake_users(source: str, namespace: str, name: str, indices: Mapping[str, Any]) -> None:
+        for kind in users:
+            if any(secret.source == source for secret in kind.secret_inputs):
+                for kind_name, obj in indices[_secret_refs_index(kind.plural)].get((namespace, name), ()):
+                    waker.wake(kind_name, namespace, obj)
+
     @kopf.on.event(version="v1", plural="secrets", id="secret-inputs", registry=registry,
                    when=lambda type, **_: type in ("ADDED", "MODIFIED"))
     def secret_changed(namespace: str, name: str, **indices: Any) -> None:
-        for kind in users:
-            for kind_name, obj in indices[_secret_refs_index(kind.plural)].get((namespace, name), ()):
-                waker.wake(kind_name, namespace, obj)
+        wake_users("Secret", namespace, name, indices)
+
+    if any(secret.source == "ConfigMap" for kind in users for secret in kind.secret_inputs):
+        @kopf.on.event(version="v1", plural="configmaps", id="config-map-inputs", registry=registry,
+                       when=lambda type, **_: type in ("ADDED", "MODIFIED"))
+        def config_map_changed(namespace: str, name: str, **indices: Any) -> None:
+            wake_users("ConfigMap", namespace, name, indices)
 
 
 def register_secret_refs(resource: dict, kind: Kind) -> None:
@@ -363,7 +373,7 @@ async def _run_term(config: OperatorConfig, telemetry: Telemetry, term: Term, *,
                                  rate_limits=config.aws_rate_limits)
     secrets = SecretReader()
     reconciler = Reconciler(telemetry, providers, config.engine, read_secret=secrets.versioned,
-                            secret_sink=secrets)
+                            secret_sink=secrets, read_config_map=secrets.config_map)
     provider = provider_kind.ProviderReconciler(telemetry, providers, secrets, config.provider_retry_delay)
     registry = build_registry(config, reconciler, provider, secrets,
                               Handling(telemetry, ObjectLog(config.retry_warning_after), term), kinds)

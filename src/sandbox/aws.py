@@ -47,6 +47,8 @@ class AWSRequest:
     operation: str | None
     protocol: str  # "ec2", "query", "json", "rest-xml" or "rest-json"
     access_key: str | None = None
+    method: str = ""
+    path: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,8 @@ class FaultRule:
     # "rewrite": moto's answer with `pattern` (a regular expression on the bytes) replaced
     pattern: bytes = b""
     replacement: bytes = b""
+    # Requests whose "METHOD path" matches `request_path` only (REST protocols name no operation).
+    request_path: str | None = None
     # A request-rate rule fires only on requests beyond `rate` per second (a token bucket of
     # `burst` requests, as AWS's per-account limits are).
     rate: float | None = None
@@ -96,6 +100,7 @@ class FaultRule:
             (self.access_key is None or self.access_key == request.access_key)
             and (self.service is None or self.service == request.service)
             and (self.operation is None or self.operation == request.operation)
+            and (self.request_path is None or re.fullmatch(self.request_path, f"{request.method} {request.path}") is not None)
             and (self.times is None or self.used < self.times)
         )
 
@@ -154,13 +159,15 @@ class Faults:
                                    error=AWSError(status, code, message), query_error=query_error))
 
     def rewrite(self, pattern: str, replacement: str, service: str | None = None, operation: str | None = None,
-                times: int | None = None) -> FaultRule:
+                times: int | None = None, path: str | None = None) -> FaultRule:
         """Let moto answer, then replace `pattern` (a regular expression) in its answer: e.g. a
         describe's state as AWS shows it while it provisions (``<Code>active</Code>`` answered
-        as ``<Code>provisioning</Code>`` for the first N describes), where moto is ready at once.
-        Only answers the pattern is found in count towards ``times``."""
+        as ``<Code>provisioning</Code>``, an EKS cluster's ``"status": "CREATING"``, for the first
+        N describes), where moto is ready at once. Only answers the pattern is found in count
+        towards ``times``. ``path`` is a regular expression the request's ``METHOD /path`` must
+        match (REST protocols such as Lambda's and EKS's name no operation)."""
         return self._add(FaultRule("rewrite", service, operation, times, None, pattern=pattern.encode(),
-                                   replacement=replacement.encode()))
+                                   replacement=replacement.encode(), request_path=path))
 
     def reject_credentials(self, access_key: str, service: str | None = None) -> FaultRule:
         """Answer every request signed with ``access_key`` with the service's authentication error
@@ -260,14 +267,15 @@ def describe_request(environ: WSGIEnviron, body: bytes) -> AWSRequest:
     scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     access_key, service = (scope.group(1), scope.group(2)) if scope else (None, None)
     target = environ.get("HTTP_X_AMZ_TARGET")
+    where = {"method": environ.get("REQUEST_METHOD", ""), "path": urllib.parse.unquote(environ.get("PATH_INFO", ""))}
     if target:  # JSON protocol: "DynamoDB_20120810.PutItem"
-        return AWSRequest(service, target.rsplit(".", 1)[-1], "json", access_key)
+        return AWSRequest(service, target.rsplit(".", 1)[-1], "json", access_key, **where)
     action = _form_action(environ, body)
     if action:
-        return AWSRequest(service, action, "ec2" if service == "ec2" else "query", access_key)
+        return AWSRequest(service, action, "ec2" if service == "ec2" else "query", access_key, **where)
     if service in ("s3", "route53", "cloudfront"):
-        return AWSRequest(service, None, "rest-xml", access_key)
-    return AWSRequest(service, None, "rest-json", access_key)
+        return AWSRequest(service, None, "rest-xml", access_key, **where)
+    return AWSRequest(service, None, "rest-json", access_key, **where)
 
 
 def _form_action(environ: WSGIEnviron, body: bytes) -> str | None:

@@ -34,7 +34,7 @@ PLURALS = ("awsproviders", "elasticips", "vpcs", "subnets", "internetgateways", 
            "secretsmanagersecrets", "certificates", "sqsqueues", "snstopics", "dynamodbtables",
            "route53hostedzones", "route53recordsets", "apigateways", "cloudfronts", "iamroles", "s3buckets",
            "ecrrepositories", "ecsclusters", "elasticacheclusters", "rdsinstances", "albs", "nlbs",
-           "ec2keypairs", "ec2instances")
+           "ec2keypairs", "ec2instances", "lambdafunctions", "eksclusters")
 NAMESPACE = "infra-operator"
 JOB = "infra-operator"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -130,6 +130,7 @@ def test_rbac_is_least_privilege():
     expected |= {
         ("", "events"): {"create", "patch"},
         ("", "secrets"): {"get", "list", "watch", "create", "update", "patch"},
+        ("", "configmaps"): {"get", "list", "watch"},
         ("", "namespaces"): {"list", "watch"},
         ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     }

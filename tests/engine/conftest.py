@@ -75,8 +75,7 @@ class Cluster:
 
 
 class Secrets:
-    """Kubernetes Secrets as the engine reads them (its `read_secret`): decoded data and a
-    version that changes with each `put`."""
+    """Kubernetes Secrets (or ConfigMaps) as the engine reads them: decoded data and a version per change."""
 
     def __init__(self):
         self.data: dict[str, tuple[dict[str, str], str]] = {}
@@ -146,7 +145,7 @@ def calls():
 
 @pytest.fixture
 def k8s_secrets():
-    """The Kubernetes Secrets the `engine` fixture's engine reads (none until a test puts one)."""
+    """The Kubernetes Secrets the `engine` fixture's secret inputs read (none until a test puts some)."""
     return Secrets()
 
 

@@ -87,3 +87,28 @@ def test_twins_tagged_as_one_object_are_deleted_on_adoption_drift_check_and_dele
     twin()
     assert engine.finalize(kind, body("u6", checked.status), cluster).retry_after is None
     assert owned(aws, "u6") == []
+
+
+class _DomainFromAWS(ElasticIP):
+    """A kind whose desired state has a value the spec does not give: `inputs` asks for it with
+    the provider's clients before every comparison."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+        self.answer: str | None = None
+
+    def inputs(self, aws, desired):
+        self.asked.append(aws.region)
+        desired["domain"] = self.answer or "vpc"
+
+
+def test_inputs_complete_the_desired_state_before_create_and_every_comparison(aws, engine, cluster):
+    kind = _DomainFromAWS()
+    created = engine.reconcile(kind, body("u9"), "create", cluster)
+    assert owned(aws, "u9")[0]["Domain"] == "vpc"  # the create was given it
+    assert [e.reason for e in engine.reconcile(kind, body("u9", created.status), "resync", cluster).events] == []
+    kind.answer = "standard"  # what AWS tells changed: compared like a spec field
+    changed = engine.reconcile(kind, body("u9", created.status), "resync", cluster)
+    assert changed.permanent and "domain cannot change in place" in changed.message
+    assert kind.asked == ["us-east-1"] * 3
+    engine.finalize(kind, body("u9", created.status), cluster)

@@ -21,17 +21,6 @@ OWNED = "infra-operator.dev/"
 
 
 @pytest.fixture
-def k8s_secrets():
-    return Secrets()
-
-
-@pytest.fixture
-def cluster(aws, calls, k8s_secrets):
-    from infra_operator.telemetry import Telemetry
-    return Cluster(make_engine(aws, Telemetry.noop(), calls, read_secret=k8s_secrets))
-
-
-@pytest.fixture
 def sm(aws):
     return aws.client("secretsmanager")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -197,3 +198,18 @@ def test_rewrite_shows_a_state_moto_skips_for_the_first_n_answers(aws: MotoServe
     assert [state(), state(), state()] == ["pending", "pending", "running"]
     assert aws.faults.count("rewrite", "ec2", "DescribeInstances") == 2
     ec2.terminate_instances(InstanceIds=[instance])
+def test_rewrite_by_path_shows_a_rest_api_state_for_the_first_describes(aws: MotoServer) -> None:
+    """moto's EKS cluster is ACTIVE at once; AWS's is CREATING for 10+ minutes."""
+    eks = aws.client("eks")
+    name = f"rewritten-{uuid.uuid4().hex[:8]}"
+    eks.create_cluster(name=name, roleArn="arn:aws:iam::123456789012:role/eks",
+                       resourcesVpcConfig={"subnetIds": ["subnet-1"]})
+    aws.faults.rewrite(r'"status": ?"ACTIVE"', '"status": "CREATING"', service="eks", path=r"GET /clusters/[^/]+",
+                       times=2)
+    seen = [eks.describe_cluster(name=name)["cluster"] for _ in range(3)]
+    assert [cluster["status"] for cluster in seen] == ["CREATING", "CREATING", "ACTIVE"]
+    assert all(cluster["name"] == name for cluster in seen)  # the rest of moto's answer is kept
+    assert aws.faults.count("rewrite", service="eks") == 2
+    eks.list_clusters()  # another path: not rewritten
+    assert aws.faults.count("rewrite", service="eks") == 2
+    eks.delete_cluster(name=name)

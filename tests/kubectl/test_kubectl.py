@@ -223,8 +223,9 @@ ARN_LOOKUPS = {
         aws.client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"] if ":targetgroup/" in arn
         else aws.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]),
 }
-# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, ECR; ECS clusters
-# are named in status; record sets have no tags at all): looked up by the id in the object's status.
+# Kinds whose resources the tagging API does not list (IAM, Route 53, API Gateway, ECR, EKS in moto;
+# ECS clusters are named in status; record sets have no tags at all), and Lambda functions: looked up
+# by the id in the object's status.
 STATUS_LOOKUPS = {
     "IAMRole": ("roleName", lambda aws, name: bool(aws.client("iam").get_role(RoleName=name)["Role"])),
     "Route53HostedZone": ("hostedZoneId", lambda aws, zone: bool(aws.client("route53").get_hosted_zone(Id=zone))),
@@ -235,6 +236,8 @@ STATUS_LOOKUPS = {
     # A deleted cluster stays listed as INACTIVE.
     "ECSCluster": ("clusterArn", lambda aws, arn: any(
         c["status"] != "INACTIVE" for c in aws.client("ecs").describe_clusters(clusters=[arn])["clusters"])),
+    "LambdaFunction": ("functionName", lambda aws, name: bool(aws.client("lambda").get_function(FunctionName=name))),
+    "EKSCluster": ("clusterName", lambda aws, name: bool(aws.client("eks").describe_cluster(name=name))),
 }
 NOT_FOUND = {"DBInstanceNotFound", "DBSubnetGroupNotFoundFault", "NotFoundException", "ResourceNotFoundException", "NotFound", "NoSuchEntity", "NoSuchHostedZone",
              "NoSuchDistribution", "NoSuchBucket", "404", "AWS.SimpleQueueService.NonExistentQueue",

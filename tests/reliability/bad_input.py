@@ -18,6 +18,12 @@ RDS = {**AWS, "dbInstanceIdentifier": "orders", "engine": "postgres", "dbInstanc
        "masterUserPasswordSecretRef": {"name": "incomplete", "key": "AWS_ACCESS_KEY_ID"}}
 SUBNET_ID = "subnet-0123abcd"
 ENDPOINT = "http://127.0.0.1:1"  # the cases' AWSProviders never get past their spec
+# A valid EKSCluster spec (without its provider), changed by each EKS case.
+EKS = {"clusterName": "platform", "role": "arn:aws:iam::123456789012:role/eks",
+       "subnets": [{"subnetId": "subnet-0123abcd"}, {"subnetId": "subnet-4567abcd"}]}
+# A valid LambdaFunction spec (without its provider), changed by each Lambda case.
+FN = {"functionName": "orders", "runtime": "python3.12", "handler": "app.handler",
+      "role": "arn:aws:iam::123456789012:role/fn", "code": {"s3Bucket": "code", "s3Key": "fn.zip"}}
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,21 @@ CASES: tuple[Case, ...] = (
     Case("s3-name", "S3Bucket", {**AWS, "bucketName": "Not_A_Bucket"}, rejected="spec.bucketName"),
     Case("iam-session-duration", "IAMRole", {**AWS, "roleName": "app", "maxSessionDuration": 60},
          rejected="spec.maxSessionDuration"),
+    Case("lambda-memory", "LambdaFunction", {**AWS, **FN, "memorySize": 64}, rejected="spec.memorySize"),
+    Case("lambda-architecture", "LambdaFunction", {**AWS, **FN, "architecture": "sparc"}, rejected="spec.architecture"),
+    Case("lambda-runtime", "LambdaFunction", {**AWS, **FN, "runtime": "cobol85"}, rejected="spec.runtime"),
+    Case("lambda-code-no-key", "LambdaFunction", {**AWS, **FN, "code": {"s3Bucket": "code"}},
+         rejected="spec.code.s3Key"),
+    Case("lambda-role-dangling", "LambdaFunction", {**AWS, **{k: v for k, v in FN.items() if k != "role"},
+                                                    "roleRef": {"name": "ghost"}},
+         reason="DependencyNotReady", waits=True),
+    Case("eks-version", "EKSCluster", {**AWS, **EKS, "version": "2"}, rejected="spec.version"),
+    Case("eks-one-subnet", "EKSCluster", {**AWS, **EKS, "subnets": [{"subnetId": SUBNET_ID}]}, rejected="spec.subnets"),
+    Case("eks-logging", "EKSCluster", {**AWS, **EKS, "logging": ["kubelet"]}, rejected="spec.logging[0]"),
+    Case("eks-auth-mode", "EKSCluster", {**AWS, **EKS, "authenticationMode": "LDAP"},
+         rejected="spec.authenticationMode"),
+    Case("eks-key-dangling", "EKSCluster", {**AWS, **EKS, "encryption": {"kmsKeyRef": {"name": "ghost"}}},
+         reason="DependencyNotReady", waits=True),
     Case("r53-record-type", "Route53RecordSet", {**AWS, "name": "a.example.com", "type": "MAGIC"}, rejected="spec.type"),
     Case("r53-zone-dangling", "Route53RecordSet", {**AWS, "name": "a.example.com", "type": "A",
                                                    "hostedZoneRef": {"name": "ghost"}, "records": ["192.0.2.1"], "ttl": 300},

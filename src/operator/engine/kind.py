@@ -205,6 +205,9 @@ class SecretInput:
     # The spec field, when it is not `<name>SecretRef` (Secrets Manager's secretStringRef, the
     # original operator's name).
     spec_field: str | None = None
+    # "Secret", or "ConfigMap" for a value that is not secret but lives in the cluster, read and
+    # applied the same way (its `data` and `binaryData`; a Lambda function's zip package).
+    source: str = "Secret"
 
     @property
     def field(self) -> str:
@@ -350,6 +353,11 @@ class Kind:
         """The comparable state the spec asks for (without tags and secrets; the engine adds
         them). Every Reference's filled fields are set."""
         raise NotImplementedError
+
+    def inputs(self, aws: AWSClients, desired: State) -> None:
+        """Complete `desired` in place with values only AWS can tell from the spec (the SHA-256
+        of a Lambda function's code object in S3), read before every comparison; `desired` holds
+        the secret inputs' values already. Default: none."""
 
     def observe(self, raw: Raw) -> State:
         """The comparable state of a description (same keys as `desired`; plus "tags" when

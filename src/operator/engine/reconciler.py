@@ -117,12 +117,14 @@ class _ObjectLock:
 class Reconciler:
     def __init__(self, telemetry: Telemetry, providers: ProviderSessions,
                  settings: EngineSettings = EngineSettings(), describe_cache: DescribeCache | None = None,
-                 read_secret: SecretSource = _no_secrets, secret_sink: SecretSink = NoSecretSink()):
+                 read_secret: SecretSource = _no_secrets, read_config_map: SecretSource = _no_secrets,
+                 secret_sink: SecretSink = NoSecretSink()):
         self.telemetry = telemetry
         self.providers = providers
         self.settings = settings
         self.read_secret = read_secret
         self.secret_sink = secret_sink
+        self.read_config_map = read_config_map
         self.describe_cache = describe_cache or DescribeCache(settings.describe_cache)
         # Per object uid: its lock and how many runs hold or wait for it (the entry goes when
         # none does, so no lock outlives its use and no two runs ever hold different locks).
@@ -279,6 +281,7 @@ class Reconciler:
             if applied.get(secret.name) != version:
                 changed.add(secret.name)
         run.changed_secrets = frozenset(changed)
+        kind.inputs(run.aws, desired)
         run.desired = desired
         run.token = kind.token.from_uid(obj.uid)
 
@@ -291,14 +294,14 @@ class Reconciler:
             if secret.required:
                 raise TerminalError(f"spec.{ref_field} is required", reason="MissingSecretRef")
             return None, ""
-        found = self.read_secret(obj.namespace, ref["name"])
+        found = (self.read_config_map if secret.source == "ConfigMap" else self.read_secret)(obj.namespace, ref["name"])
         keys = ([ref["key"]] if secret.shape != "json" else
                 list(ref.get("keys") or (sorted(found[0]) if found else [])))
         missing = [key for key in keys if found is None or key not in found[0]]
         if found is None or missing or not keys:
             what = ("does not exist" if found is None else "has no keys" if not keys
                     else f"has no key {', '.join(map(repr, missing))}")
-            raise RetryableError(f"Secret {ref['name']} ({ref_field}) {what}", reason="SecretNotFound",
+            raise RetryableError(f"{secret.source} {ref['name']} ({ref_field}) {what}", reason=f"{secret.source}NotFound",
                                  delay=self.settings.secret_missing_delay)
         data, version = found
         if secret.shape == "binary":
@@ -306,7 +309,7 @@ class Reconciler:
             return SecretValue(data[keys[0]].encode("utf-8", "surrogateescape")), version
         text = [key for key in keys if not _is_text(data[key])]
         if text:
-            raise TerminalError(f"Secret {ref['name']} key {', '.join(map(repr, text))} ({ref_field}) is not UTF-8 "
+            raise TerminalError(f"{secret.source} {ref['name']} key {', '.join(map(repr, text))} ({ref_field}) is not UTF-8 "
                                 "text", reason="InvalidSecret")
         if secret.shape == "json":
             return SecretValue.json_object({key: data[key] for key in keys}), version

@@ -13,10 +13,12 @@ from .ec2keypair import EC2KeyPair
 from .ecr import ECRRepository
 from .ecs import ECSCluster
 from .elasticache import ElastiCacheCluster
+from .ekscluster import EKSCluster
 from .elasticip import ElasticIP
 from .iamrole import IAMRole
 from .internetgateway import InternetGateway
 from .kms import KMSKey
+from .lambdafunction import LambdaFunction
 from .natgateway import NATGateway
 from .nlb import NLB
 from .rds import RDSInstance
@@ -37,4 +39,4 @@ def all_kinds() -> tuple[Kind, ...]:
             KMSKey(), SecretsManagerSecret(), Certificate(), SQSQueue(), SNSTopic(), DynamoDBTable(),
             Route53HostedZone(), Route53RecordSet(), APIGateway(), CloudFront(), IAMRole(), S3Bucket(),
             ECRRepository(), ECSCluster(), ElastiCacheCluster(), RDSInstance(), ALB(), NLB(), EC2KeyPair(),
-            EC2Instance())
+            EC2Instance(), LambdaFunction(), EKSCluster())

@@ -1,0 +1,331 @@
+"""LambdaFunction: a Lambda function from a zip in S3 or in a ConfigMap, run by one of our IAM roles, optionally in
+our subnets and security groups. Code and configuration are updated in place (one at a time, as
+Lambda's LastUpdateStatus allows); environment values may come from a Kubernetes Secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from typing import Any, Mapping
+
+from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, SecretInput,
+                           Severity, State, TagChange, Tagging)
+from ..provider.errors import InProgress, RetryableError, TerminalError, is_not_found
+from ._ec2 import SECURITY_GROUPS_REF, SUBNETS_REF, placement, placement_properties
+
+NAME = r"^[a-zA-Z0-9_-]{1,64}$"
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
+LAYER_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[a-zA-Z0-9_-]+:[0-9]+$"
+VARIABLE = r"^[a-zA-Z]([a-zA-Z0-9_])*$"
+SECRET_ENVIRONMENT = "environmentSecret"
+ZIP_FILE = "zipFile"
+ONE_CODE = "exactly one of code (S3) and codeConfigMapRef (a zip in a ConfigMap) is required"
+VPC_PAIR = "subnets and securityGroups go together (a function in a VPC needs both)"
+SECRET_KEYS_NEEDED = "environmentSecretRef.keys must name the variables it sets"
+# The delay before looking again while Lambda applies an update (seconds, usually).
+UPDATE_DELAY = 5.0
+
+# spec field -> (GetFunction's Configuration key, minimum, maximum, description); late-initialised.
+NUMBERS = {
+    "timeout": ("Timeout", 1, 900, "Seconds an invocation may run (AWS's default: 3)."),
+    "memorySize": ("MemorySize", 128, 10240, "Memory in MiB (AWS's default: 128); CPU scales with it."),
+}
+# Drift fields UpdateFunctionConfiguration applies (UpdateFunctionCode: code and architecture).
+CONFIGURATION = frozenset({"role", "runtime", "handler", "description", "environment", "vpcConfig", "layers",
+                           "ephemeralStorage", *NUMBERS, SECRET_ENVIRONMENT})
+
+
+def _same_environment(want: Mapping[str, Any], have: Mapping[str, str] | None) -> bool:
+    """The function's variables are the spec's plain ones, with their values, and the Secret's
+    (by name: their values are compared where the Secret is read, never here)."""
+    have = have or {}
+    plain = want["variables"]
+    return set(have) == set(plain) | set(want["secretKeys"]) and all(have[k] == v for k, v in plain.items())
+
+
+class LambdaFunction(Kind):
+    kind = "LambdaFunction"
+    plural = "lambdafunctions"
+    short_names = ("lambda",)
+    description = ("A Lambda function (zip package in S3 or a ConfigMap) run by an IAM role: runtime, handler, memory, timeout, "
+                   "architecture, environment (values from a Secret kept out of the spec), VPC placement, layers, "
+                   "reserved concurrency, ephemeral storage. Code (its SHA-256) and configuration update in place.")
+    identifier = "functionName"
+    identity = Identity(fields=("functionArn",), from_spec="functionName")
+    adoption = Adoption.SPEC_NAME
+    tagging = Tagging(at_create=True, in_description=True)
+    # A role created a moment ago is not assumable by Lambda yet; an update still being applied
+    # refuses the next one.
+    retryable_errors = (ErrorMatch("InvalidParameterValueException", "cannot be assumed"),
+                        ErrorMatch("ResourceConflictException", reason="FunctionUpdateInProgress", delay=UPDATE_DELAY))
+    secret_inputs = (SecretInput(SECRET_ENVIRONMENT, "Environment variables whose values come from this Secret "
+                                 "(the keys named: variable name = key); never written to the spec, logs or status.",
+                                 required=False, shape="json", spec_field="environmentSecretRef"),
+                     SecretInput(ZIP_FILE, "The deployment package: a zip in this ConfigMap's binaryData key "
+                                 "(up to about 1 MiB); a change of it updates the code.", required=False,
+                                 shape="binary", spec_field="codeConfigMapRef", source="ConfigMap"))
+    spec_properties = {
+        "functionName": {"type": "string", "pattern": NAME, "description": "Function name; cannot change.",
+                         "x-kubernetes-validations": [{"rule": "self == oldSelf",
+                                                       "message": "functionName cannot change"}]},
+        "runtime": {"type": "string", "pattern": r"^(nodejs|python|java|dotnet|ruby|provided)[a-z0-9.]*$",
+                    "description": "Runtime identifier (python3.12, nodejs20.x, java21, provided.al2023...)."},
+        "handler": {"type": "string", "pattern": r"^[^\s]{1,128}$",
+                    "description": "The entry point (module.function for Python)."},
+        "description": {"type": "string", "maxLength": 256},
+        **{name: {"type": "integer", "minimum": low, "maximum": high, "description": text}
+           for name, (_, low, high, text) in NUMBERS.items()},
+        "architecture": {"type": "string", "enum": ["x86_64", "arm64"],
+                         "description": "Instruction set (AWS's default: x86_64); changed with the code."},
+        "ephemeralStorage": {"type": "integer", "minimum": 512, "maximum": 10240,
+                             "description": "Size of /tmp in MiB (AWS's default: 512)."},
+        "reservedConcurrency": {"type": "integer", "minimum": 0, "maximum": 100000,
+                                "description": "Concurrent executions reserved for the function (0 stops it); "
+                                               "unset: not compared (AWS's default is unreserved)."},
+        "code": {"type": "object", "required": ["s3Key"],
+                 "description": "The deployment package: a zip in S3 (the bucket by s3BucketRef or s3Bucket). "
+                                "A change of its content (its SHA-256) updates the function.",
+                 "properties": {
+                     "s3Key": {"type": "string", "minLength": 1, "maxLength": 1024},
+                     "s3ObjectVersion": {"type": "string", "minLength": 1, "maxLength": 1024,
+                                         "description": "A version of a versioned bucket; unset: the latest."}}},
+        "environment": {"type": "object", "description": "Environment variables with plain values.",
+                        "properties": {"variables": {
+                            "type": "object", "maxProperties": 100,
+                            "additionalProperties": {"type": "string", "maxLength": 4096},
+                            "x-kubernetes-validations": [{"rule": f"self.all(k, k.matches('{VARIABLE}'))",
+                                                          "message": "variable names are letters, digits and _"}]}}},
+        **placement_properties("The function's VPC placement:"),
+        "layers": {"type": "array", "maxItems": 5, "items": {"type": "string", "pattern": LAYER_ARN},
+                   "description": "Layer version ARNs, in the order they are merged."},
+    }
+    spec_required = ("functionName", "runtime", "handler")
+    spec_validations = (
+        {"rule": "has(self.code) != has(self.codeConfigMapRef)", "message": ONE_CODE},
+        {"rule": "has(self.subnets) == has(self.securityGroups)", "message": VPC_PAIR},
+        {"rule": "!has(self.environmentSecretRef) || has(self.environmentSecretRef.keys)",
+         "message": SECRET_KEYS_NEEDED},
+    )
+    references = (
+        Reference("roleRef", "IAMRole", "role", ROLE_ARN, status_field="arn"),
+        Reference("s3BucketRef", "S3Bucket", "s3Bucket", within="code"),
+        SUBNETS_REF,
+        SECURITY_GROUPS_REF,
+    )
+    status_properties = {"version": {"type": "string"}, "lastModified": {"type": "string"},
+                         "codeSize": {"type": "integer"}, "codeSha256": {"type": "string"},
+                         "stateReason": {"type": "string"}, "lastUpdateStatus": {"type": "string"}}
+    printer_columns = (("State", ".status.state", "string"), ("Runtime", ".spec.runtime", "string"),
+                       ("ARN", ".status.functionArn", "string"))
+    drift_fields = (
+        DriftField("functionName", Severity.CRITICAL, updatable=False),
+        DriftField("role", Severity.CRITICAL),
+        DriftField("codeSha256", Severity.CRITICAL),
+        DriftField("vpcConfig", Severity.CRITICAL),
+        DriftField("runtime", Severity.WARNING),
+        DriftField("handler", Severity.WARNING),
+        DriftField("environment", Severity.WARNING, same=_same_environment),
+        DriftField("layers", Severity.WARNING, same=lambda want, have: list(want) == list(have or ())),
+        DriftField("reservedConcurrency", Severity.WARNING),
+        DriftField("architecture", Severity.WARNING, late_init=True),
+        DriftField("ephemeralStorage", Severity.WARNING, late_init=True),
+        *(DriftField(name, Severity.WARNING, late_init=True) for name in NUMBERS),
+        DriftField("description", Severity.INFO),
+    )
+
+    def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
+        if ("code" in spec) == ("codeConfigMapRef" in spec):
+            raise TerminalError(ONE_CODE)
+        if bool(spec.get("subnets")) != bool(spec.get("securityGroups")):
+            raise TerminalError(VPC_PAIR)
+        secret = spec.get("environmentSecretRef")
+        if secret is not None and not secret.get("keys"):
+            raise TerminalError(SECRET_KEYS_NEEDED)
+        named = [key for key in (secret or {}).get("keys") or () if not re.match(VARIABLE, key)]
+        if named:
+            raise TerminalError(f"environmentSecretRef.keys {', '.join(named)}: variable names are letters, digits "
+                                "and _")
+        plain = set((spec.get("environment") or {}).get("variables") or {})
+        both = plain & set((secret or {}).get("keys") or ())
+        if both:
+            raise TerminalError(f"environment variables {', '.join(sorted(both))} are set both plainly and from "
+                                "environmentSecretRef")
+
+    def desired(self, spec: Mapping[str, Any]) -> State:
+        code = spec.get("code")
+        subnets, groups = placement(spec)
+        return {
+            "functionName": spec["functionName"],
+            "role": spec["role"],
+            "runtime": spec["runtime"],
+            "handler": spec["handler"],
+            "description": spec.get("description", ""),
+            **{name: spec.get(name) for name in NUMBERS},
+            "architecture": spec.get("architecture"),
+            "ephemeralStorage": spec.get("ephemeralStorage"),
+            "reservedConcurrency": spec.get("reservedConcurrency"),
+            "environment": {"variables": dict((spec.get("environment") or {}).get("variables") or {}),
+                            "secretKeys": sorted((spec.get("environmentSecretRef") or {}).get("keys") or ())},
+            "vpcConfig": {"subnetIds": subnets, "securityGroupIds": groups} if subnets else {},
+            "layers": list(spec.get("layers") or ()),
+            # Where the code is in S3 (None: in a ConfigMap); `inputs` adds its SHA-256 (compared).
+            "code": {"S3Bucket": code["s3Bucket"], "S3Key": code["s3Key"],
+                     **({"S3ObjectVersion": code["s3ObjectVersion"]} if code.get("s3ObjectVersion") else {})}
+            if code else None,
+        }
+
+    def inputs(self, aws: AWSClients, desired: State) -> None:
+        """The code's SHA-256 as Lambda reports it (base64), from the ConfigMap's bytes or the S3
+        object itself."""
+        if desired.get(ZIP_FILE) is not None:
+            desired["codeSha256"] = base64.b64encode(hashlib.sha256(desired[ZIP_FILE].reveal()).digest()).decode()
+            return
+        code = desired["code"]
+        where = f"s3://{code['S3Bucket']}/{code['S3Key']}"
+        params = {"Bucket": code["S3Bucket"], "Key": code["S3Key"]}
+        if "S3ObjectVersion" in code:
+            params["VersionId"] = code["S3ObjectVersion"]
+        try:
+            body = aws.client("s3").get_object(**params)["Body"]
+        except Exception as exc:
+            if is_not_found(exc):
+                raise RetryableError(f"the code object {where} does not exist", reason="CodeNotFound",
+                                     delay=30.0) from exc
+            raise
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: body.read(1 << 20), b""):
+            digest.update(chunk)
+        desired["codeSha256"] = base64.b64encode(digest.digest()).decode()
+
+    def observe(self, raw: Raw) -> State:
+        config = raw["Configuration"]
+        vpc = config.get("VpcConfig") or {}
+        return {
+            "functionName": config["FunctionName"],
+            "role": config.get("Role"),
+            "runtime": config.get("Runtime"),
+            "handler": config.get("Handler"),
+            "description": config.get("Description", ""),
+            **{name: config.get(key) for name, (key, *_) in NUMBERS.items()},
+            "architecture": (config.get("Architectures") or ["x86_64"])[0],
+            "ephemeralStorage": (config.get("EphemeralStorage") or {}).get("Size"),
+            "reservedConcurrency": (raw.get("Concurrency") or {}).get("ReservedConcurrentExecutions"),
+            "environment": (config.get("Environment") or {}).get("Variables") or {},
+            "vpcConfig": ({"subnetIds": vpc["SubnetIds"], "securityGroupIds": vpc.get("SecurityGroupIds") or []}
+                          if vpc.get("SubnetIds") else {}),
+            "layers": [layer["Arn"] for layer in config.get("Layers") or ()],
+            "codeSha256": config.get("CodeSha256"),
+            "tags": raw.get("Tags") or {},
+        }
+
+    def identify(self, raw: Raw) -> str:
+        return raw["Configuration"]["FunctionName"]
+
+    def identities(self, raw: Raw) -> State:
+        return {"functionArn": raw["Configuration"]["FunctionArn"]}
+
+    def status(self, raw: Raw) -> State:
+        config = raw["Configuration"]
+        return {"state": config.get("State"), "stateReason": config.get("StateReason"),
+                "lastUpdateStatus": config.get("LastUpdateStatus"), "version": config.get("Version"),
+                "lastModified": config.get("LastModified"), "codeSize": config.get("CodeSize"),
+                "codeSha256": config.get("CodeSha256")}
+
+    def available(self, raw: Raw) -> bool:
+        config = raw["Configuration"]
+        name = config["FunctionName"]
+        if config.get("State") == "Failed":
+            raise TerminalError(f"Lambda could not create function {name}: {config.get('StateReason', '')}",
+                                reason="FunctionFailed")
+        if config.get("State") == "Pending":
+            raise InProgress(f"Lambda is creating function {name}", delay=UPDATE_DELAY)
+        _wait_for_update(config)
+        return True
+
+    def read(self, aws: AWSClients, ident: str) -> Raw | None:
+        answer = self.absent_if_missing(aws.client("lambda").get_function, FunctionName=ident)
+        return None if answer is None else {key: answer[key] for key in ("Configuration", "Tags", "Concurrency")
+                                            if key in answer}
+
+    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
+        lam = aws.client("lambda")
+        params = {"FunctionName": desired["functionName"], "Role": desired["role"], "Runtime": desired["runtime"],
+                  "Handler": desired["handler"], "Code": _code(desired), "Description": desired["description"],
+                  "Environment": _environment(desired), "Layers": desired["layers"], "Tags": dict(tags),
+                  "Publish": False, **_numbers(desired)}
+        if desired["vpcConfig"]:
+            params["VpcConfig"] = _vpc(desired)
+        if desired["architecture"]:
+            params["Architectures"] = [desired["architecture"]]
+        lam.create_function(**params)
+        if desired["reservedConcurrency"] is not None:
+            lam.put_function_concurrency(FunctionName=desired["functionName"],
+                                         ReservedConcurrentExecutions=desired["reservedConcurrency"])
+        return self.read(aws, desired["functionName"]) or {}
+
+    def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
+        """Concurrency (its own call), then the code, then the configuration: Lambda takes one
+        update at a time, so a configuration change after a code change waits for it."""
+        _wait_for_update(raw["Configuration"])
+        lam = aws.client("lambda")
+        if "reservedConcurrency" in changed:
+            lam.put_function_concurrency(FunctionName=ident, ReservedConcurrentExecutions=desired["reservedConcurrency"])
+        configuration = changed & CONFIGURATION
+        if changed & {"codeSha256", "architecture", ZIP_FILE}:
+            lam.update_function_code(FunctionName=ident, **_code(desired),
+                                     **({"Architectures": [desired["architecture"]]} if desired["architecture"] else {}))
+            if configuration:
+                raise InProgress(f"updated the code of function {ident}; its configuration follows once Lambda has "
+                                 "applied it", delay=UPDATE_DELAY, reason="Updating")
+            return
+        if configuration:
+            lam.update_function_configuration(
+                FunctionName=ident, Role=desired["role"], Runtime=desired["runtime"], Handler=desired["handler"],
+                Description=desired["description"], Environment=_environment(desired), Layers=desired["layers"],
+                VpcConfig=_vpc(desired), **_numbers(desired))
+
+    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
+        lam = aws.client("lambda")
+        arn = lam.get_function_configuration(FunctionName=ident)["FunctionArn"]
+        if change.add:
+            lam.tag_resource(Resource=arn, Tags=dict(change.add))
+        if change.remove:
+            lam.untag_resource(Resource=arn, TagKeys=sorted(change.remove))
+
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
+        aws.client("lambda").delete_function(FunctionName=ident)
+
+
+def _wait_for_update(config: Mapping[str, Any]) -> None:
+    if config.get("LastUpdateStatus") == "InProgress":
+        raise InProgress(f"Lambda is applying an update to function {config['FunctionName']}", delay=UPDATE_DELAY,
+                         reason="Updating")
+
+
+def _code(desired: State) -> dict[str, Any]:
+    """The package: the ConfigMap's bytes, or where it is in S3."""
+    return {"ZipFile": desired[ZIP_FILE].reveal()} if desired.get(ZIP_FILE) is not None else dict(desired["code"])
+
+
+def _environment(desired: State) -> dict[str, Any]:
+    """The variables: the plain ones and the Secret's (revealed for the AWS call only)."""
+    variables = dict(desired["environment"]["variables"])
+    secret = desired.get(SECRET_ENVIRONMENT)
+    if secret is not None:
+        variables.update(json.loads(secret.reveal()))
+    return {"Variables": variables}
+
+
+def _vpc(desired: State) -> dict[str, list[str]]:
+    """VpcConfig: empty lists take the function out of its VPC."""
+    vpc = desired["vpcConfig"]
+    return {"SubnetIds": vpc.get("subnetIds", []), "SecurityGroupIds": vpc.get("securityGroupIds", [])}
+
+
+def _numbers(desired: State) -> dict[str, Any]:
+    params = {key: desired[name] for name, (key, *_) in NUMBERS.items() if desired[name] is not None}
+    if desired["ephemeralStorage"] is not None:
+        params["EphemeralStorage"] = {"Size": desired["ephemeralStorage"]}
+    return params

@@ -1,0 +1,268 @@
+"""LambdaFunction through the engine against moto over HTTP: create with our role and bucket,
+configuration and code updated in place (one at a time, as LastUpdateStatus allows), drift healed
+with its severity, environment values from a Secret never seen, VPC placement, concurrency,
+delete, Retain, adoption, a taken name, and bad input stopped before AWS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import secrets
+import zipfile
+
+import pytest
+
+from conftest import (Cluster, Secrets, calls_of, check_adoption_after_a_lost_status_write, check_name_taken, check_retain,
+                      check_stopped_before_aws, converge, delete_all, kind_metrics, make_engine, ready_reason, reasons)
+
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}
+FUNCTION_STATE = r"GET /2015-03-31/functions/[^/]+"
+OWNER_UID = "infra-operator.dev/owner-uid"
+
+
+def package(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("handler.py", date_time=(2026, 1, 1, 0, 0, 0)), source)
+    return buffer.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@pytest.fixture
+def lam(aws):
+    return aws.client("lambda")
+
+
+def make_stack(aws, cluster) -> str:
+    """Our role and bucket, Ready, with a first package uploaded; returns the bucket's name."""
+    suffix = secrets.token_hex(4)
+    bucket = f"code-{suffix}"
+    cluster.apply("IAMRole", "role", {"roleName": f"fn-{suffix}", "assumeRolePolicy": TRUST})
+    cluster.apply("S3Bucket", "code", {"bucketName": bucket, "forceDestroy": True})
+    converge(cluster, [("IAMRole", "role"), ("S3Bucket", "code")])
+    aws.client("s3").put_object(Bucket=bucket, Key="fn.zip", Body=package("def handler(e, c): return 1\n"))
+    return bucket
+
+
+def remove_stack(cluster) -> None:
+    delete_all(cluster, [("S3Bucket", "code"), ("IAMRole", "role")])
+
+
+@pytest.fixture
+def stack(aws, cluster):
+    yield make_stack(aws, cluster)
+    remove_stack(cluster)
+
+
+def spec(name: str, **extra):
+    return {"functionName": name, "runtime": "python3.12", "handler": "handler.handler", "roleRef": {"name": "role"},
+            "code": {"s3BucketRef": {"name": "code"}, "s3Key": "fn.zip"}, **extra}
+
+
+def configuration(lam, name: str) -> dict:
+    return lam.get_function_configuration(FunctionName=name)
+
+
+def test_create_update_drift_heal_secret_and_delete(aws, lam, k8s_secrets, telemetry, calls):
+    cluster = Cluster(make_engine(aws, telemetry, calls, read_secret=k8s_secrets))
+    stack = make_stack(aws, cluster)
+    password, rotated = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    k8s_secrets.put("db", DB_PASSWORD=password, unrelated="not-used")
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("orders", memorySize=256, description="orders", tags={"team": "shop"},
+                             environment={"variables": {"MODE": "live"}},
+                             environmentSecretRef={"name": "db", "keys": ["DB_PASSWORD"]}))
+    outcomes = converge(cluster, [key])
+    status = cluster.status(*key)
+    assert ready_reason(status) == "Available" and status["functionName"] == "orders"
+    assert status["functionArn"].endswith(":function:orders") and status["state"] == "Active"
+    first = package("def handler(e, c): return 1\n")
+    assert status["codeSha256"] == sha256(first)
+    now = configuration(lam, "orders")
+    assert now["Role"] == cluster.status("IAMRole", "role")["arn"] and now["MemorySize"] == 256
+    assert now["Environment"]["Variables"] == {"MODE": "live", "DB_PASSWORD": password}
+    tags = lam.list_tags(Resource=status["functionArn"])["Tags"]
+    assert tags["team"] == "shop" and tags[OWNER_UID] == cluster.uid(*key)
+
+    # Spec change: configuration in place.
+    cluster.apply(*key, spec("orders", memorySize=512, timeout=30, description="orders v2", tags={"team": "shop"},
+                             environment={"variables": {"MODE": "canary"}},
+                             environmentSecretRef={"name": "db", "keys": ["DB_PASSWORD"]}))
+    updated = cluster.reconcile(*key, "update")
+    outcomes.append((key, updated))
+    assert reasons(updated) == ["Updated"] and ready_reason(updated) == "Available"
+    now = configuration(lam, "orders")
+    assert (now["MemorySize"], now["Timeout"], now["Description"]) == (512, 30, "orders v2")
+    assert now["Environment"]["Variables"] == {"MODE": "canary", "DB_PASSWORD": password}
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+
+    # New code at the same key: the function follows its SHA-256 (critical: what runs changed).
+    second = package("def handler(e, c): return 2\n")
+    aws.client("s3").put_object(Bucket=stack, Key="fn.zip", Body=second)
+    healed = cluster.reconcile(*key, "resync")
+    outcomes.append((key, healed))
+    assert reasons(healed) == ["DriftHealed"] and "codeSha256" in healed.events[0].message
+    assert configuration(lam, "orders")["CodeSha256"] == sha256(second) == healed.status["codeSha256"]
+
+    # Out of band: timeout and a plain variable changed, a variable added (warning).
+    lam.update_function_configuration(FunctionName="orders", Timeout=3, Environment={"Variables": {
+        "MODE": "debug", "DB_PASSWORD": password, "EXTRA": "1"}})
+    healed = cluster.reconcile(*key, "resync")
+    outcomes.append((key, healed))
+    assert reasons(healed) == ["DriftHealed"]
+    now = configuration(lam, "orders")
+    assert now["Timeout"] == 30 and now["Environment"]["Variables"] == {"MODE": "canary", "DB_PASSWORD": password}
+
+    # The Secret changes: the new value reaches AWS (an update).
+    k8s_secrets.put("db", DB_PASSWORD=rotated)
+    rotated_run = cluster.reconcile(*key, "update")
+    outcomes.append((key, rotated_run))
+    assert reasons(rotated_run) == ["Updated"]
+    assert configuration(lam, "orders")["Environment"]["Variables"]["DB_PASSWORD"] == rotated
+
+    # Neither value ever appears in what the engine hands out (status, events, messages).
+    seen = json.dumps([(o.status, o.message, [(e.reason, e.message) for e in o.events]) for _, o in outcomes])
+    assert password not in seen and rotated not in seen and "DB_PASSWORD" not in json.dumps(status)
+
+    gone = cluster.delete(*key)
+    assert gone.retry_after is None and "Deleted" in reasons(gone)
+    assert "orders" not in {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    samples = telemetry.sample_values()
+    assert kind_metrics(samples, "LambdaFunction") == {
+        "drift critical": 1, "drift warning": 1, "healed": 2, "reconcile success": 6}
+    assert calls_of(samples, "Lambda", "CreateFunction", "UpdateFunctionConfiguration", "UpdateFunctionCode",
+                    "DeleteFunction") == {"CreateFunction": 1, "UpdateFunctionConfiguration": 3,
+                                          "UpdateFunctionCode": 1, "DeleteFunction": 1}
+    remove_stack(cluster)
+
+
+def test_code_then_configuration_one_update_at_a_time(aws, lam, cluster, calls, stack):
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("steps"))
+    converge(cluster, [key])
+    newer = package("def handler(e, c): return 'new'\n")
+    aws.client("s3").put_object(Bucket=stack, Key="v2.zip", Body=newer)
+    cluster.apply(*key, spec("steps", code={"s3BucketRef": {"name": "code"}, "s3Key": "v2.zip"}, memorySize=1024))
+    calls.calls.clear()
+    first = cluster.reconcile(*key, "update")
+    assert ready_reason(first) == "Updating" and first.retry_after and not first.permanent
+    assert calls.calls["UpdateFunctionCode"] == 1 and calls.calls["UpdateFunctionConfiguration"] == 0
+    # AWS still applies the code: the configuration waits, no call refused.
+    aws.faults.rewrite(r'"LastUpdateStatus": ?"Successful"', '"LastUpdateStatus": "InProgress"', service="lambda",
+                       path=FUNCTION_STATE, times=1)
+    waiting = cluster.reconcile(*key, "update")
+    assert ready_reason(waiting) == "Updating" and calls.calls["UpdateFunctionConfiguration"] == 0
+    done = cluster.reconcile(*key, "update")
+    assert reasons(done) == ["Updated"] and ready_reason(done) == "Available"
+    now = configuration(lam, "steps")
+    assert now["MemorySize"] == 1024 and now["CodeSha256"] == sha256(newer)
+    assert calls.calls["UpdateFunctionConfiguration"] == 1 and calls.calls["UpdateFunctionCode"] == 1
+    delete_all(cluster, [key])
+
+
+def test_a_pending_function_is_provisioning_until_active(aws, cluster, stack):
+    pending = aws.faults.rewrite(r'"State": ?"Active"', '"State": "Pending"', service="lambda", path=FUNCTION_STATE)
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("pending"))
+    created = cluster.reconcile(*key)
+    assert ready_reason(created) == "Provisioning" and created.retry_after and created.status["state"] == "Pending"
+    assert ready_reason(cluster.reconcile(*key)) == "Provisioning"
+    pending.times = pending.used  # Lambda is done
+    assert ready_reason(cluster.reconcile(*key)) == "Available"
+    delete_all(cluster, [key])
+
+
+def test_vpc_placement_layers_and_concurrency(aws, lam, cluster, stack):
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(VpcId=vpc, GroupName="fn", Description="fn")["GroupId"]
+    layer = lam.publish_layer_version(LayerName="deps", Content={"ZipFile": package("x = 1\n")})["LayerVersionArn"]
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("placed", subnets=[{"subnetId": subnet}], securityGroups=[{"groupId": group}],
+                             layers=[layer], reservedConcurrency=5))
+    converge(cluster, [key])
+    now = lam.get_function(FunctionName="placed")
+    assert now["Configuration"]["VpcConfig"]["SubnetIds"] == [subnet]
+    assert [item["Arn"] for item in now["Configuration"]["Layers"]] == [layer]
+    assert now["Concurrency"]["ReservedConcurrentExecutions"] == 5
+    lam.put_function_concurrency(FunctionName="placed", ReservedConcurrentExecutions=50)
+    healed = cluster.reconcile(*key, "resync")
+    assert reasons(healed) == ["DriftHealed"] and "reservedConcurrency" in healed.events[0].message
+    assert lam.get_function(FunctionName="placed")["Concurrency"]["ReservedConcurrentExecutions"] == 5
+    cluster.apply(*key, spec("placed"))  # out of the VPC, no layers, concurrency no longer compared
+    assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
+    now = lam.get_function(FunctionName="placed")["Configuration"]
+    assert not (now.get("VpcConfig") or {}).get("SubnetIds") and not now.get("Layers")
+    delete_all(cluster, [key])
+    for call in (lambda: ec2.delete_security_group(GroupId=group), lambda: ec2.delete_subnet(SubnetId=subnet),
+                 lambda: ec2.delete_vpc(VpcId=vpc)):
+        call()
+
+
+def test_retain_leaves_the_function_without_our_tags(lam, cluster, stack):
+    def tags(status):
+        return lam.list_tags(Resource=status["functionArn"])["Tags"]
+    check_retain(cluster, "LambdaFunction", spec("kept"), tags)
+    lam.delete_function(FunctionName="kept")
+
+
+def test_adoption_after_a_lost_status_write(cluster, stack):
+    check_adoption_after_a_lost_status_write(cluster, "LambdaFunction", spec("adopted"))
+
+
+def test_a_name_someone_else_holds_is_not_taken_over(lam, cluster, stack):
+    role = cluster.status("IAMRole", "role")["arn"]
+    lam.create_function(FunctionName="theirs", Runtime="python3.12", Role=role, Handler="handler.handler",
+                        Code={"S3Bucket": stack, "S3Key": "fn.zip"})
+    check_name_taken(cluster, "LambdaFunction", spec("theirs"))
+    assert OWNER_UID not in lam.get_function(FunctionName="theirs").get("Tags", {})
+    lam.delete_function(FunctionName="theirs")
+
+
+def test_missing_code_waits_without_creating(lam, cluster, calls, stack):
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("later", code={"s3BucketRef": {"name": "code"}, "s3Key": "not-yet.zip"}))
+    waiting = cluster.reconcile(*key)
+    assert ready_reason(waiting) == "CodeNotFound" and not waiting.permanent and "not-yet.zip" in waiting.message
+    assert calls.calls["CreateFunction"] == 0
+    del cluster.bodies[key]
+
+
+def test_code_from_a_config_map_follows_it(lam, cluster, calls, stack):
+    config_maps = Secrets()  # the same shape: decoded data (binaryData's bytes as escaped text), a version
+    cluster.engine.read_config_map = config_maps
+    key = ("LambdaFunction", "fn")
+    inline = {k: v for k, v in spec("inline").items() if k != "code"}
+    cluster.apply(*key, {**inline, "codeConfigMapRef": {"name": "fn-code", "key": "package.zip"}})
+    waiting = cluster.reconcile(*key)
+    assert ready_reason(waiting) == "ConfigMapNotFound" and not waiting.permanent and calls.calls["CreateFunction"] == 0
+    first, second = package("def handler(e, c): return 'a'\n"), package("def handler(e, c): return 'b'\n")
+    config_maps.put("fn-code", **{"package.zip": first.decode("utf-8", "surrogateescape")})
+    converge(cluster, [key])
+    assert cluster.status(*key)["codeSha256"] == sha256(first) == configuration(lam, "inline")["CodeSha256"]
+    config_maps.put("fn-code", **{"package.zip": second.decode("utf-8", "surrogateescape")})
+    updated = cluster.reconcile(*key, "update")  # the ConfigMap watch wakes the object
+    assert reasons(updated) == ["Updated"] and configuration(lam, "inline")["CodeSha256"] == sha256(second)
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+    delete_all(cluster, [key])
+
+
+@pytest.mark.parametrize("extra", [
+    {"codeConfigMapRef": {"name": "fn-code", "key": "package.zip"}},
+    {"subnets": [{"subnetId": "subnet-0123456789abcdef0"}]},
+    {"environmentSecretRef": {"name": "db"}},
+    {"environment": {"variables": {"A": "1"}}, "environmentSecretRef": {"name": "db", "keys": ["A"]}},
+    {"environmentSecretRef": {"name": "db", "keys": ["not-a-name"]}},
+])
+def test_invalid_specs_stop_before_any_aws_call(cluster, calls, extra):
+    bad = {**spec("bad"), "role": "arn:aws:iam::123456789012:role/r",
+           "code": {"s3Bucket": "b", "s3Key": "k.zip"}, **extra}
+    del bad["roleRef"]
+    check_stopped_before_aws(cluster, calls, "LambdaFunction", bad, "InvalidSpec")
