@@ -328,6 +328,19 @@ def test_a_delete_the_kind_holds_in_progress_keeps_its_reason_and_asks_nothing_o
     assert h.delete().retry_after is None and kind.store["g1"]["deleted"]
 
 
+def test_an_update_the_kind_holds_in_progress_keeps_its_reason():
+    """An RDS instance busy with another change answers InProgress with its own reason (its AWS
+    status): Ready=False with that reason, no error; the change is made once AWS lets it."""
+    kind, h = converged()
+    h.body["spec"]["size"] = 7
+    h.body["metadata"]["generation"] = 2
+    kind.fail_next["update"] = InProgress("g1 is modifying in AWS", reason="Modifying", delay=30.0)
+    waiting = h.once("update")
+    assert waiting.retry_after == 30.0 and not waiting.permanent and h.ready == ("False", "Modifying")
+    assert kind.store["g1"]["Size"] == 3 and not any(e.type == "Warning" for e in waiting.events)
+    assert [e.reason for e in h.once("update").events] == ["Updated"] and kind.store["g1"]["Size"] == 7
+
+
 def test_a_keeping_policy_acts_on_the_resource_then_retains_it_without_waiting_for_dependents():
     kind, h = converged()
     kind.deletion = Deletion(policies=("Stop", "Park"), keeping=("Park",))

@@ -162,9 +162,7 @@ class Reconciler:
             try:
                 self._delete(run)
             except InProgress as progress:
-                # The kind's own reason where it gives one (an ECS cluster's ServicesRemain).
-                self._in_progress(run, progress,
-                                  progress.reason if progress.reason != InProgress.reason else "Deleting")
+                self._in_progress(run, progress, "Deleting")
             except Exception as exc:  # every failure becomes a condition, an event and a retry
                 error = self._engine_error(kind, exc)
                 rec.fail("provider_failed" if isinstance(error, ProviderNotReady) else "finalizer_failed")
@@ -548,12 +546,8 @@ class Reconciler:
             return
         try:
             available = kind.available(raw)
-        except InProgress as progress:
-            outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
-            outcome.message = progress.message
-            # The kind's own reason where it gives one (a certificate's PendingValidation).
-            reason = progress.reason if progress.reason != InProgress.reason else "Provisioning"
-            self._conditions(obj, outcome, ready=(False, reason, outcome.message), synced=synced)
+        except InProgress as progress:  # e.g. a certificate's PendingValidation
+            self._in_progress(run, progress, "Provisioning", synced=synced)
             return
         if not available:
             outcome.retry_after = self.settings.provisioning_delay
@@ -745,11 +739,15 @@ class Reconciler:
             return self._describe(kind, aws, ident), None
         return _describing(kind.complete, aws, lookup.listed), list(lookup.owned)
 
-    def _in_progress(self, run: _Run, progress: InProgress, reason: str) -> None:
-        """AWS works on a long operation: look again later, no error."""
+    def _in_progress(self, run: _Run, progress: InProgress, default_reason: str,
+                     synced: tuple[bool, str, str] | None = None) -> None:
+        """AWS works on a long operation: look again later, no error. The condition's reason is
+        the kind's own where it gives one (an ECS cluster's ServicesRemain, an RDS instance's
+        Modifying), else `default_reason`."""
         run.outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
         run.outcome.message = progress.message
-        self._conditions(run.obj, run.outcome, ready=(False, reason, progress.message))
+        reason = progress.reason if progress.reason != InProgress.reason else default_reason
+        self._conditions(run.obj, run.outcome, ready=(False, reason, progress.message), synced=synced)
 
     def _engine_error(self, kind: Kind, exc: BaseException) -> EngineError:
         """An exception as an engine error, the kind's eventual-consistency errors retried."""
