@@ -57,6 +57,9 @@ CONDITIONS = {
         },
     },
 }
+# A spec field AWS cannot change after the create: the API server refuses a change (where it
+# enforces CEL); the engine answers ReplacementRequired (where it does not).
+IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 LAST_CHANGE_TRACE = {
     "type": "object",
     "description": "The trace of the last reconcile that changed this object or its AWS resource "

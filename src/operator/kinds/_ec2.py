@@ -19,8 +19,6 @@ IPV6_CIDR_PATTERN = r"^[0-9a-fA-F:]+/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$"
 # The VPC most network kinds live in: a VPC object or a VPC id.
 VPC_REF = Reference("vpcRef", "VPC", "vpcId", ID_PATTERN.format("vpc"))
 SUBNET_REF = Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet"))
-# A spec field AWS cannot change after the create (the schema refuses a change).
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 
 
 def aws_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:

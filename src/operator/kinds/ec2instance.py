@@ -11,8 +11,9 @@ import binascii
 from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, Deletion, DriftField, ErrorMatch, Raw, Reference, Severity, State
+from ..engine.schema import IMMUTABLE
 from ..provider.errors import InProgress, TerminalError
-from ._ec2 import ID_PATTERN, IMMUTABLE, SUBNET_REF, EC2Kind, EC2Resource
+from ._ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource
 
 RESTART_FIELDS = ("instanceType", "userData")
 VOLUME_TYPES = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"]

@@ -15,6 +15,7 @@ from ..engine.kind import (AWSClients, Deletion, DriftField, Identity, Kind, Raw
                            tag_list, tag_map)
 from ..engine.lookups import tagged_arns
 from ..engine.policies import canonical_policy
+from ..engine.schema import IMMUTABLE
 
 KEY_USAGES = ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
 KEY_SPECS = ("SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
@@ -29,9 +30,6 @@ USAGES = {
     "SM2": ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"),
 }
 ALIAS_PREFIX = "alias/"
-# AWS cannot change these: the API server refuses a change (where it enforces CEL), the engine
-# answers ReplacementRequired (where it does not).
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 ROTATION_PERIOD = (90, 2560)  # days AWS allows between automatic rotations; 365 when unset
 DEFAULT_PENDING_WINDOW = 30
 ROTATION_NEEDS_SYMMETRIC = "enableKeyRotation is only for SYMMETRIC_DEFAULT keys"
