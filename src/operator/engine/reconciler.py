@@ -714,9 +714,8 @@ class Reconciler:
             return
         outcome = run.outcome
         outcome.trace_id = span.trace_id
-        ready_after = (outcome.status.get("conditions") is not None
-                       and conditions.is_ready(outcome.status))
-        flipped = "conditions" in outcome.status and ready_after != conditions.is_ready(run.obj.status)
+        flipped = ("conditions" in outcome.status
+                   and conditions.is_ready(outcome.status) != conditions.is_ready(run.obj.status))
         if run.wrote or flipped or not run.obj.status.get("conditions"):
             outcome.status[LAST_CHANGE_TRACE] = {"traceId": span.trace_id, "spanId": span.span_id}
 
