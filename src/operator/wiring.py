@@ -441,9 +441,11 @@ async def _run_elected(config: OperatorConfig, telemetry: Telemetry, stop: async
     elector = LeaderElector(config.kube.lease, ApiClient(info))
     lease = f"{config.kube.lease.namespace}/{config.kube.lease.name}"
     while not stop.is_set():
+        telemetry.set_leading(lease, False)
         log.info("standing by for the lease %s as %s", lease, elector.identity)
         if not await elector.acquire(stop):
             break
+        telemetry.set_leading(lease, True)
         term, term_over = Term(), asyncio.Event()
         # A signal during the term sets term_over (kopf's signals are handed to it once it runs).
         acting = asyncio.create_task(_run_term(config, telemetry, term, stop_flag=term_over, ready_flag=None,
@@ -454,6 +456,7 @@ async def _run_elected(config: OperatorConfig, telemetry: Telemetry, stop: async
         signalled = term_over.is_set()
         term_over.set()
         await _end_term(elector, acting)
+        telemetry.set_leading(lease, False)
         holding.cancel()
         if threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()

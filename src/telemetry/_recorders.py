@@ -78,7 +78,7 @@ class Instruments:
 
     def __init__(self, meter: metrics.Meter, sources: Mapping[catalog.MetricSpec, Callable[[], Iterable[Point]]]):
         self._series: dict[str, Series] = {}
-        for spec in catalog.CATALOG:
+        for spec in catalog.METRICS:
             if spec.instrument is catalog.Instrument.COUNTER:
                 counter = meter.create_counter(spec.name, unit=spec.unit, description=spec.help)
                 self._series[spec.name] = Series(counter.add, spec.labels)

@@ -78,7 +78,7 @@ def catalog_views() -> list[View]:
             aggregation=ExplicitBucketHistogramAggregation(boundaries=spec.buckets) if spec.buckets else None,
             aggregation_cardinality_limit=spec.series_limit,
         )
-        for spec in catalog.CATALOG
+        for spec in catalog.METRICS
         if spec.buckets is not None or spec.series_limit is not None
     ]
 

@@ -116,6 +116,23 @@ class ProviderRegistry:
         return [(1.0 if ready else 0.0, (name, region)) for name, (region, ready) in providers]
 
 
+class Leadership:
+    """Whether this replica leads, per leader-election Lease: the source of
+    `leader_election_status` (no points until leader election reports)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._leases: dict[str, bool] = {}
+
+    def set(self, lease: str, leading: bool) -> None:
+        with self._lock:
+            self._leases[lease] = leading
+
+    def status(self) -> list[Point]:
+        with self._lock:
+            return [(1.0 if leading else 0.0, (lease,)) for lease, leading in self._leases.items()]
+
+
 class PendingKeys:
     """Keys queued and not yet done, per resource type: the source of `workqueue_depth`
     (a set, so the depth can never go negative or count a key twice)."""

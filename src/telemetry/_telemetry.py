@@ -19,7 +19,7 @@ from ._exemplars import ExemplarReader
 from ._logging import ExportErrorLimiter, TraceContextFilter, traced_logs
 from ._recorders import DriftRecorder, FinalizerRecorder, Instruments, ReconcileRecorder
 from ._server import MetricsServer
-from ._state import PendingKeys, ProviderRegistry, ResourceRegistry
+from ._state import Leadership, PendingKeys, ProviderRegistry, ResourceRegistry
 
 
 class Providers:
@@ -91,6 +91,7 @@ class Telemetry:
         self.resources = ResourceRegistry()
         self._provider_registry = ProviderRegistry()
         self._pending = PendingKeys()
+        self._leadership = Leadership()
         self._instruments = Instruments(
             meter,
             {
@@ -98,6 +99,7 @@ class Telemetry:
                 catalog.RESOURCE_CREATION_TIMESTAMP: self.resources.creation_timestamps,
                 catalog.PROVIDER_READY: self._provider_registry.readiness,
                 catalog.WORKQUEUE_DEPTH: self._pending.depths,
+                catalog.LEADER_ELECTION_STATUS: self._leadership.status,
             },
         )
         self.providers = Providers(self._provider_registry, self._instruments)
@@ -121,6 +123,11 @@ class Telemetry:
             self._instruments.declare(resource_type=resource_type)
             self.resources.declare(resource_type)
             self._pending.declare(resource_type)
+
+    def set_leading(self, lease: str, leading: bool) -> None:
+        """leader_election_status{lease} becomes 1 while this replica holds the Lease and
+        reconciles, 0 while it stands by (`lease`: namespace/name, from the settings)."""
+        self._leadership.set(lease, leading)
 
     # Recorders -------------------------------------------------------------------------------
 

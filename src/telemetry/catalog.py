@@ -259,4 +259,16 @@ CATALOG: tuple[MetricSpec, ...] = (
     CACHE_HITS,
     CACHE_MISSES,
 )
-BY_NAME: MappingProxyType[str, MetricSpec] = MappingProxyType({spec.name: spec for spec in CATALOG})
+
+# The operator's own metrics, beyond the original's catalog above (whose names, labels and
+# buckets are a contract with existing dashboards and stay exactly as they are).
+LEADER_ELECTION_STATUS = _gauge(
+    "leader_election_status",
+    "",
+    ("lease",),
+    "Whether this replica holds the leader-election Lease and reconciles (1) or stands by (0); "
+    "absent when leader election is off.",
+)
+ADDITIONS: tuple[MetricSpec, ...] = (LEADER_ELECTION_STATUS,)
+METRICS: tuple[MetricSpec, ...] = CATALOG + ADDITIONS
+BY_NAME: MappingProxyType[str, MetricSpec] = MappingProxyType({spec.name: spec for spec in METRICS})

@@ -8,6 +8,8 @@ import dataclasses
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 
 from e2e.runner import SubprocessOperator, kube_server
 
@@ -53,6 +55,18 @@ class Replica:
     @property
     def alive(self) -> bool:
         return self.process.process is not None and self.process.process.poll() is None
+
+    def leader_status(self) -> float | None:
+        """This replica's `infra_operator_leader_election_status` for the Lease (1 leading, 0
+        standing by), None while it serves no /metrics yet or reports no status."""
+        try:
+            with urllib.request.urlopen(self.process.metrics_url, timeout=5) as response:
+                body = response.read().decode()
+        except (urllib.error.URLError, OSError):
+            return None
+        found = re.search(r'^infra_operator_leader_election_status\{lease="[^"]+/' + LEASE + r'"\} (\S+)$', body,
+                          re.MULTILINE)
+        return float(found.group(1)) if found else None
 
     def messages(self) -> list[str]:
         found = []

@@ -70,6 +70,12 @@ def test_sigkilled_leaders_fail_over_without_overlap_or_duplicates(kube, aws, na
             acted = kube.wait_for(lambda: first_run_after(replicas[successor], killed_at), timeout=30,
                                   what=f"{successor} acting")
             failovers.append(acted - killed_at)
+            # The gauge says who leads: the successor 1, the fresh standby 0.
+            kube.wait_for(replicas[successor].leader_status, until=lambda status: status == 1.0, timeout=30,
+                          what=f"{successor} reporting that it leads")
+            if successor != newcomer:
+                kube.wait_for(replicas[newcomer].leader_status, until=lambda status: status == 0.0, timeout=30,
+                              what=f"{newcomer} reporting that it stands by")
             del replicas[leader]
             leader = successor
         for name in kept:

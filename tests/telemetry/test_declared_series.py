@@ -107,3 +107,11 @@ def test_declared_series_arrive_over_otlp_at_zero(make_telemetry: Callable[..., 
         assert {name: len(points[name]) for name in PER_RESOURCE_TYPE} == PER_RESOURCE_TYPE
         assert {point.as_double or point.as_int for name in PER_RESOURCE_TYPE for point in points[name]} == {0}
         telemetry.shutdown()
+
+
+def test_the_leader_election_gauge_follows_the_term_and_is_absent_without_election(telemetry: Telemetry) -> None:
+    assert series_of(telemetry).get(catalog.LEADER_ELECTION_STATUS.name) is None
+    telemetry.set_leading("infra-operator/infra-operator", False)
+    assert series_of(telemetry, lease="infra-operator/infra-operator")[catalog.LEADER_ELECTION_STATUS.name] == [0.0]
+    telemetry.set_leading("infra-operator/infra-operator", True)
+    assert series_of(telemetry, lease="infra-operator/infra-operator")[catalog.LEADER_ELECTION_STATUS.name] == [1.0]
