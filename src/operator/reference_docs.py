@@ -274,7 +274,11 @@ def _kind_section(kind: Kind) -> list[str]:
         lines += ["", "| reference | names a | fills |", "|---|---|---|"]
         for ref in kind.references:
             field = f"{ref.field}[]" if ref.many else ref.field
-            where = f"`{ref.within}[].{field}`" if ref.within else f"`{field}`"
+            if ref.within:
+                items = "[]" if spec["properties"][ref.within].get("type") == "array" else ""
+                where = f"`{ref.within}{items}.{field}`"
+            else:
+                where = f"`{field}`"
             lines.append(f"| {where} | {ref.kind} | `{ref.id_field}` from its `status."
                          f"{ref.status_field or 'identifier'}` |")
     lines += ["", "| drift-checked | severity | on a difference |", "|---|---|---|"]
