@@ -403,10 +403,12 @@ def test_console_output_in_status_on_request(aws, stack, calls):
     status = cluster.status(KIND, "con")
     assert status["consoleOutput"].splitlines()[-1] == "Enabling fast FPU save and restore... done."
     assert status["consoleOutputTime"].endswith("Z")
-    cluster.apply(KIND, "con", spec())
+    # Off again; the Name tag from instanceName gives way to one in tags.
+    cluster.apply(KIND, "con", spec(instanceName="from-name", tags={"Name": "from-tags"}))
     calls.calls.clear()
     off = cluster.reconcile(KIND, "con", "update")
     assert off.status["consoleOutput"] is None and calls.calls["GetConsoleOutput"] == 0
+    assert tag_map(instance(ec2, status["instanceId"]))["Name"] == "from-tags"
 
 
 def test_console_tail_keeps_the_last_lines_cut_and_redacts_credentials():
