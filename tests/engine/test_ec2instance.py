@@ -244,7 +244,8 @@ def test_a_second_instance_from_a_retried_create_is_found_by_the_owner_tag_and_d
      "securityGroupRef"),
     ({"rootVolume": {"sizeGiB": 8, "volumeType": "gp2", "iops": 3000}}, "InvalidVolume", "iops needs"),
     ({"volumes": [{"deviceName": "/dev/sdf", "sizeGiB": 8, "throughput": 250}]}, "InvalidVolume", "throughput needs"),
-    ({"volumes": [{"deviceName": "/dev/sdf", "sizeGiB": 8, "kmsKeyId": "1234abcd"}]}, "InvalidVolume", "kmsKeyId needs"),
+    ({"volumes": [{"deviceName": "/dev/sdf", "sizeGiB": 8, "kmsKeyId": "1234abcd"}]}, "InvalidVolume",
+     "kmsKeyId needs"),
     ({"instanceName": "web", "tags": {f"k{n}": "v" for n in range(46)}}, "InvalidTags", "instanceName"),
     ({"tags": {"aws:owner": "me"}}, "InvalidTags", "aws:"),
 ])
@@ -355,7 +356,8 @@ def test_a_volume_created_before_a_crash_is_attached_not_made_again(aws, stack):
 
     def ours() -> list[dict]:
         return ec2.describe_volumes(Filters=[{"Name": f"tag:{OWNER_UID}", "Values": [uid]},
-                                             {"Name": "tag:infra-operator.dev/device", "Values": ["/dev/sdf"]}])["Volumes"]
+                                             {"Name": "tag:infra-operator.dev/device", "Values": ["/dev/sdf"]}]
+                                    )["Volumes"]
 
     assert [v["State"] for v in ours()] == ["available"]
     crashed = cluster.reconcile(KIND, "crash", "update")
@@ -415,7 +417,8 @@ def test_console_tail_keeps_the_last_lines_cut_and_redacts_credentials():
     from infra_operator.operator.kinds.ec2instance import CONSOLE_LINE_CHARS, CONSOLE_LINES, console_tail
     text = "\n".join([f"line {n}" for n in range(40)] + [
         "\x1b[32m[  OK  ]\x1b[0m Started nginx.", "x" * 500, "export DB_PASSWORD=hunter2",
-        "AKIAABCDEFGHIJKLMNOP", "-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXk", "-----END OPENSSH PRIVATE KEY-----",
+        "AKIAABCDEFGHIJKLMNOP", "-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXk",
+        "-----END OPENSSH PRIVATE KEY-----",
         "cloud-init finished"])
     tail = console_tail(base64.b64encode(text.encode()).decode()).splitlines()
     assert len(tail) == CONSOLE_LINES and tail[-1] == "cloud-init finished"

@@ -281,12 +281,17 @@ class EC2Instance(EC2Kind):
         user_data = ec2.describe_instance_attribute(InstanceId=ident, Attribute="userData").get("UserData") or {}
         protection = ec2.describe_instance_attribute(InstanceId=ident, Attribute="disableApiTermination")
         mappings = {m["Ebs"]["VolumeId"]: m for m in raw.get("BlockDeviceMappings") or () if m.get("Ebs")}
-        volumes = ec2.describe_volumes(VolumeIds=sorted(mappings))["Volumes"] if mappings else []
+        # One call finds the volumes tagged as ours (all of them, for an instance this operator
+        # created): attached, or loose (created and not attached yet, or detached to be deleted).
+        # Attached volumes without our tags (made before tags were given to volumes, or attached
+        # outside the operator) take a second call.
         owner = self.observed_tags(raw).get(OWNER_UID)
-        # Volumes of ours attached nowhere: created and not attached yet, or detached to be deleted.
-        loose = ec2.describe_volumes(Filters=[{"Name": f"tag:{OWNER_UID}", "Values": [owner]},
-                                              {"Name": "status", "Values": ["creating", "available"]}]
-                                     )["Volumes"] if owner else []
+        ours = ec2.describe_volumes(Filters=[{"Name": f"tag:{OWNER_UID}", "Values": [owner]}])["Volumes"] \
+            if owner else []
+        untagged = sorted(set(mappings) - {volume["VolumeId"] for volume in ours})
+        volumes = [volume for volume in ours if volume["VolumeId"] in mappings] + (
+            ec2.describe_volumes(VolumeIds=untagged)["Volumes"] if untagged else [])
+        loose = [volume for volume in ours if volume["State"] in ("creating", "available")]
         return {**raw, "_UserData": _user_data(user_data.get("Value")),
                 "_DisableApiTermination": (protection.get("DisableApiTermination") or {}).get("Value"),
                 "_Volumes": sorted((self._volume(raw, mappings[v["VolumeId"]], v) for v in volumes),
