@@ -378,7 +378,7 @@ def test_a_volume_created_before_a_crash_is_attached_not_made_again(aws, stack):
     assert ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [loose[0]["VolumeId"]]}])["Volumes"] == []
 
 
-def test_a_volume_shrink_is_refused_and_attaching_is_in_progress(aws, stack, calls):
+def test_a_volume_shrink_is_refused_and_attaching_and_detaching_are_in_progress(aws, stack, calls):
     ec2, cluster = aws.client("ec2"), stack
     cluster.apply(KIND, "small", spec(volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 20}]))
     converge(cluster, [(KIND, "small")])
@@ -396,6 +396,18 @@ def test_a_volume_shrink_is_refused_and_attaching_is_in_progress(aws, stack, cal
     attaching = cluster.reconcile(KIND, "small", "update")
     assert ready_reason(attaching) == "Provisioning" and "attaching" in attaching.message, attaching.message
     assert ready_reason(cluster.reconcile(KIND, "small", "update")) == "Available"
+    # Removed while AWS shows it detaching already (moto detaches at once): waited for, not detached again.
+    removed = volumes_at(ec2, ident)["/dev/sdf"]["VolumeId"]
+    cluster.apply(KIND, "small", spec())
+    aws.faults.rewrite(r"<status>attached</status>", "<status>detaching</status>", "ec2", "DescribeInstances",
+                       times=1)
+    calls.calls.clear()
+    detaching = cluster.reconcile(KIND, "small", "update")
+    assert ready_reason(detaching) == "Updating" and f"{removed} is detaching" in detaching.message, detaching.message
+    assert calls.calls["DetachVolume"] == 0
+    converge(cluster, [(KIND, "small")])
+    assert calls.calls["DetachVolume"] == 1 and calls.calls["DeleteVolume"] == 1 and set(volumes_at(ec2, ident)) == {
+        "/dev/xvda"}
 
 
 def test_console_output_in_status_on_request(aws, stack, calls):
