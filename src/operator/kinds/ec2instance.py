@@ -199,7 +199,7 @@ class EC2Instance(EC2Kind):
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         tags, room = spec.get("tags") or {}, self.tagging.max_tags - len(owner_tags("", "", "", ""))
         if spec.get("instanceName") and "Name" not in tags and len(tags) >= room:
-            raise TerminalError(f"instanceName is the Name tag: with {len(tags)} tags that makes more than the {room} "
+            raise TerminalError(f"instanceName adds the Name tag: {len(tags)} tags and Name are more than the {room} "
                                 "AWS leaves beside the operator's ownership tags", reason="InvalidTags")
         named = [("rootVolume", spec["rootVolume"])] if spec.get("rootVolume") else []
         named += [(f"volumes[{i}]", volume) for i, volume in enumerate(spec.get("volumes") or ())]
