@@ -460,3 +460,25 @@ def test_a_retryable_error_may_name_its_condition_and_delay():
     assert "wait 60 seconds" in outcome.message
     h.converge()
     assert h.ready == ("True", "Available") and len(names(kind.calls, "create")) == 2
+
+
+class LabelledGadget(Gadget):
+    """Its spec's `label` is a tag unless the spec's tags give one; `echo` is reported on request."""
+
+    def desired(self, spec):
+        return {**super().desired(spec), "tags": {"label": spec["label"]} if spec.get("label") else {}}
+
+    def requested_status(self, aws, raw, spec):
+        return {"echo": spec.get("echo")}
+
+
+def test_tags_a_kind_derives_from_the_spec_give_way_to_the_specs_tags_and_status_on_request():
+    kind = LabelledGadget()
+    h = Harness(kind)
+    h.body["spec"].update(label="from-label", echo="hello")
+    h.converge()
+    assert kind.store["g1"]["Tags"]["label"] == "from-label" and h.body["status"]["echo"] == "hello"
+    h.body["spec"].update(tags={"label": "from-tags"}, echo=None)
+    h.body["metadata"]["generation"] = 2
+    outcome = h.once("update")
+    assert kind.store["g1"]["Tags"]["label"] == "from-tags" and outcome.status["echo"] is None

@@ -395,6 +395,11 @@ class Kind:
         """Status fields besides the identity (e.g. the public IP)."""
         return {}
 
+    def requested_status(self, aws: AWSClients, raw: Raw, spec: Mapping[str, Any]) -> State:
+        """Status fields the spec asks for that cost an AWS call of their own (an instance's
+        console output), read when the status is reported; None values clear them. Default: none."""
+        return {}
+
     def identities(self, raw: Raw) -> State:
         """Values of `identity.fields` (ARN, URL) from a description."""
         return {}

@@ -266,7 +266,9 @@ class Reconciler:
             if drift_field.late_init and desired.get(drift_field.name) is None and drift_field.name in recorded:
                 desired[drift_field.name] = recorded[drift_field.name]
         if kind.tagging is not None:
-            desired["tags"] = {**(obj.spec.get("tags") or {}),
+            # Tags the kind's desired state implies (an instance's Name from instanceName) give
+            # way to the spec's own.
+            desired["tags"] = {**(desired.get("tags") or {}), **(obj.spec.get("tags") or {}),
                                **owner_tags(kind.kind, obj.namespace, obj.name, obj.uid)}
         applied = obj.status.get(SECRET_VERSIONS) or {}
         changed = set()
@@ -529,7 +531,8 @@ class Reconciler:
     def _report(self, run: _Run) -> None:
         kind, obj, outcome, raw = run.kind, run.obj, run.outcome, run.raw
         ident = kind.identify(raw)
-        outcome.status.update({kind.identifier: ident, **kind.identities(raw), **kind.status(raw)})
+        outcome.status.update({kind.identifier: ident, **kind.identities(raw), **kind.status(raw),
+                               **kind.requested_status(run.aws, raw, obj.spec)})
         if run.secret_versions:
             outcome.status[SECRET_VERSIONS] = run.secret_versions
         if PENDING_ANNOTATION in obj.annotations:
