@@ -170,6 +170,13 @@ def test_bucket_origin_through_its_access_control_released_after_the_distributio
     assert "CustomOriginConfig" in created["Origins"]["Items"][0]
     assert reasons(cluster.reconcile("CloudFront", "cdn", "resync")) == []
 
+    # AWS answers the bucket origin without its access control (moto's own answer): drift, healed
+    # by sending the origin with it again.
+    aws.faults.clear()
+    assert reasons(cluster.reconcile("CloudFront", "cdn", "resync")) == ["DriftHealed"]
+    assert sent.configs[-1]["Origins"]["Items"][1]["OriginAccessControlId"] == access_controls(aws)[name]
+    aws.faults.rewrite(*S3_ORIGIN, service="cloudfront")
+
     deleted = delete_all(cluster, [("CloudFront", "cdn")])
     assert [r for _, outcome in deleted for r in reasons(outcome)][-2:] == ["Deleted", "Released"]
     assert not access_controls(aws)
