@@ -102,6 +102,8 @@ class S3Bucket(Kind):
                    "description": "The bucket policy document; unset: no policy."},
     }
     spec_required = ("bucketName",)
+    # The regional domain is what a CloudFront origin names the bucket by (CloudFront's bucketRef).
+    status_properties = {"regionalDomainName": {"type": "string"}}
     printer_columns = (("Versioning", ".spec.versioning", "boolean"),)
     drift_fields = (
         DriftField("bucketName", Severity.CRITICAL, updatable=False),
@@ -156,16 +158,20 @@ class S3Bucket(Kind):
     def identities(self, raw: Raw) -> State:
         return {"arn": f"arn:aws:s3:::{raw['Name']}"}
 
+    def status(self, raw: Raw) -> State:
+        return {"regionalDomainName": f"{raw['Name']}.s3.{raw['Region']}.amazonaws.com"}
+
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
         s3 = aws.client("s3")
-        if self.absent_if_missing(s3.head_bucket, Bucket=ident) is None:
+        head = self.absent_if_missing(s3.head_bucket, Bucket=ident)
+        if head is None:
             return None
         versioning = s3.get_bucket_versioning(Bucket=ident)
         encryption = _configured(s3.get_bucket_encryption, Bucket=ident)
         blocks = _configured(s3.get_public_access_block, Bucket=ident)
         lifecycle = _configured(s3.get_bucket_lifecycle_configuration, Bucket=ident)
         policy = _configured(s3.get_bucket_policy, Bucket=ident)
-        return {"Name": ident, "Versioning": versioning, "Encryption": encryption,
+        return {"Name": ident, "Region": head["BucketRegion"], "Versioning": versioning, "Encryption": encryption,
                 "PublicAccessBlock": (blocks or {}).get("PublicAccessBlockConfiguration"),
                 "Lifecycle": lifecycle, "Policy": (policy or {}).get("Policy")}
 
@@ -179,7 +185,7 @@ class S3Bucket(Kind):
             params["CreateBucketConfiguration"] = {"LocationConstraint": aws.region}
         aws.client("s3").create_bucket(**params)
         # The rest follows as an update of what the create could not set.
-        return {"Name": desired["bucketName"], "Versioning": {}, "Encryption": None, "PublicAccessBlock": None,
+        return {"Name": desired["bucketName"], "Region": aws.region, "Versioning": {}, "Encryption": None, "PublicAccessBlock": None,
                 "Lifecycle": None, "Policy": None}
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
