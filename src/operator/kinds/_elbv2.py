@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Mapping
 from ..engine.delta import OWNER_PREFIX, OWNER_UID, frozen, list_changes
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import IMMUTABLE
 from ..engine.lookups import tagged_arns
 from ..provider.errors import DeletionProtected, InProgress, TerminalError
 from ._ec2 import ID_PATTERN, VPC_REF
@@ -22,7 +23,6 @@ from ._ec2 import ID_PATTERN, VPC_REF
 PROVISIONING_DELAY = 15.0
 # Load balancer and target group names: 1-32 alphanumerics and hyphens, no hyphen at either end.
 NAME = "^[a-zA-Z0-9]([a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$"
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 TLS_PROTOCOLS = ("HTTPS", "TLS")
 # The values AWS shows for a redirect's unset parts (they keep what the request had).
 REDIRECT_DEFAULTS = {"protocol": "#{protocol}", "port": "#{port}", "host": "#{host}", "path": "/#{path}",

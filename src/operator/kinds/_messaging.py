@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..engine.schema import immutable
 from ..provider.errors import TerminalError
 
 
@@ -48,9 +49,9 @@ def fifo_properties(noun: str, name_field: str, fifo_field: str, name_pattern: s
         name_field: {"type": "string", "pattern": name_pattern,
                      "description": f"{noun.capitalize()} name (a FIFO {noun}'s ends in .fifo); cannot change "
                                     "after creation.",
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": f"{name_field} is immutable"}]},
+                     **immutable(f"{name_field} is immutable")},
         fifo_field: {"type": "boolean", "default": False, "description": fifo_description,
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": f"{fifo_field} is immutable"}]},
+                     **immutable(f"{fifo_field} is immutable")},
         "contentBasedDeduplication": {"type": "boolean",
                                       "description": "FIFO only: deduplicate by a hash of the message body."},
     }

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity, Kind, Raw, Reference, SecretInput,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 from ..engine.lookups import tagged_arns
 from ..engine.delta import OWNER_UID, frozen
 from ..provider.errors import InProgress, TerminalError, is_not_found
@@ -43,10 +44,6 @@ FAILOVER_NEEDS_REPLICA = "automaticFailoverEnabled needs replicasPerNodeGroup of
 MULTI_AZ_NEEDS_FAILOVER = "multiAZEnabled needs automaticFailoverEnabled"
 AUTH_NEEDS_TLS = "authTokenSecretRef needs transitEncryptionEnabled (AWS sends the token only over TLS)"
 ONE_SUBNET_SOURCE = "set subnetRefs/subnetIds (a subnet group owned by this object) or subnetGroupName, not both"
-
-
-def _immutable(field: str) -> list[dict[str, str]]:
-    return [{"rule": "self == oldSelf", "message": f"{field} cannot change after creation"}]
 
 
 def _version(value: str) -> tuple[int, ...]:
@@ -89,7 +86,7 @@ class ElastiCacheCluster(Kind):
     deletion = Deletion(policies=("Snapshot",))
     spec_properties = {
         "clusterId": {"type": "string", "pattern": CLUSTER_ID, "maxLength": 40,
-                      "x-kubernetes-validations": _immutable("clusterId"),
+                      **immutable("clusterId cannot change after creation"),
                       "description": "Replication group id (redis, valkey) or cache cluster id (memcached): "
                                      "lowercase letters, digits and single hyphens; cannot change."},
         "engine": {"type": "string", "enum": ["redis", "valkey", "memcached"],
@@ -102,7 +99,7 @@ class ElastiCacheCluster(Kind):
         "nodeType": {"type": "string", "pattern": NODE_TYPE, "description": "Cache node type (cache.t4g.micro)."},
         "numCacheNodes": {"type": "integer", "minimum": 1, "maximum": 40,
                           "description": "memcached: number of nodes."},
-        "clusterModeEnabled": {"type": "boolean", "x-kubernetes-validations": _immutable("clusterModeEnabled"),
+        "clusterModeEnabled": {"type": "boolean", **immutable("clusterModeEnabled cannot change after creation"),
                                "description": "redis/valkey: shard the keyspace over numNodeGroups; cannot change."},
         "numNodeGroups": {"type": "integer", "minimum": 1, "maximum": 500,
                           "description": "redis/valkey with cluster mode: number of shards."},
@@ -111,7 +108,7 @@ class ElastiCacheCluster(Kind):
         "automaticFailoverEnabled": {"type": "boolean", "description": "redis/valkey: promote a replica on failure."},
         "multiAZEnabled": {"type": "boolean", "description": "redis/valkey: replicas in other zones than the primary."},
         "subnetGroupName": {"type": "string", "maxLength": 255,
-                            "x-kubernetes-validations": _immutable("subnetGroupName"),
+                            **immutable("subnetGroupName cannot change after creation"),
                             "description": "An existing cache subnet group (not owned); or subnetRefs/subnetIds."},
         "parameterGroupName": {"type": "string", "maxLength": 255, "description": "Cache parameter group name."},
         "preferredMaintenanceWindow": {"type": "string", "pattern": MAINTENANCE_WINDOW,
@@ -121,10 +118,10 @@ class ElastiCacheCluster(Kind):
         "snapshotRetentionLimit": {"type": "integer", "minimum": 0, "maximum": 35,
                                    "description": "redis/valkey: days automatic snapshots are kept (0: none)."},
         "atRestEncryptionEnabled": {"type": "boolean",
-                                    "x-kubernetes-validations": _immutable("atRestEncryptionEnabled"),
+                                    **immutable("atRestEncryptionEnabled cannot change after creation"),
                                     "description": "redis/valkey: encrypt data on disk; cannot change."},
         "transitEncryptionEnabled": {"type": "boolean",
-                                     "x-kubernetes-validations": _immutable("transitEncryptionEnabled"),
+                                     **immutable("transitEncryptionEnabled cannot change after creation"),
                                      "description": "TLS between clients and nodes; cannot change."},
         "description": {"type": "string", "maxLength": 255, "default": DEFAULT_DESCRIPTION,
                         "description": "redis/valkey: the group's description."},

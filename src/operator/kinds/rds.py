@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from ..engine.delta import OWNER_NAME, OWNER_UID, tags_from_aws
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            SecretInput, Severity, State, TagChange, Tagging, tag_list)
+from ..engine.schema import IMMUTABLE
 from ..engine.subnet_groups import SubnetGroups
 from ..provider.errors import DeletionProtected, InProgress, RetryableError, TerminalError
 
@@ -31,7 +32,6 @@ UNHEALTHY = frozenset({"failed", "incompatible-parameters", "incompatible-networ
                        "incompatible-restore", "incompatible-credentials", "inaccessible-encryption-credentials",
                        "inaccessible-encryption-credentials-recoverable", "restore-error", "storage-full",
                        "stopped", "stopping", "insufficient-capacity"})
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 ONE_PASSWORD = "set exactly one of masterUserPasswordSecretRef and manageMasterUserPassword: true"
 TWO_SUBNETS = "a DB subnet group needs at least two subnets (in two availability zones)"
 KEY_NEEDS_ENCRYPTION = "a KMS key (kmsKeyRef, kmsKeyId) needs storageEncrypted: true"

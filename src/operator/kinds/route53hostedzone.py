@@ -9,6 +9,7 @@ from ..engine.delta import list_changes
 from ..provider.errors import TerminalError
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
+from ..engine.schema import immutable
 from ._route53 import ZONE_NAME, change_records, fqdn, is_zone_apex_default, zone_id, zone_records
 
 # ChangeTagsForResource takes at most 10 tags to add and 10 keys to remove per call.
@@ -42,7 +43,7 @@ class Route53HostedZone(Kind):
     spec_properties = {
         "zoneName": {"type": "string", "maxLength": 255, "pattern": ZONE_NAME,
                      "description": "The domain name (example.com); cannot change after creation.",
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "zoneName is immutable"}]},
+                     **immutable("zoneName is immutable")},
         "comment": {"type": "string", "maxLength": 256},
         "vpcs": {"type": "array", "items": VPC, "maxItems": 300,
                  "description": "A private zone's VPCs (by vpcRef or vpcId); unset or empty: a public zone. "
@@ -50,8 +51,7 @@ class Route53HostedZone(Kind):
         "delegationSetId": {"type": "string", "pattern": "^[A-Z0-9]+$",
                             "description": "A reusable delegation set (its name servers) for a public zone; cannot "
                                            "change after creation.",
-                            "x-kubernetes-validations": [{"rule": "self == oldSelf",
-                                                          "message": "delegationSetId is immutable"}]},
+                            **immutable("delegationSetId is immutable")},
     }
     spec_required = ("zoneName",)
     spec_validations = (

@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping
 from ..engine.delta import frozen
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Severity,
                            State, TagChange, Tagging)
+from ..engine.schema import immutable
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError, error_code
 
@@ -82,7 +83,7 @@ class S3Bucket(Kind):
     spec_properties = {
         "bucketName": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
                        "description": "Bucket name, globally unique; cannot change.",
-                       "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "bucketName cannot change"}]},
+                       **immutable("bucketName cannot change")},
         "versioning": {"type": "boolean", "default": False,
                        "description": "Keep every version of every object (once on, it can only be suspended)."},
         "encryption": {"type": "object", "description": "Default encryption: SSE-S3 (AES256, the default) or SSE-KMS.",
