@@ -1,13 +1,18 @@
 """ElastiCacheCluster: Redis OSS / Valkey as a replication group (cluster mode disabled or
 enabled), Memcached as a cache cluster, chosen by `engine`. The kind owns the cache subnet group
-it makes from `subnetRefs`/`subnetIds` (named after the cluster, tagged as the object's, deleted
-after the cluster). The AUTH token comes from a Kubernetes Secret and reaches AWS only in
+it makes from `subnetRefs`/`subnetIds` (engine.subnet_groups: named after the object's UID, tagged
+as the object's, deleted after the cluster). The AUTH token comes from a Kubernetes Secret and reaches AWS only in
 CreateReplicationGroup / ModifyReplicationGroup. Creating, modifying, scaling and deleting take
 minutes in AWS: each answers "in progress", one AWS operation at a time.
 
 A replication group's engine version, security groups, subnet group, parameter group and
 maintenance window are its member clusters' (DescribeCacheClusters on the first member); while
-AWS shows no member (members being replaced) they are not known and not compared."""
+AWS shows no member (members being replaced) they are not known and not compared.
+
+Clusters made before the subnet group was named after the UID are in a group named after the
+cluster id (AWS cannot move a cluster to another group): that group stays the cluster's, its
+subnets are still changed in place, and `held` finds it by its owner tag, so that it loses its
+ownership tags on Retain and goes after the cluster on Delete."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity,
 from ..engine.schema import immutable
 from ..engine.lookups import tagged_arns
 from ..engine.delta import OWNER_UID, frozen
+from ..engine.subnet_groups import SubnetGroups
 from ..provider.errors import InProgress, TerminalError, is_not_found
 
 CLUSTER_ID = r"^[a-z](-?[a-z0-9])*$"
@@ -33,6 +39,8 @@ GROUP_ID = r"^sg-[0-9a-f]+$"
 SUBNET_ID = r"^subnet-[0-9a-f]+$"
 # Statuses in which AWS takes a modify or a delete.
 SETTLED = ("available", "create-failed", "incompatible-network")
+SUBNET_GROUPS = SubnetGroups("elasticache", "Cache", "ARN")
+SUBNET_GROUP_DESCRIPTION = "Subnets of ElastiCache cluster {}"
 
 MEMCACHED_ONLY = "numCacheNodes is for engine memcached; redis and valkey take replicasPerNodeGroup (and numNodeGroups)"
 REPLICATION_ONLY = ("clusterModeEnabled, numNodeGroups, replicasPerNodeGroup, automaticFailoverEnabled, "
@@ -217,16 +225,15 @@ class ElastiCacheCluster(Kind):
     def desired(self, spec: Mapping[str, Any]) -> State:
         engine = spec["engine"]
         replication = engine in REPLICATION_ENGINES
-        cluster_id = spec["clusterId"]
         subnets = spec.get("subnetIds")
         state: State = {
-            "clusterId": cluster_id,
+            "clusterId": spec["clusterId"],
             "engine": engine,
             "engineVersion": spec.get("engineVersion"),
             "nodeType": spec["nodeType"],
             "transitEncryption": bool(spec.get("transitEncryptionEnabled", False)),
-            # The subnet group: ours (named after the cluster) from subnets, or the one the spec names.
-            "subnetGroupName": spec.get("subnetGroupName") or (cluster_id if subnets else None),
+            # The group the spec names; ours (made from subnets, named after the UID) is not compared.
+            "subnetGroupName": spec.get("subnetGroupName"),
             "subnetIds": sorted(subnets) if subnets else None,
             "securityGroupIds": sorted(spec["securityGroupIds"]) if spec.get("securityGroupIds") else None,
             "parameterGroupName": spec.get("parameterGroupName"),
@@ -328,8 +335,8 @@ class ElastiCacheCluster(Kind):
             return None
         if "Group" in main:
             member = _first_member(ec, main["Group"])
-            return {**main, "Member": member, "SubnetGroup": _subnet_group(ec, member)}
-        return {**main, "SubnetGroup": _subnet_group(ec, main["Cluster"])}
+            return {**main, "Member": member, "SubnetGroup": _subnet_group(aws, member)}
+        return {**main, "SubnetGroup": _subnet_group(aws, main["Cluster"])}
 
     def _main(self, ec: Any, ident: str) -> Raw | None:
         """The replication group, else the cache cluster, of that id (one id space per engine
@@ -346,11 +353,13 @@ class ElastiCacheCluster(Kind):
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         ec = aws.client("elasticache")
+        subnet_group = desired["subnetGroupName"]
         if desired["subnetIds"]:
-            _own_subnet_group(ec, desired["subnetGroupName"], desired["subnetIds"], tags)
+            subnet_group = SUBNET_GROUPS.ensure(aws, tags[OWNER_UID], desired["subnetIds"], tags,
+                                                SUBNET_GROUP_DESCRIPTION.format(desired["clusterId"]))
         params: dict[str, Any] = {"Engine": desired["engine"], "CacheNodeType": desired["nodeType"],
                                   "Tags": tag_list(tags)}
-        optional = {"EngineVersion": desired["engineVersion"], "CacheSubnetGroupName": desired["subnetGroupName"],
+        optional = {"EngineVersion": desired["engineVersion"], "CacheSubnetGroupName": subnet_group,
                     "SecurityGroupIds": desired["securityGroupIds"],
                     "CacheParameterGroupName": desired["parameterGroupName"],
                     "PreferredMaintenanceWindow": desired["maintenanceWindow"]}
@@ -382,8 +391,7 @@ class ElastiCacheCluster(Kind):
             raise TerminalError(f"{ident} runs {desired['engine']} {observed['engineVersion']}: AWS cannot downgrade "
                                 f"to {desired['engineVersion']}", reason="DowngradeRefused")
         if "subnetIds" in changed:
-            ec.modify_cache_subnet_group(CacheSubnetGroupName=desired["subnetGroupName"],
-                                         SubnetIds=desired["subnetIds"])
+            _change_own_subnets(aws, ident, observed["subnetGroupName"], desired["subnetIds"])
         common = {"EngineVersion": "engineVersion", "SecurityGroupIds": "securityGroupIds",
                   "CacheParameterGroupName": "parameterGroupName", "PreferredMaintenanceWindow": "maintenanceWindow"}
         if "Cluster" in raw:
@@ -432,11 +440,15 @@ class ElastiCacheCluster(Kind):
         ec.delete_replication_group(ReplicationGroupId=ident, RetainPrimaryCluster=False, **final)
 
     def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
-        """The cache subnet group made from the spec's subnets (by ARN)."""
-        return [arn for arn in tagged_arns(aws, ["elasticache"], owner_uid_tag) if ":subnetgroup:" in arn]
+        """The cache subnet group made from the spec's subnets (by ARN): named after the UID, or,
+        for a cluster made before that naming, after the cluster (found by the owner tag)."""
+        own = SUBNET_GROUPS.held(aws, owner_uid_tag)
+        legacy = [arn for arn in tagged_arns(aws, ["elasticache"], owner_uid_tag)
+                  if ":subnetgroup:" in arn and arn not in own]
+        return own + legacy
 
     def release_held(self, aws: AWSClients, ident: str) -> None:
-        aws.client("elasticache").delete_cache_subnet_group(CacheSubnetGroupName=ident.rsplit(":", 1)[1])
+        SUBNET_GROUPS.release(aws, ident)
 
 
 def _state(raw: Raw) -> str:
@@ -469,30 +481,19 @@ def _first_member(ec: Any, group: Raw) -> Raw | None:
     return None
 
 
-def _subnet_group(ec: Any, cluster: Raw | None) -> Raw | None:
+def _subnet_group(aws: AWSClients, cluster: Raw | None) -> Raw | None:
     name = (cluster or {}).get("CacheSubnetGroupName")
-    if not name:
-        return None
-    return ec.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"][0]
+    return SUBNET_GROUPS.describe(aws, name) if name else None
 
 
-def _own_subnet_group(ec: Any, name: str, subnets: list[str], tags: Mapping[str, str]) -> None:
-    """Make the subnet group the cluster goes in, or take the one an earlier create of this object
-    made (our owner tag); one someone else holds is refused."""
-    try:
-        existing = ec.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"][0]
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
-        ec.create_cache_subnet_group(CacheSubnetGroupName=name, SubnetIds=subnets, Tags=tag_list(tags),
-                                     CacheSubnetGroupDescription=f"Subnets of ElastiCache cluster {name}")
-        return
-    theirs = tag_map(ec.list_tags_for_resource(ResourceName=existing["ARN"]).get("TagList"))
-    if theirs.get(OWNER_UID) != tags.get(OWNER_UID):
-        raise TerminalError(f"cache subnet group {name} exists and is not this object's: name the cluster "
-                            "otherwise, or set subnetGroupName to use it", reason="NameTaken")
-    if sorted(s["SubnetIdentifier"] for s in existing["Subnets"]) != subnets:
-        ec.modify_cache_subnet_group(CacheSubnetGroupName=name, SubnetIds=subnets)
+def _change_own_subnets(aws: AWSClients, ident: str, group: str, subnet_ids: list[str]) -> None:
+    """Change the subnets of the cluster's group when it is ours: named after the UID, or (made
+    before that naming) after the cluster; a group the spec named once is not changed."""
+    if not (SUBNET_GROUPS.named_here(group) or group == ident):
+        raise TerminalError(f"{ident} is in the cache subnet group {group}, which this object did not make, and "
+                            "AWS cannot move a cluster to another group: set subnetGroupName back to it, or delete "
+                            "and re-create the object to replace the cluster", reason="ReplacementRequired")
+    SUBNET_GROUPS.modify(aws, group, subnet_ids, SUBNET_GROUP_DESCRIPTION.format(ident))
 
 
 def _update_memcached(ec: Any, ident: str, desired: State, observed: State, changed: frozenset[str],
