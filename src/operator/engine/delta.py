@@ -102,17 +102,19 @@ class ListChanges:
 
 
 def list_changes(desired: list[Any] | None, observed: list[Any] | None,
-                 key: Callable[[Any], Hashable] | None = None) -> ListChanges:
+                 key: Callable[[Any], Hashable] | None = None,
+                 same: Callable[[Any, Any], bool] | None = None) -> ListChanges:
     """Items to add, remove and replace, matched by `key` (default: the whole item, so an item
-    is only ever added or removed). Order never matters; None-valued keys of dicts are ignored."""
+    is only ever added or removed); a matched pair is replaced unless `same(desired, observed)`
+    (default: equal). Order never matters; None-valued keys of dicts are ignored."""
     key = key or frozen
+    same = same or (lambda want_item, have_item: frozen(want_item) == frozen(have_item))
     want = {key(item): item for item in desired or ()}
     have = {key(item): item for item in observed or ()}
     return ListChanges(
         added=tuple(item for k, item in want.items() if k not in have),
         removed=tuple(item for k, item in have.items() if k not in want),
-        replaced=tuple((have[k], item) for k, item in want.items()
-                       if k in have and frozen(have[k]) != frozen(item)),
+        replaced=tuple((have[k], item) for k, item in want.items() if k in have and not same(item, have[k])),
     )
 
 
