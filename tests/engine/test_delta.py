@@ -1,6 +1,6 @@
 from infra_operator.operator.engine.kind import Tagging
-from infra_operator.operator.engine.delta import (OWNER_UID, compute_delta, list_changes, owner_tags, tag_problems,
-                                                  tags_from_aws)
+from infra_operator.operator.engine.delta import (OWNER_UID, aws_params, compute_delta, list_changes, owner_tags,
+                                                  tag_problems, tags_from_aws)
 from infra_operator.operator.engine.kind import DriftField, Severity
 
 FIELDS = (DriftField("cidr", Severity.CRITICAL, updatable=False), DriftField("dns", Severity.WARNING),
@@ -73,3 +73,10 @@ def test_list_changes_replaces_only_what_same_says_differs():
                            key=lambda item: item["n"], same=covers)
     assert changes.added == changes.removed == ()
     assert changes.replaced == (({"n": "b", "port": 90, "health": 5}, {"n": "b", "port": 81}),)
+
+
+def test_aws_params_take_the_set_fields_and_only_those_asked_for():
+    state = {"engineVersion": "7.1", "nodeType": None, "multiAZ": False}
+    fields = {"EngineVersion": "engineVersion", "CacheNodeType": "nodeType", "MultiAZEnabled": "multiAZ"}
+    assert aws_params(state, fields) == {"EngineVersion": "7.1", "MultiAZEnabled": False}
+    assert aws_params(state, fields, only={"multiAZ", "nodeType"}) == {"MultiAZEnabled": False}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Hashable, Mapping
+from typing import Any, Callable, Collection, Hashable, Mapping
 
 from .kind import DriftField, Severity, Tagging
 
@@ -134,6 +134,14 @@ def reconcile_set(desired: list[Any] | None, observed: list[Any] | None, *,
     for old, new in replaced:
         change(old, new)
     return changes
+
+
+def aws_params(state: Mapping[str, Any], fields: Mapping[str, str],
+               only: Collection[str] | None = None) -> dict[str, Any]:
+    """An AWS call's parameters from desired-state fields (`fields`: {parameter: field}): those
+    in `only` (default: all) that the state sets; an unset (None) one is left to AWS."""
+    return {param: state[field] for param, field in fields.items()
+            if (only is None or field in only) and state.get(field) is not None}
 
 
 def frozen(value: Any) -> Hashable:

@@ -22,7 +22,7 @@ from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
 from ..engine.schema import immutable
 from ..engine.lookups import tagged_arns
-from ..engine.delta import OWNER_UID, frozen
+from ..engine.delta import OWNER_UID, aws_params, frozen
 from ..engine.subnet_groups import SubnetGroups
 from ..provider.errors import InProgress, TerminalError, is_not_found
 
@@ -41,6 +41,13 @@ SUBNET_ID = r"^subnet-[0-9a-f]+$"
 SETTLED = ("available", "create-failed", "incompatible-network")
 SUBNET_GROUPS = SubnetGroups("elasticache", "Cache", "ARN")
 SUBNET_GROUP_DESCRIPTION = "Subnets of ElastiCache cluster {}"
+# Parameters of a cache cluster's (a replication group's members') settings: {parameter: field}.
+CLUSTER_PARAMS = {"EngineVersion": "engineVersion", "SecurityGroupIds": "securityGroupIds",
+                  "CacheParameterGroupName": "parameterGroupName", "PreferredMaintenanceWindow": "maintenanceWindow"}
+# ModifyReplicationGroup's parameters besides those.
+GROUP_PARAMS = {"Engine": "engine", "CacheNodeType": "nodeType", "AutomaticFailoverEnabled": "automaticFailover",
+                "MultiAZEnabled": "multiAZ", "SnapshotWindow": "snapshotWindow",
+                "SnapshotRetentionLimit": "snapshotRetentionLimit", "ReplicationGroupDescription": "description"}
 
 MEMCACHED_ONLY = "numCacheNodes is for engine memcached; redis and valkey take replicasPerNodeGroup (and numNodeGroups)"
 REPLICATION_ONLY = ("clusterModeEnabled, numNodeGroups, replicasPerNodeGroup, automaticFailoverEnabled, "
@@ -358,17 +365,14 @@ class ElastiCacheCluster(Kind):
             subnet_group = SUBNET_GROUPS.ensure(aws, tags[OWNER_UID], desired["subnetIds"], tags,
                                                 SUBNET_GROUP_DESCRIPTION.format(desired["clusterId"]))
         params: dict[str, Any] = {"Engine": desired["engine"], "CacheNodeType": desired["nodeType"],
-                                  "Tags": tag_list(tags)}
-        optional = {"EngineVersion": desired["engineVersion"], "CacheSubnetGroupName": subnet_group,
-                    "SecurityGroupIds": desired["securityGroupIds"],
-                    "CacheParameterGroupName": desired["parameterGroupName"],
-                    "PreferredMaintenanceWindow": desired["maintenanceWindow"]}
-        params.update({k: v for k, v in optional.items() if v is not None})
+                                  "Tags": tag_list(tags), **aws_params(desired, CLUSTER_PARAMS)}
+        if subnet_group:
+            params["CacheSubnetGroupName"] = subnet_group
         if desired["engine"] not in REPLICATION_ENGINES:
             cluster = ec.create_cache_cluster(CacheClusterId=desired["clusterId"], NumCacheNodes=desired["nodes"],
                                               TransitEncryptionEnabled=desired["transitEncryption"], **params)
             return {"Cluster": cluster["CacheCluster"], "SubnetGroup": None}
-        params.update({k: v for k, v in (("SnapshotWindow", desired["snapshotWindow"]),) if v is not None})
+        params.update(aws_params(desired, {"SnapshotWindow": "snapshotWindow"}))
         if desired["clusterMode"]:
             params.update(ClusterMode="enabled", NumNodeGroups=desired["nodes"]["groups"])
         if desired.get("authToken") is not None:
@@ -392,15 +396,10 @@ class ElastiCacheCluster(Kind):
                                 f"to {desired['engineVersion']}", reason="DowngradeRefused")
         if "subnetIds" in changed:
             _change_own_subnets(aws, ident, observed["subnetGroupName"], desired["subnetIds"])
-        common = {"EngineVersion": "engineVersion", "SecurityGroupIds": "securityGroupIds",
-                  "CacheParameterGroupName": "parameterGroupName", "PreferredMaintenanceWindow": "maintenanceWindow"}
         if "Cluster" in raw:
-            _update_memcached(ec, ident, desired, observed, changed, common)
+            _update_memcached(ec, ident, desired, observed, changed)
             return
-        more = {"Engine": "engine", "CacheNodeType": "nodeType", "AutomaticFailoverEnabled": "automaticFailover",
-                "MultiAZEnabled": "multiAZ", "SnapshotWindow": "snapshotWindow",
-                "SnapshotRetentionLimit": "snapshotRetentionLimit", "ReplicationGroupDescription": "description"}
-        params = {param: desired[field] for param, field in {**common, **more}.items() if field in changed}
+        params = aws_params(desired, {**CLUSTER_PARAMS, **GROUP_PARAMS}, only=changed)
         if desired.get("authToken") is not None and ("authToken" in changed or "authTokenEnabled" in changed):
             # ROTATE: the new token is accepted at once, the previous one too until the next rotation
             # (AWS allows SET only after a ROTATE), so clients can move over.
@@ -496,12 +495,11 @@ def _change_own_subnets(aws: AWSClients, ident: str, group: str, subnet_ids: lis
     SUBNET_GROUPS.modify(aws, group, subnet_ids, SUBNET_GROUP_DESCRIPTION.format(ident))
 
 
-def _update_memcached(ec: Any, ident: str, desired: State, observed: State, changed: frozenset[str],
-                      common: Mapping[str, str]) -> None:
+def _update_memcached(ec: Any, ident: str, desired: State, observed: State, changed: frozenset[str]) -> None:
     if "nodeType" in changed:
         raise TerminalError(f"memcached cluster {ident} cannot change node type in place; delete and re-create "
                             "the object to replace it", reason="ReplacementRequired")
-    params: dict[str, Any] = {param: desired[field] for param, field in common.items() if field in changed}
+    params = aws_params(desired, CLUSTER_PARAMS, only=changed)
     if "nodes" in changed:
         params["NumCacheNodes"] = desired["nodes"]
         if desired["nodes"] < observed["nodes"]:  # AWS removes the nodes it is told: the newest

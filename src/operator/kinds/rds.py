@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ..engine.delta import OWNER_NAME, OWNER_UID, tags_from_aws
+from ..engine.delta import OWNER_NAME, OWNER_UID, aws_params, tags_from_aws
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            SecretInput, Severity, State, TagChange, Tagging, tag_list)
 from ..engine.schema import IMMUTABLE
@@ -59,6 +59,7 @@ SETTINGS = (
     ("copyTagsToSnapshot", "CopyTagsToSnapshot", None),
     ("securityGroupIds", "VpcSecurityGroupIds", None),
 )
+SETTING_PARAMS = {param: name for name, param, _ in SETTINGS}
 DEFAULTS = {"storageType": "gp3", "multiAZ": False, "publiclyAccessible": False, "storageEncrypted": True,
             "autoMinorVersionUpgrade": True, "copyTagsToSnapshot": True}
 
@@ -327,7 +328,7 @@ class RDSInstance(Kind):
         params: dict[str, Any] = {
             "DBInstanceIdentifier": ident, "Engine": desired["engine"], "MasterUsername": desired["masterUsername"],
             "DBSubnetGroupName": group, "StorageEncrypted": desired["storageEncrypted"], "Tags": tag_list(tags),
-            **_settings(desired, (name for name, _, _ in SETTINGS)),
+            **aws_params(desired, SETTING_PARAMS),
         }
         for name, key in (("kmsKeyId", "KmsKeyId"), ("dbName", "DBName")):
             if desired.get(name) is not None:
@@ -347,7 +348,7 @@ class RDSInstance(Kind):
         if "subnetIds" in changed:
             SUBNET_GROUPS.modify(aws, raw["DBSubnetGroup"]["DBSubnetGroupName"], desired["subnetIds"],
                                  f"DB instance {ident}")
-        params = _settings(desired, (name for name, _, _ in SETTINGS if name in changed))
+        params = aws_params(desired, SETTING_PARAMS, only=changed)
         if "manageMasterUserPassword" in changed:
             params["ManageMasterUserPassword"] = desired["manageMasterUserPassword"]
         if "masterUserPassword" in changed or ("manageMasterUserPassword" in changed
@@ -420,7 +421,3 @@ def final_snapshot_name(raw: Raw) -> str:
     return re.sub(r"-+", "-", f"final-{name}-{uid}").strip("-")
 
 
-def _settings(desired: State, names) -> dict[str, Any]:
-    """ModifyDBInstance/CreateDBInstance parameters of the named settings the spec sets."""
-    keys = {name: key for name, key, _ in SETTINGS}
-    return {keys[name]: desired[name] for name in names if desired.get(name) is not None}
