@@ -1,6 +1,6 @@
 from infra_operator.operator.engine.kind import Tagging
-from infra_operator.operator.engine.delta import (OWNER_UID, aws_params, compute_delta, list_changes, owner_tags,
-                                                  tag_problems, tags_from_aws)
+from infra_operator.operator.engine.delta import (OWNER_UID, attribute_value, aws_params, compute_delta,
+                                                  list_changes, owner_tags, tag_problems, tags_from_aws)
 from infra_operator.operator.engine.kind import DriftField, Severity
 
 FIELDS = (DriftField("cidr", Severity.CRITICAL, updatable=False), DriftField("dns", Severity.WARNING),
@@ -80,3 +80,7 @@ def test_aws_params_take_the_set_fields_and_only_those_asked_for():
     fields = {"EngineVersion": "engineVersion", "CacheNodeType": "nodeType", "MultiAZEnabled": "multiAZ"}
     assert aws_params(state, fields) == {"EngineVersion": "7.1", "MultiAZEnabled": False}
     assert aws_params(state, fields, only={"multiAZ", "nodeType"}) == {"MultiAZEnabled": False}
+
+
+def test_attribute_values_are_strings_with_booleans_as_aws_writes_them():
+    assert [attribute_value(v) for v in (True, False, 30, "x")] == ["true", "false", "30", "x"]

@@ -144,6 +144,12 @@ def aws_params(state: Mapping[str, Any], fields: Mapping[str, str],
             if (only is None or field in only) and state.get(field) is not None}
 
 
+def attribute_value(value: Any) -> str:
+    """A value as the string-valued attribute APIs (SQS, SNS, Elastic Load Balancing) take it:
+    a boolean as true or false."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def frozen(value: Any) -> Hashable:
     """A hashable, order-insensitive form of a state value (dict keys with None values dropped)."""
     if isinstance(value, Mapping):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Mapping
 
-from ..engine.delta import OWNER_PREFIX, OWNER_UID, ListChanges, frozen, list_changes, reconcile_set
+from ..engine.delta import (OWNER_PREFIX, OWNER_UID, ListChanges, attribute_value, frozen, list_changes,
+                            reconcile_set)
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
 from ..engine.schema import IMMUTABLE
@@ -269,12 +270,12 @@ class LoadBalancer(Kind):
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         logs = spec.get("accessLogs")
-        attributes = {"deletion_protection.enabled": _flag(spec.get("enableDeletionProtection", False)),
-                      "access_logs.s3.enabled": _flag(bool(logs) and logs.get("enabled", True)),
+        attributes = {"deletion_protection.enabled": attribute_value(spec.get("enableDeletionProtection", False)),
+                      "access_logs.s3.enabled": attribute_value(bool(logs) and logs.get("enabled", True)),
                       "access_logs.s3.bucket": logs["bucket"] if logs else None,
                       "access_logs.s3.prefix": logs.get("prefix", "") if logs else None}
         for field, (key, default) in self.own_attributes.items():
-            attributes[key] = _flag(spec.get(field, default))
+            attributes[key] = attribute_value(spec.get(field, default))
         return {
             "loadBalancerName": spec["loadBalancerName"],
             "scheme": spec.get("scheme", "internet-facing"),
@@ -510,10 +511,6 @@ def _unique(values: list[Any], message: str) -> None:
         if value in seen:
             raise TerminalError(message.format(value), reason="DuplicateEntry")
         seen.add(value)
-
-
-def _flag(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _spec_action(action: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..engine.delta import attribute_value
 from ..engine.schema import immutable
 from ..provider.errors import TerminalError
 
@@ -40,6 +41,13 @@ def observed_deduplication(attributes: Mapping[str, str]) -> bool | None:
     if "ContentBasedDeduplication" not in attributes:
         return None
     return attributes["ContentBasedDeduplication"] == "true"
+
+
+def deduplication_attribute(desired: Mapping[str, Any], fields: frozenset[str]) -> dict[str, str]:
+    """The ContentBasedDeduplication attribute, when among `fields` and the queue or topic is FIFO."""
+    if "contentBasedDeduplication" not in fields or desired["contentBasedDeduplication"] is None:
+        return {}
+    return {"ContentBasedDeduplication": attribute_value(desired["contentBasedDeduplication"])}
 
 
 def fifo_properties(noun: str, name_field: str, fifo_field: str, name_pattern: str,

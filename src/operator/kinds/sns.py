@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..engine.delta import frozen, reconcile_set
+from ..engine.delta import attribute_value, frozen, reconcile_set
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
                            TagChange, Tagging)
 from ..provider.errors import TerminalError
-from ._messaging import (check_fifo, content_based_deduplication, fifo_properties, fifo_rules,
+from ._messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
                          observed_deduplication)
 
 TOPIC_NAME = r"^([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"
@@ -275,7 +275,7 @@ def _subscription_attributes(item: State, documents: Mapping[str, str],
               "redrivePolicy": ("RedrivePolicy", json.dumps(item["redrivePolicy"]) if item["redrivePolicy"] else ""),
               "filterPolicyScope": ("FilterPolicyScope", item["filterPolicyScope"]),
               "rawMessageDelivery": ("RawMessageDelivery", None if item["rawMessageDelivery"] is None
-                                     else str(item["rawMessageDelivery"]).lower())}
+                                     else attribute_value(item["rawMessageDelivery"]))}
     return {name: value for field, (name, value) in values.items()
             if value is not None and (differing_from is None or differing_from.get(field) != item[field])}
 
@@ -293,8 +293,7 @@ def _topic_attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
         attributes["DisplayName"] = desired["displayName"]
     if "kmsMasterKeyId" in fields:
         attributes["KmsMasterKeyId"] = desired["kmsMasterKeyId"]
-    if "contentBasedDeduplication" in fields and desired["contentBasedDeduplication"] is not None:
-        attributes["ContentBasedDeduplication"] = str(desired["contentBasedDeduplication"]).lower()
+    attributes.update(deduplication_attribute(desired, fields))
     for name, field in DOCUMENTS.items():
         if field in fields and desired[field] is not None:
             attributes[name] = desired["documents"][field]
