@@ -24,6 +24,7 @@ from ..engine.schema import immutable
 from ..engine.lookups import tagged_arns
 from ..engine.delta import OWNER_UID, aws_params, frozen
 from ..engine.subnet_groups import SubnetGroups
+from ..engine.versions import is_downgrade, names_version
 from ..provider.errors import InProgress, TerminalError, is_not_found
 
 CLUSTER_ID = r"^[a-z](-?[a-z0-9])*$"
@@ -61,21 +62,9 @@ AUTH_NEEDS_TLS = "authTokenSecretRef needs transitEncryptionEnabled (AWS sends t
 ONE_SUBNET_SOURCE = "set subnetRefs/subnetIds (a subnet group owned by this object) or subnetGroupName, not both"
 
 
-def _version(value: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in value.split("."))
-
-
 def same_version(want: str, have: str | None) -> bool:
     """A version as the spec gives it (7.1) matches AWS's full version (7.1.0); unknown matches."""
-    if have is None:
-        return True
-    wanted, actual = _version(want), _version(have)
-    return actual[:len(wanted)] == wanted
-
-
-def _downgrade(want: str, have: str | None) -> bool:
-    """Whether `want` (7.0) is below the running version (7.1.0), compared as far as `want` goes."""
-    return have is not None and _version(want) < _version(have)[:len(_version(want))]
+    return have is None or names_version(want, have)
 
 
 def _known_same(want: Any, have: Any) -> bool:
@@ -391,7 +380,8 @@ class ElastiCacheCluster(Kind):
             raise InProgress(f"{ident} is {state} in AWS: changes wait until it is available")
         ec = aws.client("elasticache")
         observed = self.observe(raw)
-        if "engineVersion" in changed and _downgrade(desired["engineVersion"], observed["engineVersion"]):
+        if ("engineVersion" in changed and observed["engineVersion"]
+                and is_downgrade(desired["engineVersion"], observed["engineVersion"])):
             raise TerminalError(f"{ident} runs {desired['engine']} {observed['engineVersion']}: AWS cannot downgrade "
                                 f"to {desired['engineVersion']}", reason="DowngradeRefused")
         if "subnetIds" in changed:

@@ -16,6 +16,7 @@ from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatc
                            SecretInput, Severity, State, TagChange, Tagging, tag_list)
 from ..engine.schema import IMMUTABLE
 from ..engine.subnet_groups import SubnetGroups
+from ..engine.versions import is_downgrade, names_version
 from ..provider.errors import DeletionProtected, InProgress, RetryableError, TerminalError
 
 ENGINES = ["postgres", "mysql", "mariadb", "oracle-ee", "oracle-ee-cdb", "oracle-se2", "oracle-se2-cdb",
@@ -64,11 +65,6 @@ DEFAULTS = {"storageType": "gp3", "multiAZ": False, "publiclyAccessible": False,
             "autoMinorVersionUpgrade": True, "copyTagsToSnapshot": True}
 
 
-def _version(text: str) -> tuple[tuple[int, Any], ...]:
-    """A version as a comparable key: numbers numerically, anything else after them."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in text.split("."))
-
-
 def major_version(engine: str, version: str) -> str:
     """The part of an engine version that names its major version: one component for PostgreSQL
     10 and later and Oracle ("15", "19"), two for the others ("8.0", "10.6", "9.6", "15.00")."""
@@ -78,9 +74,9 @@ def major_version(engine: str, version: str) -> str:
 
 
 def _same_version(want: str, have: str | None) -> bool:
-    """A spec version matches AWS's when it is AWS's or a prefix of it ("15" matches "15.4": AWS's
-    minor upgrades are not drift when the spec names the major version only)."""
-    return have is not None and have.split(".")[:len(want.split("."))] == want.split(".")
+    """A spec version matches AWS's when it names it ("15" matches "15.4": AWS's minor upgrades
+    are not drift when the spec names the major version only)."""
+    return have is not None and names_version(want, have)
 
 
 def _key_id(key: str | None) -> str | None:
@@ -372,7 +368,7 @@ class RDSInstance(Kind):
         if "engineVersion" not in changed or not observed["engineVersion"]:
             return False
         want, have = desired["engineVersion"], observed["engineVersion"]
-        if _version(want) < _version(have)[:len(_version(want))]:
+        if is_downgrade(want, have):
             raise TerminalError(f"DB instance {ident} runs {have}; AWS cannot downgrade it to {want}",
                                 reason="VersionDowngradeRefused")
         major = major_version(desired["engine"], want) != major_version(desired["engine"], have)
