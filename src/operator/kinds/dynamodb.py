@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
-                           Severity, State, TagChange, Tagging)
+                           Severity, State, TagChange, Tagging, tag_list, tag_map)
 from ..engine.schema import immutable
 from ..provider.errors import InProgress, TerminalError
 
@@ -242,7 +242,7 @@ class DynamoDBTable(Kind):
         params = {"ResourceArn": raw["Table"]["TableArn"]}
         while True:  # ListTagsOfResource has a NextToken but no paginator
             answer = aws.client("dynamodb").list_tags_of_resource(**params)
-            tags.update({tag["Key"]: tag["Value"] for tag in answer.get("Tags", ())})
+            tags.update(tag_map(answer.get("Tags")))
             if not answer.get("NextToken"):
                 return tags
             params["NextToken"] = answer["NextToken"]
@@ -256,7 +256,7 @@ class DynamoDBTable(Kind):
             "TableClass": desired["tableClass"],
             "DeletionProtectionEnabled": desired["deletionProtection"],
             "SSESpecification": _sse(desired),
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            "Tags": tag_list(tags),
         }
         if desired["billing"]["mode"] == "PROVISIONED":
             params["ProvisionedThroughput"] = _throughput(desired["billing"])
@@ -298,7 +298,7 @@ class DynamoDBTable(Kind):
         if change.remove:
             dynamodb.untag_resource(ResourceArn=arn, TagKeys=sorted(change.remove))
         if change.add:
-            dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in change.add.items()])
+            dynamodb.tag_resource(ResourceArn=arn, Tags=tag_list(change.add))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         if raw["Table"]["TableStatus"] != "DELETING":

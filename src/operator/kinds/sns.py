@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import attribute_value, frozen, reconcile_set
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
-                           TagChange, Tagging)
+                           TagChange, Tagging, tag_list, tag_map)
 from ..provider.errors import TerminalError
 from ._messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
                          observed_deduplication)
@@ -176,7 +176,7 @@ class SNSTopic(Kind):
 
     def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
         answer = aws.client("sns").list_tags_for_resource(ResourceArn=ident)
-        return {tag["Key"]: tag["Value"] for tag in answer.get("Tags", ())}
+        return tag_map(answer.get("Tags"))
 
     def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
         suffix = ":" + desired["topicName"]
@@ -192,7 +192,7 @@ class SNSTopic(Kind):
         attributes.update({name: value for name, value in _topic_attributes(desired, frozenset(desired)).items()
                            if value})
         arn = sns.create_topic(Name=desired["topicName"], Attributes=attributes,
-                               Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["TopicArn"]
+                               Tags=tag_list(tags))["TopicArn"]
         for item in desired["subscriptions"]:
             _subscribe(sns, arn, item, desired["documents"])
         return self.read(aws, arn)
@@ -209,7 +209,7 @@ class SNSTopic(Kind):
         if change.remove:
             sns.untag_resource(ResourceArn=ident, TagKeys=sorted(change.remove))
         if change.add:
-            sns.tag_resource(ResourceArn=ident, Tags=[{"Key": k, "Value": v} for k, v in change.add.items()])
+            sns.tag_resource(ResourceArn=ident, Tags=tag_list(change.add))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # Deleting a topic deletes its subscriptions.
