@@ -50,6 +50,10 @@ GROUP_PARAMS = {"Engine": "engine", "CacheNodeType": "nodeType", "AutomaticFailo
                 "MultiAZEnabled": "multiAZ", "SnapshotWindow": "snapshotWindow",
                 "SnapshotRetentionLimit": "snapshotRetentionLimit", "ReplicationGroupDescription": "description"}
 
+# Spec fields of a replication group (redis, valkey) that memcached does not take.
+REPLICATION_FIELDS = ("clusterModeEnabled", "numNodeGroups", "replicasPerNodeGroup", "automaticFailoverEnabled",
+                      "multiAZEnabled", "snapshotWindow", "snapshotRetentionLimit", "atRestEncryptionEnabled",
+                      "authTokenSecretRef")
 MEMCACHED_ONLY = "numCacheNodes is for engine memcached; redis and valkey take replicasPerNodeGroup (and numNodeGroups)"
 REPLICATION_ONLY = ("clusterModeEnabled, numNodeGroups, replicasPerNodeGroup, automaticFailoverEnabled, "
                     "multiAZEnabled, snapshots, atRestEncryptionEnabled and authTokenSecretRef are for redis and "
@@ -136,11 +140,8 @@ class ElastiCacheCluster(Kind):
     spec_required = ("clusterId", "engine", "nodeType")
     spec_validations = (
         {"rule": "self.engine == 'memcached' || !has(self.numCacheNodes)", "message": MEMCACHED_ONLY},
-        {"rule": "self.engine != 'memcached' || !(has(self.clusterModeEnabled) || has(self.numNodeGroups) || "
-                 "has(self.replicasPerNodeGroup) || has(self.automaticFailoverEnabled) || has(self.multiAZEnabled) || "
-                 "has(self.snapshotWindow) || has(self.snapshotRetentionLimit) || has(self.atRestEncryptionEnabled) "
-                 "|| has(self.authTokenSecretRef) || (has(self.deletionPolicy) && self.deletionPolicy == 'Snapshot'))",
-         "message": REPLICATION_ONLY},
+        {"rule": "self.engine != 'memcached' || !(" + "".join(f"has(self.{field}) || " for field in REPLICATION_FIELDS)
+                 + "(has(self.deletionPolicy) && self.deletionPolicy == 'Snapshot'))", "message": REPLICATION_ONLY},
         {"rule": "!has(self.numNodeGroups) || self.numNodeGroups == 1 || "
                  "(has(self.clusterModeEnabled) && self.clusterModeEnabled)", "message": SHARDS_NEED_CLUSTER_MODE},
         {"rule": "!has(self.clusterModeEnabled) || !self.clusterModeEnabled || "
@@ -196,10 +197,8 @@ class ElastiCacheCluster(Kind):
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         replication = spec["engine"] in REPLICATION_ENGINES
-        if not replication and any(field in spec for field in (
-                "clusterModeEnabled", "numNodeGroups", "replicasPerNodeGroup", "automaticFailoverEnabled",
-                "multiAZEnabled", "snapshotWindow", "snapshotRetentionLimit", "atRestEncryptionEnabled",
-                "authTokenSecretRef")) or (not replication and spec.get("deletionPolicy") == "Snapshot"):
+        if not replication and (any(field in spec for field in REPLICATION_FIELDS)
+                                or spec.get("deletionPolicy") == "Snapshot"):
             raise TerminalError(REPLICATION_ONLY)
         if replication and "numCacheNodes" in spec:
             raise TerminalError(MEMCACHED_ONLY)
