@@ -1,6 +1,6 @@
 from infra_operator.operator.engine.kind import Tagging
-from infra_operator.operator.engine.delta import (OWNER_UID, compute_delta, owner_tags, tag_problems,
-                                                  tags_from_aws)
+from infra_operator.operator.engine.delta import (OWNER_UID, attribute_value, aws_params, compute_delta,
+                                                  list_changes, owner_tags, tag_problems, tags_from_aws)
 from infra_operator.operator.engine.kind import DriftField, Severity
 
 FIELDS = (DriftField("cidr", Severity.CRITICAL, updatable=False), DriftField("dns", Severity.WARNING),
@@ -61,3 +61,26 @@ def test_a_field_may_say_what_the_same_means():
     assert compute_delta(desired, {"items": [{"key": "a", "v": 1}, {"key": "b", "unknown": True}]}, fields).empty
     assert not compute_delta(desired, {"items": [{"key": "a", "v": 3}, {"key": "b", "unknown": True}]}, fields).empty
     assert not compute_delta(desired, {"items": [{"key": "a", "v": 1}]}, fields).empty
+
+
+def test_list_changes_replaces_only_what_same_says_differs():
+    """A desired item may leave fields to AWS: `same` says when it matches the observed one."""
+    def covers(want, have):
+        return all(have.get(k) == v for k, v in want.items())
+
+    changes = list_changes([{"n": "a", "port": 80}, {"n": "b", "port": 81}],
+                           [{"n": "a", "port": 80, "health": 5}, {"n": "b", "port": 90, "health": 5}],
+                           key=lambda item: item["n"], same=covers)
+    assert changes.added == changes.removed == ()
+    assert changes.replaced == (({"n": "b", "port": 90, "health": 5}, {"n": "b", "port": 81}),)
+
+
+def test_aws_params_take_the_set_fields_and_only_those_asked_for():
+    state = {"engineVersion": "7.1", "nodeType": None, "multiAZ": False}
+    fields = {"EngineVersion": "engineVersion", "CacheNodeType": "nodeType", "MultiAZEnabled": "multiAZ"}
+    assert aws_params(state, fields) == {"EngineVersion": "7.1", "MultiAZEnabled": False}
+    assert aws_params(state, fields, only={"multiAZ", "nodeType"}) == {"MultiAZEnabled": False}
+
+
+def test_attribute_values_are_strings_with_booleans_as_aws_writes_them():
+    assert [attribute_value(v) for v in (True, False, 30, "x")] == ["true", "false", "30", "x"]

@@ -16,7 +16,11 @@ import uuid
 
 import pytest
 
-from conftest import (CallLog, Cluster, calls_of, converge, kind_metrics, make_engine, never_seen,
+from infra_operator.operator.engine.delta import owner_tags
+from infra_operator.operator.engine.subnet_groups import SubnetGroups
+from infra_operator.operator.provider.errors import TerminalError
+
+from conftest import (NAMESPACE, CallLog, Cluster, calls_of, converge, kind_metrics, make_engine, never_seen,
                       ready_reason, reasons, refused)
 
 OWNER_UID = "infra-operator.dev/owner-uid"
@@ -98,14 +102,15 @@ def test_replication_group_lifecycle(aws, telemetry, k8s_secrets):
     assert (raw["AutomaticFailover"], raw["MultiAZ"], raw["AuthTokenEnabled"], raw["AtRestEncryptionEnabled"]) == (
         "enabled", "enabled", True, True)
     assert tags_of(ec, raw["ARN"])[OWNER_UID] == cluster.uid("ElastiCacheCluster", "sessions")
-    # The subnet group: ours, named after the cluster, in both subnets, tagged as the object's.
+    # The subnet group: ours, named after the object's UID, in both subnets, tagged as the object's.
     subnet_ids = sorted(cluster.status("Subnet", name)["subnetId"] for name in ("cache-a", "cache-b"))
-    owned = ec.describe_cache_subnet_groups(CacheSubnetGroupName=ident)["CacheSubnetGroups"][0]
+    own_group = SubnetGroups.name(cluster.uid("ElastiCacheCluster", "sessions"))
+    owned = ec.describe_cache_subnet_groups(CacheSubnetGroupName=own_group)["CacheSubnetGroups"][0]
     assert sorted(s["SubnetIdentifier"] for s in owned["Subnets"]) == subnet_ids
     assert tags_of(ec, owned["ARN"])[OWNER_UID] == cluster.uid("ElastiCacheCluster", "sessions")
     created = params.params["CreateReplicationGroup"][0]
     assert created["SecurityGroupIds"] == [cluster.status("SecurityGroup", "cache")["groupId"]]
-    assert created["CacheSubnetGroupName"] == ident and created["ReplicasPerNodeGroup"] == 1
+    assert created["CacheSubnetGroupName"] == own_group and created["ReplicasPerNodeGroup"] == 1
 
     # An update in place: node type and description; AWS is "modifying" for a while.
     aws.faults.rewrite("<Status>available</Status>", "<Status>modifying</Status>", service="elasticache",
@@ -222,10 +227,11 @@ def test_retain_leaves_the_group_and_its_subnet_group_without_our_tags(aws, clus
         "deletionPolicy": "Retain", "tags": {"keep": "me"}})
     converge(cluster, [("ElastiCacheCluster", "kept")])
     arn = cluster.status("ElastiCacheCluster", "kept")["arn"]
+    own_group = SubnetGroups.name(cluster.uid("ElastiCacheCluster", "kept"))
     kept = cluster.delete("ElastiCacheCluster", "kept")
     assert kept.retry_after is None and reasons(kept) == ["Retained"]
     assert tags_of(ec, arn) == {"keep": "me"}
-    subnet_group = ec.describe_cache_subnet_groups(CacheSubnetGroupName=ident)["CacheSubnetGroups"][0]
+    subnet_group = ec.describe_cache_subnet_groups(CacheSubnetGroupName=own_group)["CacheSubnetGroups"][0]
     assert not any(k.startswith("infra-operator.dev/") for k in tags_of(ec, subnet_group["ARN"]))
     assert group(ec, ident)["Status"] == "available"
 
@@ -254,6 +260,65 @@ def test_a_group_someone_else_holds_is_not_taken_over(aws, cluster):
     cluster.apply("ElastiCacheCluster", "taken", {"clusterId": ident, "engine": "redis", "nodeType": "cache.t3.micro"})
     taken = cluster.reconcile("ElastiCacheCluster", "taken")
     assert ready_reason(taken) == "NameTaken" and taken.permanent
+
+
+def made_before_uid_named_groups(aws, cluster: Cluster, name: str, spec: dict) -> None:
+    """The memcached cluster of `spec` as the kind left it before subnet groups were named after the
+    UID: in a group named after the cluster, both tagged as the object's."""
+    ec = aws.client("elasticache")
+    ident = spec["clusterId"]
+    tags = [{"Key": key, "Value": value} for key, value in owner_tags(
+        "ElastiCacheCluster", NAMESPACE, name, cluster.uid("ElastiCacheCluster", name)).items()]
+    ec.create_cache_subnet_group(CacheSubnetGroupName=ident, CacheSubnetGroupDescription="legacy", Tags=tags,
+                                 SubnetIds=[cluster.status("Subnet", ref["name"])["subnetId"]
+                                            for ref in spec["subnetRefs"]])
+    ec.create_cache_cluster(CacheClusterId=ident, Engine="memcached", CacheNodeType=spec["nodeType"],
+                            NumCacheNodes=1, CacheSubnetGroupName=ident, Tags=tags)
+
+
+def test_a_cluster_in_a_group_named_after_it_keeps_that_group_and_releases_it_after_the_cluster(aws, telemetry):
+    """Upgrading the operator neither replaces such a cluster nor makes a second group; the old
+    group is still the one released on Delete."""
+    params = Params()
+    cluster = Cluster(make_engine(aws, telemetry, params))
+    network(cluster)
+    ident = unique("legacy")
+    spec = {"clusterId": ident, "engine": "memcached", "nodeType": "cache.t3.micro",
+            "subnetRefs": [{"name": "cache-a"}]}
+    cluster.apply("ElastiCacheCluster", "legacy", spec)
+    made_before_uid_named_groups(aws, cluster, "legacy", spec)
+    adopted = converge(cluster, [("ElastiCacheCluster", "legacy")])[0][1]
+    assert reasons(adopted)[0] == "Adopted" and ready_reason(adopted) == "Available", adopted.message
+    assert cluster.status("ElastiCacheCluster", "legacy")["subnetGroupName"] == ident
+    resync = cluster.reconcile("ElastiCacheCluster", "legacy", "resync")
+    assert reasons(resync) == [] and ready_reason(resync) == "Available", resync.message
+    assert not {"CreateCacheSubnetGroup", "CreateCacheCluster", "ModifyCacheSubnetGroup"} & set(params.params)
+
+    assert cluster.delete("ElastiCacheCluster", "legacy").retry_after
+    aws.faults.reject("CacheClusterNotFound", f"Cache cluster {ident} not found.", status=404,
+                      service="elasticache", operation="DescribeCacheClusters")
+    # moto 5.2.5 lacks DeleteCacheSubnetGroup: answered as AWS would for a group already gone.
+    aws.faults.reject("CacheSubnetGroupNotFoundFault", "not found", status=404, service="elasticache",
+                      operation="DeleteCacheSubnetGroup")
+    deleted = cluster.delete("ElastiCacheCluster", "legacy")
+    assert deleted.retry_after is None and reasons(deleted) == ["Released"], deleted.message
+    assert params.params["DeleteCacheSubnetGroup"] == [{"CacheSubnetGroupName": ident}]
+
+
+def test_retain_leaves_a_group_named_after_the_cluster_without_our_tags(aws, cluster):
+    ec = aws.client("elasticache")
+    network(cluster)
+    ident = unique("kept-legacy")
+    spec = {"clusterId": ident, "engine": "memcached", "nodeType": "cache.t3.micro",
+            "subnetRefs": [{"name": "cache-a"}], "deletionPolicy": "Retain"}
+    cluster.apply("ElastiCacheCluster", "kept-legacy", spec)
+    made_before_uid_named_groups(aws, cluster, "kept-legacy", spec)
+    converge(cluster, [("ElastiCacheCluster", "kept-legacy")])
+    kept = cluster.delete("ElastiCacheCluster", "kept-legacy")
+    assert kept.retry_after is None and reasons(kept) == ["Retained"]
+    legacy = ec.describe_cache_subnet_groups(CacheSubnetGroupName=ident)["CacheSubnetGroups"][0]
+    assert legacy["ARN"] in kept.events[0].message
+    assert not any(k.startswith("infra-operator.dev/") for k in tags_of(ec, legacy["ARN"]))
 
 
 BASE = {"clusterId": "bad", "nodeType": "cache.t3.micro"}
@@ -365,3 +430,25 @@ def test_memcached_nodes_are_removed_newest_first():
     calls, raised = update(raw, want)
     assert calls == [("modify_cache_cluster", {"CacheClusterId": "m", "ApplyImmediately": True, "NumCacheNodes": 1,
                                                "CacheNodeIdsToRemove": ["0002", "0003"]})] and raised is None
+
+
+def memcached_cluster(subnet_group: str) -> dict:
+    return {"Cluster": {"CacheClusterId": "g", "CacheClusterStatus": "available", "Engine": "memcached",
+                        "CacheNodeType": "cache.t3.micro", "NumCacheNodes": 1, "CacheSubnetGroupName": subnet_group},
+            "SubnetGroup": {"CacheSubnetGroupName": subnet_group, "Subnets": [{"SubnetIdentifier": "subnet-1"}]}}
+
+
+@pytest.mark.parametrize("subnet_group", ["g", SubnetGroups.name("6f1c0c1e-8d5a-4a57-9a43-0c6f3e1f2b7d")],
+                         ids=["named-after-the-cluster", "named-after-the-uid"])
+def test_the_subnets_of_our_subnet_group_change_in_place(subnet_group):
+    calls, raised = update(memcached_cluster(subnet_group), desired(engine="memcached",
+                                                                    subnetIds=["subnet-1", "subnet-2"]))
+    assert raised is None and calls == [("modify_cache_subnet_group", {
+        "CacheSubnetGroupName": subnet_group, "CacheSubnetGroupDescription": "Subnets of ElastiCache cluster g",
+        "SubnetIds": ["subnet-1", "subnet-2"]})]
+
+
+def test_a_subnet_group_the_spec_named_once_is_not_changed():
+    calls, raised = update(memcached_cluster("shared"), desired(engine="memcached", subnetIds=["subnet-2"]))
+    assert calls == [] and isinstance(raised, TerminalError) and raised.reason == "ReplacementRequired"
+    assert "shared" in str(raised)

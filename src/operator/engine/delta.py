@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Hashable, Mapping
+from typing import Any, Callable, Collection, Hashable, Mapping
 
 from .kind import DriftField, Severity, Tagging
 
@@ -102,17 +102,19 @@ class ListChanges:
 
 
 def list_changes(desired: list[Any] | None, observed: list[Any] | None,
-                 key: Callable[[Any], Hashable] | None = None) -> ListChanges:
+                 key: Callable[[Any], Hashable] | None = None,
+                 same: Callable[[Any, Any], bool] | None = None) -> ListChanges:
     """Items to add, remove and replace, matched by `key` (default: the whole item, so an item
-    is only ever added or removed). Order never matters; None-valued keys of dicts are ignored."""
+    is only ever added or removed); a matched pair is replaced unless `same(desired, observed)`
+    (default: equal). Order never matters; None-valued keys of dicts are ignored."""
     key = key or frozen
+    same = same or (lambda want_item, have_item: frozen(want_item) == frozen(have_item))
     want = {key(item): item for item in desired or ()}
     have = {key(item): item for item in observed or ()}
     return ListChanges(
         added=tuple(item for k, item in want.items() if k not in have),
         removed=tuple(item for k, item in have.items() if k not in want),
-        replaced=tuple((have[k], item) for k, item in want.items()
-                       if k in have and frozen(have[k]) != frozen(item)),
+        replaced=tuple((have[k], item) for k, item in want.items() if k in have and not same(item, have[k])),
     )
 
 
@@ -132,6 +134,20 @@ def reconcile_set(desired: list[Any] | None, observed: list[Any] | None, *,
     for old, new in replaced:
         change(old, new)
     return changes
+
+
+def aws_params(state: Mapping[str, Any], fields: Mapping[str, str],
+               only: Collection[str] | None = None) -> dict[str, Any]:
+    """An AWS call's parameters from desired-state fields (`fields`: {parameter: field}): those
+    in `only` (default: all) that the state sets; an unset (None) one is left to AWS."""
+    return {param: state[field] for param, field in fields.items()
+            if (only is None or field in only) and state.get(field) is not None}
+
+
+def attribute_value(value: Any) -> str:
+    """A value as the string-valued attribute APIs (SQS, SNS, Elastic Load Balancing) take it:
+    a boolean as true or false."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def frozen(value: Any) -> Hashable:

@@ -57,9 +57,21 @@ CONDITIONS = {
         },
     },
 }
-# A spec field AWS cannot change after the create: the API server refuses a change (where it
-# enforces CEL); the engine answers ReplacementRequired (where it does not).
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
+
+
+def immutable_rule(message: str = "cannot change after creation") -> dict[str, str]:
+    """The CEL rule of a field AWS cannot change after the create: the API server refuses a change
+    (where it enforces CEL); the engine answers ReplacementRequired (where it does not)."""
+    return {"rule": "self == oldSelf", "message": message}
+
+
+def immutable(message: str = "cannot change after creation") -> dict[str, list[dict[str, str]]]:
+    """A property's validations holding only immutable_rule: spread it into the property (**immutable(...))."""
+    return {"x-kubernetes-validations": [immutable_rule(message)]}
+
+
+IMMUTABLE = immutable()
+
 LAST_CHANGE_TRACE = {
     "type": "object",
     "description": "The trace of the last reconcile that changed this object or its AWS resource "

@@ -32,6 +32,11 @@ class SubnetGroups:
         return NAME_PREFIX + uid.replace("-", "")
 
     @staticmethod
+    def named_here(name: str) -> bool:
+        """Whether a group's name is one `name` gives (a group this operator made for an object)."""
+        return name.startswith(NAME_PREFIX)
+
+    @staticmethod
     def subnets(raw: Mapping[str, Any] | None) -> list[str]:
         """The subnet ids of a group's description, sorted."""
         return sorted(s["SubnetIdentifier"] for s in (raw or {}).get("Subnets") or ())

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Mapping
 
-from ..engine.delta import OWNER_PREFIX, OWNER_UID, frozen, list_changes
+from ..engine.delta import (OWNER_PREFIX, OWNER_UID, ListChanges, attribute_value, frozen, list_changes,
+                            reconcile_set)
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import IMMUTABLE
 from ..engine.lookups import tagged_arns
 from ..provider.errors import DeletionProtected, InProgress, TerminalError
 from ._ec2 import ID_PATTERN, VPC_REF
@@ -22,7 +24,6 @@ from ._ec2 import ID_PATTERN, VPC_REF
 PROVISIONING_DELAY = 15.0
 # Load balancer and target group names: 1-32 alphanumerics and hyphens, no hyphen at either end.
 NAME = "^[a-zA-Z0-9]([a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$"
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 TLS_PROTOCOLS = ("HTTPS", "TLS")
 # The values AWS shows for a redirect's unset parts (they keep what the request had).
 REDIRECT_DEFAULTS = {"protocol": "#{protocol}", "port": "#{port}", "host": "#{host}", "path": "/#{path}",
@@ -269,12 +270,12 @@ class LoadBalancer(Kind):
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         logs = spec.get("accessLogs")
-        attributes = {"deletion_protection.enabled": _flag(spec.get("enableDeletionProtection", False)),
-                      "access_logs.s3.enabled": _flag(bool(logs) and logs.get("enabled", True)),
+        attributes = {"deletion_protection.enabled": attribute_value(spec.get("enableDeletionProtection", False)),
+                      "access_logs.s3.enabled": attribute_value(bool(logs) and logs.get("enabled", True)),
                       "access_logs.s3.bucket": logs["bucket"] if logs else None,
                       "access_logs.s3.prefix": logs.get("prefix", "") if logs else None}
         for field, (key, default) in self.own_attributes.items():
-            attributes[key] = _flag(spec.get(field, default))
+            attributes[key] = attribute_value(spec.get(field, default))
         return {
             "loadBalancerName": spec["loadBalancerName"],
             "scheme": spec.get("scheme", "internet-facing"),
@@ -434,7 +435,7 @@ class LoadBalancer(Kind):
         for name, want in groups.added:
             made = elbv2.create_target_group(Name=name, **_group_params(want), **({"Tags": owner} if owner else {}))
             arns[name] = made["TargetGroups"][0]["TargetGroupArn"]
-        for name, have, want in groups.replaced:
+        for (name, have), (_, want) in groups.replaced:
             fixed = [field for field in TARGET_GROUP_IDENTITY if have[field] != want[field]]
             if fixed:
                 raise TerminalError(f"target group {name}: {', '.join(fixed)} cannot change in place; give it a new "
@@ -449,7 +450,7 @@ class LoadBalancer(Kind):
             made = elbv2.create_listener(LoadBalancerArn=arn, Port=int(port), **_listener_params(want, arns))
             if want["rules"]:
                 self._apply_rules(elbv2, made["Listeners"][0]["ListenerArn"], want["rules"], [], {}, arns)
-        for port, have, want in listeners.replaced:
+        for (port, have), (_, want) in listeners.replaced:
             listener = current[port]
             if not _covers({**want, "rules": None}, {**have, "rules": None}):
                 elbv2.modify_listener(ListenerArn=listener["ListenerArn"], Port=int(port),
@@ -464,13 +465,12 @@ class LoadBalancer(Kind):
     @staticmethod
     def _apply_rules(elbv2: Any, listener: str, want: list[dict], have: list[dict], rule_arns: Mapping[int, str],
                      groups: Mapping[str, str]) -> None:
-        changes = list_changes(want, have, key=lambda rule: rule["priority"])
-        for rule in changes.removed:
-            elbv2.delete_rule(RuleArn=rule_arns[rule["priority"]])
-        for rule in changes.added:
-            elbv2.create_rule(ListenerArn=listener, Priority=rule["priority"], **_rule_params(rule, groups))
-        for old, new in changes.replaced:
-            elbv2.modify_rule(RuleArn=rule_arns[old["priority"]], **_rule_params(new, groups))
+        reconcile_set(
+            want, have, key=lambda rule: rule["priority"],
+            remove=lambda rule: elbv2.delete_rule(RuleArn=rule_arns[rule["priority"]]),
+            add=lambda rule: elbv2.create_rule(ListenerArn=listener, Priority=rule["priority"],
+                                               **_rule_params(rule, groups)),
+            change=lambda old, new: elbv2.modify_rule(RuleArn=rule_arns[old["priority"]], **_rule_params(new, groups)))
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         elbv2 = aws.client("elbv2")
@@ -499,17 +499,10 @@ def _attached_owner(elbv2: Any, arn: str) -> str | None:
     return next((tag_map(each["Tags"])[OWNER_UID] for each in described if OWNER_UID in tag_map(each["Tags"])), None)
 
 
-class _Keyed:
-    """A keyed collection's changes as (key, item) and (key, observed, desired) tuples."""
-
-    def __init__(self, added: list, removed: list, replaced: list):
-        self.added, self.removed, self.replaced = added, removed, replaced
-
-
-def _keyed_changes(want: Mapping[str, Any], have: Mapping[str, Any]) -> _Keyed:
-    return _Keyed([(k, v) for k, v in want.items() if k not in have],
-                  [(k, v) for k, v in have.items() if k not in want],
-                  [(k, have[k], v) for k, v in want.items() if k in have and not _covers(v, have[k])])
+def _keyed_changes(want: Mapping[str, Any], have: Mapping[str, Any]) -> ListChanges:
+    """A keyed collection's changes, as (key, item) pairs; an item covering AWS's is unchanged."""
+    return list_changes(list(want.items()), list(have.items()), key=lambda pair: pair[0],
+                        same=lambda wanted, present: _covers(wanted[1], present[1]))
 
 
 def _unique(values: list[Any], message: str) -> None:
@@ -518,10 +511,6 @@ def _unique(values: list[Any], message: str) -> None:
         if value in seen:
             raise TerminalError(message.format(value), reason="DuplicateEntry")
         seen.add(value)
-
-
-def _flag(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _spec_action(action: Mapping[str, Any]) -> dict[str, Any]:

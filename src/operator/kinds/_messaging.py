@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..engine.delta import attribute_value
+from ..engine.schema import immutable
 from ..provider.errors import TerminalError
 
 
@@ -41,6 +43,13 @@ def observed_deduplication(attributes: Mapping[str, str]) -> bool | None:
     return attributes["ContentBasedDeduplication"] == "true"
 
 
+def deduplication_attribute(desired: Mapping[str, Any], fields: frozenset[str]) -> dict[str, str]:
+    """The ContentBasedDeduplication attribute, when among `fields` and the queue or topic is FIFO."""
+    if "contentBasedDeduplication" not in fields or desired["contentBasedDeduplication"] is None:
+        return {}
+    return {"ContentBasedDeduplication": attribute_value(desired["contentBasedDeduplication"])}
+
+
 def fifo_properties(noun: str, name_field: str, fifo_field: str, name_pattern: str,
                     fifo_description: str) -> dict[str, Any]:
     """The name, FIFO and deduplication spec properties (name and FIFO cannot change)."""
@@ -48,9 +57,9 @@ def fifo_properties(noun: str, name_field: str, fifo_field: str, name_pattern: s
         name_field: {"type": "string", "pattern": name_pattern,
                      "description": f"{noun.capitalize()} name (a FIFO {noun}'s ends in .fifo); cannot change "
                                     "after creation.",
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": f"{name_field} is immutable"}]},
+                     **immutable(f"{name_field} is immutable")},
         fifo_field: {"type": "boolean", "default": False, "description": fifo_description,
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": f"{fifo_field} is immutable"}]},
+                     **immutable(f"{fifo_field} is immutable")},
         "contentBasedDeduplication": {"type": "boolean",
                                       "description": "FIFO only: deduplicate by a hash of the message body."},
     }

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
-                           Severity, State, TagChange, Tagging)
+                           Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 from ..provider.errors import InProgress, TerminalError
 
 TABLE_NAME = r"^[A-Za-z0-9_.-]{3,255}$"
@@ -16,7 +17,6 @@ PROJECTIONS = ["ALL", "KEYS_ONLY", "INCLUDE"]
 KEY = {"type": "object", "required": ["name", "type"],
        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255},
                       "type": {"type": "string", "enum": ATTRIBUTE_TYPES}}}
-IMMUTABLE = "{} cannot change after creation (the table would have to be replaced)"
 PROVISIONED_NEEDS_CAPACITY = "PROVISIONED billing needs readCapacityUnits and writeCapacityUnits"
 ON_DEMAND_HAS_NO_CAPACITY = "capacity units are for PROVISIONED billing only"
 STREAM_NEEDS_VIEW = "streamEnabled needs streamViewType"
@@ -25,8 +25,8 @@ LSI_NEEDS_RANGE_KEY = "local secondary indexes need a table with a rangeKey"
 CAPACITY = {"type": "integer", "minimum": 1, "maximum": 40000}
 
 
-def _immutable(field: str) -> list[dict[str, str]]:
-    return [{"rule": "self == oldSelf", "message": IMMUTABLE.format(field)}]
+def _immutable(field: str) -> dict[str, list[dict[str, str]]]:
+    return immutable(f"{field} cannot change after creation (the table would have to be replaced)")
 
 
 def _projection_properties() -> dict[str, Any]:
@@ -64,12 +64,12 @@ class DynamoDBTable(Kind):
     tagging = Tagging(at_create=True, in_description=False)
     deletion = Deletion(protected=(ErrorMatch("ValidationException", "DeletionProtectionEnabled"),))
     spec_properties = {
-        "tableName": {"type": "string", "pattern": TABLE_NAME, "x-kubernetes-validations": _immutable("tableName"),
+        "tableName": {"type": "string", "pattern": TABLE_NAME, **_immutable("tableName"),
                       "description": "Table name; cannot change after creation."},
         "hashKey": {**KEY, "description": "Partition key attribute and its type; cannot change.",
-                    "x-kubernetes-validations": _immutable("hashKey")},
+                    **_immutable("hashKey")},
         "rangeKey": {**KEY, "description": "Sort key attribute and its type; cannot change.",
-                     "x-kubernetes-validations": _immutable("rangeKey")},
+                     **_immutable("rangeKey")},
         "billingMode": {"type": "string", "enum": ["PAY_PER_REQUEST", "PROVISIONED"], "default": "PAY_PER_REQUEST",
                         "description": "On-demand or provisioned capacity (AWS allows a switch once per 24 h)."},
         "readCapacityUnits": CAPACITY,
@@ -80,7 +80,7 @@ class DynamoDBTable(Kind):
                                                   "keys or projection change is removed, then added again."},
         "localSecondaryIndexes": {"type": "array", "items": LSI, "maxItems": 5,
                                   "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["indexName"],
-                                  "x-kubernetes-validations": _immutable("localSecondaryIndexes"),
+                                  **_immutable("localSecondaryIndexes"),
                                   "description": "Made with the table only; cannot change after creation."},
         "streamEnabled": {"type": "boolean", "default": False, "description": "Publish item changes on a stream."},
         "streamViewType": {"type": "string", "enum": ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]},
@@ -242,7 +242,7 @@ class DynamoDBTable(Kind):
         params = {"ResourceArn": raw["Table"]["TableArn"]}
         while True:  # ListTagsOfResource has a NextToken but no paginator
             answer = aws.client("dynamodb").list_tags_of_resource(**params)
-            tags.update({tag["Key"]: tag["Value"] for tag in answer.get("Tags", ())})
+            tags.update(tag_map(answer.get("Tags")))
             if not answer.get("NextToken"):
                 return tags
             params["NextToken"] = answer["NextToken"]
@@ -256,7 +256,7 @@ class DynamoDBTable(Kind):
             "TableClass": desired["tableClass"],
             "DeletionProtectionEnabled": desired["deletionProtection"],
             "SSESpecification": _sse(desired),
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            "Tags": tag_list(tags),
         }
         if desired["billing"]["mode"] == "PROVISIONED":
             params["ProvisionedThroughput"] = _throughput(desired["billing"])
@@ -298,7 +298,7 @@ class DynamoDBTable(Kind):
         if change.remove:
             dynamodb.untag_resource(ResourceArn=arn, TagKeys=sorted(change.remove))
         if change.add:
-            dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in change.add.items()])
+            dynamodb.tag_resource(ResourceArn=arn, Tags=tag_list(change.add))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         if raw["Table"]["TableStatus"] != "DELETING":

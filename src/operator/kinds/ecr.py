@@ -11,12 +11,13 @@ from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable, immutable_rule
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError
 
 REPOSITORY_NAME = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
-IMMUTABLE = [{"rule": "self == oldSelf", "message": "cannot change after creation (ECR fixes it at the create)"}]
+FIXED_AT_CREATE = "cannot change after creation (ECR fixes it at the create)"
 KEY_NEEDS_KMS = "a KMS key (kmsKeyRef or kmsKey) needs encryptionType KMS"
 NO_RULES = "lifecyclePolicy needs a non-empty rules list"
 
@@ -31,7 +32,7 @@ POLICIES = {
 
 ENCRYPTION = {
     "type": "object", "x-kubernetes-validations": [
-        *IMMUTABLE,
+        immutable_rule(FIXED_AT_CREATE),
         {"rule": "!(has(self.kmsKeyRef) || has(self.kmsKey)) || self.encryptionType == 'KMS'",
          "message": KEY_NEEDS_KMS}],
     "description": "How images are encrypted at rest; cannot change after creation. Unset: AES256.",
@@ -59,7 +60,7 @@ class ECRRepository(Kind):
                                           "with images is not deleted).")
     spec_properties = {
         "repositoryName": {"type": "string", "minLength": 2, "maxLength": 256, "pattern": REPOSITORY_NAME,
-                           "x-kubernetes-validations": IMMUTABLE,
+                           **immutable(FIXED_AT_CREATE),
                            "description": "The repository's name (may hold namespaces: team/app); cannot change "
                                           "after creation."},
         "imageTagMutability": {"type": "string", "enum": ["MUTABLE", "IMMUTABLE"], "default": "MUTABLE",

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Severity,
                            State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 from ..provider.errors import InProgress, RetryableError, TerminalError
 
 CLUSTER_NAME = r"^[A-Za-z0-9_-]{1,255}$"
@@ -66,8 +67,7 @@ class ECSCluster(Kind):
     tagging = Tagging(at_create=True, in_description=True)
     spec_properties = {
         "clusterName": {"type": "string", "pattern": CLUSTER_NAME,
-                        "x-kubernetes-validations": [{"rule": "self == oldSelf",
-                                                      "message": "clusterName cannot change after creation"}],
+                        **immutable("clusterName cannot change after creation"),
                         "description": "The cluster's name; cannot change after creation."},
         "settings": {"type": "array", "items": SETTING, "maxItems": 1, "x-kubernetes-list-type": "map",
                      "x-kubernetes-list-map-keys": ["name"],

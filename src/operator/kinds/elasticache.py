@@ -1,13 +1,18 @@
 """ElastiCacheCluster: Redis OSS / Valkey as a replication group (cluster mode disabled or
 enabled), Memcached as a cache cluster, chosen by `engine`. The kind owns the cache subnet group
-it makes from `subnetRefs`/`subnetIds` (named after the cluster, tagged as the object's, deleted
-after the cluster). The AUTH token comes from a Kubernetes Secret and reaches AWS only in
+it makes from `subnetRefs`/`subnetIds` (engine.subnet_groups: named after the object's UID, tagged
+as the object's, deleted after the cluster). The AUTH token comes from a Kubernetes Secret and reaches AWS only in
 CreateReplicationGroup / ModifyReplicationGroup. Creating, modifying, scaling and deleting take
 minutes in AWS: each answers "in progress", one AWS operation at a time.
 
 A replication group's engine version, security groups, subnet group, parameter group and
 maintenance window are its member clusters' (DescribeCacheClusters on the first member); while
-AWS shows no member (members being replaced) they are not known and not compared."""
+AWS shows no member (members being replaced) they are not known and not compared.
+
+Clusters made before the subnet group was named after the UID are in a group named after the
+cluster id (AWS cannot move a cluster to another group): that group stays the cluster's, its
+subnets are still changed in place, and `held` finds it by its owner tag, so that it loses its
+ownership tags on Retain and goes after the cluster on Delete."""
 
 from __future__ import annotations
 
@@ -15,8 +20,11 @@ from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity, Kind, Raw, Reference, SecretInput,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 from ..engine.lookups import tagged_arns
-from ..engine.delta import OWNER_UID, frozen
+from ..engine.delta import OWNER_UID, aws_params, frozen
+from ..engine.subnet_groups import SubnetGroups
+from ..engine.versions import is_downgrade, names_version
 from ..provider.errors import InProgress, TerminalError, is_not_found
 
 CLUSTER_ID = r"^[a-z](-?[a-z0-9])*$"
@@ -32,7 +40,20 @@ GROUP_ID = r"^sg-[0-9a-f]+$"
 SUBNET_ID = r"^subnet-[0-9a-f]+$"
 # Statuses in which AWS takes a modify or a delete.
 SETTLED = ("available", "create-failed", "incompatible-network")
+SUBNET_GROUPS = SubnetGroups("elasticache", "Cache", "ARN")
+SUBNET_GROUP_DESCRIPTION = "Subnets of ElastiCache cluster {}"
+# Parameters of a cache cluster's (a replication group's members') settings: {parameter: field}.
+CLUSTER_PARAMS = {"EngineVersion": "engineVersion", "SecurityGroupIds": "securityGroupIds",
+                  "CacheParameterGroupName": "parameterGroupName", "PreferredMaintenanceWindow": "maintenanceWindow"}
+# ModifyReplicationGroup's parameters besides those.
+GROUP_PARAMS = {"Engine": "engine", "CacheNodeType": "nodeType", "AutomaticFailoverEnabled": "automaticFailover",
+                "MultiAZEnabled": "multiAZ", "SnapshotWindow": "snapshotWindow",
+                "SnapshotRetentionLimit": "snapshotRetentionLimit", "ReplicationGroupDescription": "description"}
 
+# Spec fields of a replication group (redis, valkey) that memcached does not take.
+REPLICATION_FIELDS = ("clusterModeEnabled", "numNodeGroups", "replicasPerNodeGroup", "automaticFailoverEnabled",
+                      "multiAZEnabled", "snapshotWindow", "snapshotRetentionLimit", "atRestEncryptionEnabled",
+                      "authTokenSecretRef")
 MEMCACHED_ONLY = "numCacheNodes is for engine memcached; redis and valkey take replicasPerNodeGroup (and numNodeGroups)"
 REPLICATION_ONLY = ("clusterModeEnabled, numNodeGroups, replicasPerNodeGroup, automaticFailoverEnabled, "
                     "multiAZEnabled, snapshots, atRestEncryptionEnabled and authTokenSecretRef are for redis and "
@@ -45,25 +66,9 @@ AUTH_NEEDS_TLS = "authTokenSecretRef needs transitEncryptionEnabled (AWS sends t
 ONE_SUBNET_SOURCE = "set subnetRefs/subnetIds (a subnet group owned by this object) or subnetGroupName, not both"
 
 
-def _immutable(field: str) -> list[dict[str, str]]:
-    return [{"rule": "self == oldSelf", "message": f"{field} cannot change after creation"}]
-
-
-def _version(value: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in value.split("."))
-
-
 def same_version(want: str, have: str | None) -> bool:
     """A version as the spec gives it (7.1) matches AWS's full version (7.1.0); unknown matches."""
-    if have is None:
-        return True
-    wanted, actual = _version(want), _version(have)
-    return actual[:len(wanted)] == wanted
-
-
-def _downgrade(want: str, have: str | None) -> bool:
-    """Whether `want` (7.0) is below the running version (7.1.0), compared as far as `want` goes."""
-    return have is not None and _version(want) < _version(have)[:len(_version(want))]
+    return have is None or names_version(want, have)
 
 
 def _known_same(want: Any, have: Any) -> bool:
@@ -89,7 +94,7 @@ class ElastiCacheCluster(Kind):
     deletion = Deletion(policies=("Snapshot",))
     spec_properties = {
         "clusterId": {"type": "string", "pattern": CLUSTER_ID, "maxLength": 40,
-                      "x-kubernetes-validations": _immutable("clusterId"),
+                      **immutable("clusterId cannot change after creation"),
                       "description": "Replication group id (redis, valkey) or cache cluster id (memcached): "
                                      "lowercase letters, digits and single hyphens; cannot change."},
         "engine": {"type": "string", "enum": ["redis", "valkey", "memcached"],
@@ -102,7 +107,7 @@ class ElastiCacheCluster(Kind):
         "nodeType": {"type": "string", "pattern": NODE_TYPE, "description": "Cache node type (cache.t4g.micro)."},
         "numCacheNodes": {"type": "integer", "minimum": 1, "maximum": 40,
                           "description": "memcached: number of nodes."},
-        "clusterModeEnabled": {"type": "boolean", "x-kubernetes-validations": _immutable("clusterModeEnabled"),
+        "clusterModeEnabled": {"type": "boolean", **immutable("clusterModeEnabled cannot change after creation"),
                                "description": "redis/valkey: shard the keyspace over numNodeGroups; cannot change."},
         "numNodeGroups": {"type": "integer", "minimum": 1, "maximum": 500,
                           "description": "redis/valkey with cluster mode: number of shards."},
@@ -111,7 +116,7 @@ class ElastiCacheCluster(Kind):
         "automaticFailoverEnabled": {"type": "boolean", "description": "redis/valkey: promote a replica on failure."},
         "multiAZEnabled": {"type": "boolean", "description": "redis/valkey: replicas in other zones than the primary."},
         "subnetGroupName": {"type": "string", "maxLength": 255,
-                            "x-kubernetes-validations": _immutable("subnetGroupName"),
+                            **immutable("subnetGroupName cannot change after creation"),
                             "description": "An existing cache subnet group (not owned); or subnetRefs/subnetIds."},
         "parameterGroupName": {"type": "string", "maxLength": 255, "description": "Cache parameter group name."},
         "preferredMaintenanceWindow": {"type": "string", "pattern": MAINTENANCE_WINDOW,
@@ -121,10 +126,10 @@ class ElastiCacheCluster(Kind):
         "snapshotRetentionLimit": {"type": "integer", "minimum": 0, "maximum": 35,
                                    "description": "redis/valkey: days automatic snapshots are kept (0: none)."},
         "atRestEncryptionEnabled": {"type": "boolean",
-                                    "x-kubernetes-validations": _immutable("atRestEncryptionEnabled"),
+                                    **immutable("atRestEncryptionEnabled cannot change after creation"),
                                     "description": "redis/valkey: encrypt data on disk; cannot change."},
         "transitEncryptionEnabled": {"type": "boolean",
-                                     "x-kubernetes-validations": _immutable("transitEncryptionEnabled"),
+                                     **immutable("transitEncryptionEnabled cannot change after creation"),
                                      "description": "TLS between clients and nodes; cannot change."},
         "description": {"type": "string", "maxLength": 255, "default": DEFAULT_DESCRIPTION,
                         "description": "redis/valkey: the group's description."},
@@ -135,11 +140,8 @@ class ElastiCacheCluster(Kind):
     spec_required = ("clusterId", "engine", "nodeType")
     spec_validations = (
         {"rule": "self.engine == 'memcached' || !has(self.numCacheNodes)", "message": MEMCACHED_ONLY},
-        {"rule": "self.engine != 'memcached' || !(has(self.clusterModeEnabled) || has(self.numNodeGroups) || "
-                 "has(self.replicasPerNodeGroup) || has(self.automaticFailoverEnabled) || has(self.multiAZEnabled) || "
-                 "has(self.snapshotWindow) || has(self.snapshotRetentionLimit) || has(self.atRestEncryptionEnabled) "
-                 "|| has(self.authTokenSecretRef) || (has(self.deletionPolicy) && self.deletionPolicy == 'Snapshot'))",
-         "message": REPLICATION_ONLY},
+        {"rule": "self.engine != 'memcached' || !(" + "".join(f"has(self.{field}) || " for field in REPLICATION_FIELDS)
+                 + "(has(self.deletionPolicy) && self.deletionPolicy == 'Snapshot'))", "message": REPLICATION_ONLY},
         {"rule": "!has(self.numNodeGroups) || self.numNodeGroups == 1 || "
                  "(has(self.clusterModeEnabled) && self.clusterModeEnabled)", "message": SHARDS_NEED_CLUSTER_MODE},
         {"rule": "!has(self.clusterModeEnabled) || !self.clusterModeEnabled || "
@@ -195,10 +197,8 @@ class ElastiCacheCluster(Kind):
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
         replication = spec["engine"] in REPLICATION_ENGINES
-        if not replication and any(field in spec for field in (
-                "clusterModeEnabled", "numNodeGroups", "replicasPerNodeGroup", "automaticFailoverEnabled",
-                "multiAZEnabled", "snapshotWindow", "snapshotRetentionLimit", "atRestEncryptionEnabled",
-                "authTokenSecretRef")) or (not replication and spec.get("deletionPolicy") == "Snapshot"):
+        if not replication and (any(field in spec for field in REPLICATION_FIELDS)
+                                or spec.get("deletionPolicy") == "Snapshot"):
             raise TerminalError(REPLICATION_ONLY)
         if replication and "numCacheNodes" in spec:
             raise TerminalError(MEMCACHED_ONLY)
@@ -220,16 +220,15 @@ class ElastiCacheCluster(Kind):
     def desired(self, spec: Mapping[str, Any]) -> State:
         engine = spec["engine"]
         replication = engine in REPLICATION_ENGINES
-        cluster_id = spec["clusterId"]
         subnets = spec.get("subnetIds")
         state: State = {
-            "clusterId": cluster_id,
+            "clusterId": spec["clusterId"],
             "engine": engine,
             "engineVersion": spec.get("engineVersion"),
             "nodeType": spec["nodeType"],
             "transitEncryption": bool(spec.get("transitEncryptionEnabled", False)),
-            # The subnet group: ours (named after the cluster) from subnets, or the one the spec names.
-            "subnetGroupName": spec.get("subnetGroupName") or (cluster_id if subnets else None),
+            # The group the spec names; ours (made from subnets, named after the UID) is not compared.
+            "subnetGroupName": spec.get("subnetGroupName"),
             "subnetIds": sorted(subnets) if subnets else None,
             "securityGroupIds": sorted(spec["securityGroupIds"]) if spec.get("securityGroupIds") else None,
             "parameterGroupName": spec.get("parameterGroupName"),
@@ -331,8 +330,8 @@ class ElastiCacheCluster(Kind):
             return None
         if "Group" in main:
             member = _first_member(ec, main["Group"])
-            return {**main, "Member": member, "SubnetGroup": _subnet_group(ec, member)}
-        return {**main, "SubnetGroup": _subnet_group(ec, main["Cluster"])}
+            return {**main, "Member": member, "SubnetGroup": _subnet_group(aws, member)}
+        return {**main, "SubnetGroup": _subnet_group(aws, main["Cluster"])}
 
     def _main(self, ec: Any, ident: str) -> Raw | None:
         """The replication group, else the cache cluster, of that id (one id space per engine
@@ -349,20 +348,19 @@ class ElastiCacheCluster(Kind):
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         ec = aws.client("elasticache")
+        subnet_group = desired["subnetGroupName"]
         if desired["subnetIds"]:
-            _own_subnet_group(ec, desired["subnetGroupName"], desired["subnetIds"], tags)
+            subnet_group = SUBNET_GROUPS.ensure(aws, tags[OWNER_UID], desired["subnetIds"], tags,
+                                                SUBNET_GROUP_DESCRIPTION.format(desired["clusterId"]))
         params: dict[str, Any] = {"Engine": desired["engine"], "CacheNodeType": desired["nodeType"],
-                                  "Tags": tag_list(tags)}
-        optional = {"EngineVersion": desired["engineVersion"], "CacheSubnetGroupName": desired["subnetGroupName"],
-                    "SecurityGroupIds": desired["securityGroupIds"],
-                    "CacheParameterGroupName": desired["parameterGroupName"],
-                    "PreferredMaintenanceWindow": desired["maintenanceWindow"]}
-        params.update({k: v for k, v in optional.items() if v is not None})
+                                  "Tags": tag_list(tags), **aws_params(desired, CLUSTER_PARAMS)}
+        if subnet_group:
+            params["CacheSubnetGroupName"] = subnet_group
         if desired["engine"] not in REPLICATION_ENGINES:
             cluster = ec.create_cache_cluster(CacheClusterId=desired["clusterId"], NumCacheNodes=desired["nodes"],
                                               TransitEncryptionEnabled=desired["transitEncryption"], **params)
             return {"Cluster": cluster["CacheCluster"], "SubnetGroup": None}
-        params.update({k: v for k, v in (("SnapshotWindow", desired["snapshotWindow"]),) if v is not None})
+        params.update(aws_params(desired, {"SnapshotWindow": "snapshotWindow"}))
         if desired["clusterMode"]:
             params.update(ClusterMode="enabled", NumNodeGroups=desired["nodes"]["groups"])
         if desired.get("authToken") is not None:
@@ -381,21 +379,16 @@ class ElastiCacheCluster(Kind):
             raise InProgress(f"{ident} is {state} in AWS: changes wait until it is available")
         ec = aws.client("elasticache")
         observed = self.observe(raw)
-        if "engineVersion" in changed and _downgrade(desired["engineVersion"], observed["engineVersion"]):
+        if ("engineVersion" in changed and observed["engineVersion"]
+                and is_downgrade(desired["engineVersion"], observed["engineVersion"])):
             raise TerminalError(f"{ident} runs {desired['engine']} {observed['engineVersion']}: AWS cannot downgrade "
                                 f"to {desired['engineVersion']}", reason="DowngradeRefused")
         if "subnetIds" in changed:
-            ec.modify_cache_subnet_group(CacheSubnetGroupName=desired["subnetGroupName"],
-                                         SubnetIds=desired["subnetIds"])
-        common = {"EngineVersion": "engineVersion", "SecurityGroupIds": "securityGroupIds",
-                  "CacheParameterGroupName": "parameterGroupName", "PreferredMaintenanceWindow": "maintenanceWindow"}
+            _change_own_subnets(aws, ident, observed["subnetGroupName"], desired["subnetIds"])
         if "Cluster" in raw:
-            _update_memcached(ec, ident, desired, observed, changed, common)
+            _update_memcached(ec, ident, desired, observed, changed)
             return
-        more = {"Engine": "engine", "CacheNodeType": "nodeType", "AutomaticFailoverEnabled": "automaticFailover",
-                "MultiAZEnabled": "multiAZ", "SnapshotWindow": "snapshotWindow",
-                "SnapshotRetentionLimit": "snapshotRetentionLimit", "ReplicationGroupDescription": "description"}
-        params = {param: desired[field] for param, field in {**common, **more}.items() if field in changed}
+        params = aws_params(desired, {**CLUSTER_PARAMS, **GROUP_PARAMS}, only=changed)
         if desired.get("authToken") is not None and ("authToken" in changed or "authTokenEnabled" in changed):
             # ROTATE: the new token is accepted at once, the previous one too until the next rotation
             # (AWS allows SET only after a ROTATE), so clients can move over.
@@ -435,11 +428,15 @@ class ElastiCacheCluster(Kind):
         ec.delete_replication_group(ReplicationGroupId=ident, RetainPrimaryCluster=False, **final)
 
     def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
-        """The cache subnet group made from the spec's subnets (by ARN)."""
-        return [arn for arn in tagged_arns(aws, ["elasticache"], owner_uid_tag) if ":subnetgroup:" in arn]
+        """The cache subnet group made from the spec's subnets (by ARN): named after the UID, or,
+        for a cluster made before that naming, after the cluster (found by the owner tag)."""
+        own = SUBNET_GROUPS.held(aws, owner_uid_tag)
+        legacy = [arn for arn in tagged_arns(aws, ["elasticache"], owner_uid_tag)
+                  if ":subnetgroup:" in arn and arn not in own]
+        return own + legacy
 
     def release_held(self, aws: AWSClients, ident: str) -> None:
-        aws.client("elasticache").delete_cache_subnet_group(CacheSubnetGroupName=ident.rsplit(":", 1)[1])
+        SUBNET_GROUPS.release(aws, ident)
 
 
 def _state(raw: Raw) -> str:
@@ -472,38 +469,26 @@ def _first_member(ec: Any, group: Raw) -> Raw | None:
     return None
 
 
-def _subnet_group(ec: Any, cluster: Raw | None) -> Raw | None:
+def _subnet_group(aws: AWSClients, cluster: Raw | None) -> Raw | None:
     name = (cluster or {}).get("CacheSubnetGroupName")
-    if not name:
-        return None
-    return ec.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"][0]
+    return SUBNET_GROUPS.describe(aws, name) if name else None
 
 
-def _own_subnet_group(ec: Any, name: str, subnets: list[str], tags: Mapping[str, str]) -> None:
-    """Make the subnet group the cluster goes in, or take the one an earlier create of this object
-    made (our owner tag); one someone else holds is refused."""
-    try:
-        existing = ec.describe_cache_subnet_groups(CacheSubnetGroupName=name)["CacheSubnetGroups"][0]
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
-        ec.create_cache_subnet_group(CacheSubnetGroupName=name, SubnetIds=subnets, Tags=tag_list(tags),
-                                     CacheSubnetGroupDescription=f"Subnets of ElastiCache cluster {name}")
-        return
-    theirs = tag_map(ec.list_tags_for_resource(ResourceName=existing["ARN"]).get("TagList"))
-    if theirs.get(OWNER_UID) != tags.get(OWNER_UID):
-        raise TerminalError(f"cache subnet group {name} exists and is not this object's: name the cluster "
-                            "otherwise, or set subnetGroupName to use it", reason="NameTaken")
-    if sorted(s["SubnetIdentifier"] for s in existing["Subnets"]) != subnets:
-        ec.modify_cache_subnet_group(CacheSubnetGroupName=name, SubnetIds=subnets)
+def _change_own_subnets(aws: AWSClients, ident: str, group: str, subnet_ids: list[str]) -> None:
+    """Change the subnets of the cluster's group when it is ours: named after the UID, or (made
+    before that naming) after the cluster; a group the spec named once is not changed."""
+    if not (SUBNET_GROUPS.named_here(group) or group == ident):
+        raise TerminalError(f"{ident} is in the cache subnet group {group}, which this object did not make, and "
+                            "AWS cannot move a cluster to another group: set subnetGroupName back to it, or delete "
+                            "and re-create the object to replace the cluster", reason="ReplacementRequired")
+    SUBNET_GROUPS.modify(aws, group, subnet_ids, SUBNET_GROUP_DESCRIPTION.format(ident))
 
 
-def _update_memcached(ec: Any, ident: str, desired: State, observed: State, changed: frozenset[str],
-                      common: Mapping[str, str]) -> None:
+def _update_memcached(ec: Any, ident: str, desired: State, observed: State, changed: frozenset[str]) -> None:
     if "nodeType" in changed:
         raise TerminalError(f"memcached cluster {ident} cannot change node type in place; delete and re-create "
                             "the object to replace it", reason="ReplacementRequired")
-    params: dict[str, Any] = {param: desired[field] for param, field in common.items() if field in changed}
+    params = aws_params(desired, CLUSTER_PARAMS, only=changed)
     if "nodes" in changed:
         params["NumCacheNodes"] = desired["nodes"]
         if desired["nodes"] < observed["nodes"]:  # AWS removes the nodes it is told: the newest

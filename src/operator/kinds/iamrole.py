@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import reconcile_set
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Severity, State, TagChange,
                            Tagging)
+from ..engine.schema import immutable
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError
 
@@ -29,7 +30,7 @@ class IAMRole(Kind):
     tagging = Tagging(max_tags=50)
     spec_properties = {
         "roleName": {"type": "string", "pattern": NAME, "description": "Role name, unique in the account; cannot change.",
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "roleName cannot change"}]},
+                     **immutable("roleName cannot change")},
         "path": {"type": "string", "pattern": r"^/([\x21-\x7e]{0,510}/)?$", "default": "/",
                  "description": "Path of the role; cannot change."},
         "description": {"type": "string", "maxLength": 1000, "description": "What the role is for."},

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ..engine.delta import OWNER_NAME, OWNER_UID, tags_from_aws
+from ..engine.delta import OWNER_NAME, OWNER_UID, aws_params, tags_from_aws
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            SecretInput, Severity, State, TagChange, Tagging, tag_list)
+from ..engine.schema import IMMUTABLE
 from ..engine.subnet_groups import SubnetGroups
+from ..engine.versions import is_downgrade, names_version
 from ..provider.errors import DeletionProtected, InProgress, RetryableError, TerminalError
 
 ENGINES = ["postgres", "mysql", "mariadb", "oracle-ee", "oracle-ee-cdb", "oracle-se2", "oracle-se2-cdb",
@@ -31,7 +33,6 @@ UNHEALTHY = frozenset({"failed", "incompatible-parameters", "incompatible-networ
                        "incompatible-restore", "incompatible-credentials", "inaccessible-encryption-credentials",
                        "inaccessible-encryption-credentials-recoverable", "restore-error", "storage-full",
                        "stopped", "stopping", "insufficient-capacity"})
-IMMUTABLE = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "cannot change after creation"}]}
 ONE_PASSWORD = "set exactly one of masterUserPasswordSecretRef and manageMasterUserPassword: true"
 TWO_SUBNETS = "a DB subnet group needs at least two subnets (in two availability zones)"
 KEY_NEEDS_ENCRYPTION = "a KMS key (kmsKeyRef, kmsKeyId) needs storageEncrypted: true"
@@ -59,13 +60,9 @@ SETTINGS = (
     ("copyTagsToSnapshot", "CopyTagsToSnapshot", None),
     ("securityGroupIds", "VpcSecurityGroupIds", None),
 )
+SETTING_PARAMS = {param: name for name, param, _ in SETTINGS}
 DEFAULTS = {"storageType": "gp3", "multiAZ": False, "publiclyAccessible": False, "storageEncrypted": True,
             "autoMinorVersionUpgrade": True, "copyTagsToSnapshot": True}
-
-
-def _version(text: str) -> tuple[tuple[int, Any], ...]:
-    """A version as a comparable key: numbers numerically, anything else after them."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in text.split("."))
 
 
 def major_version(engine: str, version: str) -> str:
@@ -77,9 +74,9 @@ def major_version(engine: str, version: str) -> str:
 
 
 def _same_version(want: str, have: str | None) -> bool:
-    """A spec version matches AWS's when it is AWS's or a prefix of it ("15" matches "15.4": AWS's
-    minor upgrades are not drift when the spec names the major version only)."""
-    return have is not None and have.split(".")[:len(want.split("."))] == want.split(".")
+    """A spec version matches AWS's when it names it ("15" matches "15.4": AWS's minor upgrades
+    are not drift when the spec names the major version only)."""
+    return have is not None and names_version(want, have)
 
 
 def _key_id(key: str | None) -> str | None:
@@ -327,7 +324,7 @@ class RDSInstance(Kind):
         params: dict[str, Any] = {
             "DBInstanceIdentifier": ident, "Engine": desired["engine"], "MasterUsername": desired["masterUsername"],
             "DBSubnetGroupName": group, "StorageEncrypted": desired["storageEncrypted"], "Tags": tag_list(tags),
-            **_settings(desired, (name for name, _, _ in SETTINGS)),
+            **aws_params(desired, SETTING_PARAMS),
         }
         for name, key in (("kmsKeyId", "KmsKeyId"), ("dbName", "DBName")):
             if desired.get(name) is not None:
@@ -347,7 +344,7 @@ class RDSInstance(Kind):
         if "subnetIds" in changed:
             SUBNET_GROUPS.modify(aws, raw["DBSubnetGroup"]["DBSubnetGroupName"], desired["subnetIds"],
                                  f"DB instance {ident}")
-        params = _settings(desired, (name for name, _, _ in SETTINGS if name in changed))
+        params = aws_params(desired, SETTING_PARAMS, only=changed)
         if "manageMasterUserPassword" in changed:
             params["ManageMasterUserPassword"] = desired["manageMasterUserPassword"]
         if "masterUserPassword" in changed or ("manageMasterUserPassword" in changed
@@ -371,7 +368,7 @@ class RDSInstance(Kind):
         if "engineVersion" not in changed or not observed["engineVersion"]:
             return False
         want, have = desired["engineVersion"], observed["engineVersion"]
-        if _version(want) < _version(have)[:len(_version(want))]:
+        if is_downgrade(want, have):
             raise TerminalError(f"DB instance {ident} runs {have}; AWS cannot downgrade it to {want}",
                                 reason="VersionDowngradeRefused")
         major = major_version(desired["engine"], want) != major_version(desired["engine"], have)
@@ -420,7 +417,3 @@ def final_snapshot_name(raw: Raw) -> str:
     return re.sub(r"-+", "-", f"final-{name}-{uid}").strip("-")
 
 
-def _settings(desired: State, names) -> dict[str, Any]:
-    """ModifyDBInstance/CreateDBInstance parameters of the named settings the spec sets."""
-    keys = {name: key for name, key, _ in SETTINGS}
-    return {keys[name]: desired[name] for name in names if desired.get(name) is not None}

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 from ..engine.delta import list_changes
 from ..provider.errors import TerminalError
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Kind, Raw, Reference, Severity,
-                           State, TagChange, Tagging)
+                           State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 from ._route53 import ZONE_NAME, change_records, fqdn, is_zone_apex_default, zone_id, zone_records
 
 # ChangeTagsForResource takes at most 10 tags to add and 10 keys to remove per call.
@@ -42,7 +43,7 @@ class Route53HostedZone(Kind):
     spec_properties = {
         "zoneName": {"type": "string", "maxLength": 255, "pattern": ZONE_NAME,
                      "description": "The domain name (example.com); cannot change after creation.",
-                     "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "zoneName is immutable"}]},
+                     **immutable("zoneName is immutable")},
         "comment": {"type": "string", "maxLength": 256},
         "vpcs": {"type": "array", "items": VPC, "maxItems": 300,
                  "description": "A private zone's VPCs (by vpcRef or vpcId); unset or empty: a public zone. "
@@ -50,8 +51,7 @@ class Route53HostedZone(Kind):
         "delegationSetId": {"type": "string", "pattern": "^[A-Z0-9]+$",
                             "description": "A reusable delegation set (its name servers) for a public zone; cannot "
                                            "change after creation.",
-                            "x-kubernetes-validations": [{"rule": "self == oldSelf",
-                                                          "message": "delegationSetId is immutable"}]},
+                            **immutable("delegationSetId is immutable")},
     }
     spec_required = ("zoneName",)
     spec_validations = (
@@ -112,7 +112,7 @@ class Route53HostedZone(Kind):
 
     def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
         tags = aws.client("route53").list_tags_for_resource(ResourceType="hostedzone", ResourceId=ident)
-        return {tag["Key"]: tag["Value"] for tag in tags["ResourceTagSet"].get("Tags", ())}
+        return tag_map(tags["ResourceTagSet"].get("Tags"))
 
     def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
         for page in aws.client("route53").get_paginator("list_hosted_zones").paginate():
@@ -152,13 +152,13 @@ class Route53HostedZone(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         route53 = aws.client("route53")
-        removed, added = sorted(change.remove), list(change.add.items())
+        removed, added = sorted(change.remove), tag_list(change.add)
         for start in range(0, max(len(removed), len(added)), TAGS_PER_CALL):
             params: dict[str, Any] = {"ResourceType": "hostedzone", "ResourceId": ident}
             if removed[start:start + TAGS_PER_CALL]:
                 params["RemoveTagKeys"] = removed[start:start + TAGS_PER_CALL]
             if added[start:start + TAGS_PER_CALL]:
-                params["AddTags"] = [{"Key": k, "Value": v} for k, v in added[start:start + TAGS_PER_CALL]]
+                params["AddTags"] = added[start:start + TAGS_PER_CALL]
             route53.change_tags_for_resource(**params)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:

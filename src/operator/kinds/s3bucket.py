@@ -10,7 +10,8 @@ from typing import Any, Callable, Mapping
 
 from ..engine.delta import frozen
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Severity,
-                           State, TagChange, Tagging)
+                           State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError, error_code
 
@@ -82,7 +83,7 @@ class S3Bucket(Kind):
     spec_properties = {
         "bucketName": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
                        "description": "Bucket name, globally unique; cannot change.",
-                       "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "bucketName cannot change"}]},
+                       **immutable("bucketName cannot change")},
         "versioning": {"type": "boolean", "default": False,
                        "description": "Keep every version of every object (once on, it can only be suspended)."},
         "encryption": {"type": "object", "description": "Default encryption: SSE-S3 (AES256, the default) or SSE-KMS.",
@@ -177,7 +178,7 @@ class S3Bucket(Kind):
 
     def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
         tagging = _configured(aws.client("s3").get_bucket_tagging, Bucket=ident) or {}
-        return {t["Key"]: t["Value"] for t in tagging.get("TagSet") or ()}
+        return tag_map(tagging.get("TagSet"))
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         params: dict[str, Any] = {"Bucket": desired["bucketName"]}
@@ -216,8 +217,7 @@ class S3Bucket(Kind):
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         s3 = aws.client("s3")
         if change.result:
-            s3.put_bucket_tagging(Bucket=ident, Tagging={"TagSet": [{"Key": k, "Value": v}
-                                                                    for k, v in sorted(change.result.items())]})
+            s3.put_bucket_tagging(Bucket=ident, Tagging={"TagSet": tag_list(dict(sorted(change.result.items())))})
         else:
             s3.delete_bucket_tagging(Bucket=ident)
 

@@ -13,6 +13,7 @@ from ..provider.errors import TerminalError
 from ..engine.delta import reconcile_set
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, Identity, Kind, Raw, Reference, SecretInput,
                            SecretValue, Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.schema import immutable
 
 LAMBDA_ARN = r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9$_-]+)?$"
 KMS_KEY = r"^(arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+|alias/.+|[a-zA-Z0-9-]{1,2048})$"
@@ -51,7 +52,7 @@ class SecretsManagerSecret(Kind):
     adoption = Adoption.SPEC_NAME
     spec_properties = {
         "secretName": {"type": "string", "pattern": r"^[a-zA-Z0-9/_+=.@-]{1,512}$",
-                       "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "secretName is immutable"}],
+                       **immutable("secretName is immutable"),
                        "description": "The secret's name; cannot change."},
         "description": {"type": "string", "maxLength": 2048, "default": "", "description": "The secret's description."},
         "replicaRegions": {

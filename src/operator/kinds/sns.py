@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..engine.delta import frozen, reconcile_set
+from ..engine.delta import attribute_value, frozen, reconcile_set
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
-                           TagChange, Tagging)
+                           TagChange, Tagging, tag_list, tag_map)
 from ..provider.errors import TerminalError
-from ._messaging import (check_fifo, content_based_deduplication, fifo_properties, fifo_rules,
+from ._messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
                          observed_deduplication)
 
 TOPIC_NAME = r"^([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"
@@ -176,7 +176,7 @@ class SNSTopic(Kind):
 
     def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
         answer = aws.client("sns").list_tags_for_resource(ResourceArn=ident)
-        return {tag["Key"]: tag["Value"] for tag in answer.get("Tags", ())}
+        return tag_map(answer.get("Tags"))
 
     def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
         suffix = ":" + desired["topicName"]
@@ -192,7 +192,7 @@ class SNSTopic(Kind):
         attributes.update({name: value for name, value in _topic_attributes(desired, frozenset(desired)).items()
                            if value})
         arn = sns.create_topic(Name=desired["topicName"], Attributes=attributes,
-                               Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["TopicArn"]
+                               Tags=tag_list(tags))["TopicArn"]
         for item in desired["subscriptions"]:
             _subscribe(sns, arn, item, desired["documents"])
         return self.read(aws, arn)
@@ -209,7 +209,7 @@ class SNSTopic(Kind):
         if change.remove:
             sns.untag_resource(ResourceArn=ident, TagKeys=sorted(change.remove))
         if change.add:
-            sns.tag_resource(ResourceArn=ident, Tags=[{"Key": k, "Value": v} for k, v in change.add.items()])
+            sns.tag_resource(ResourceArn=ident, Tags=tag_list(change.add))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # Deleting a topic deletes its subscriptions.
@@ -275,7 +275,7 @@ def _subscription_attributes(item: State, documents: Mapping[str, str],
               "redrivePolicy": ("RedrivePolicy", json.dumps(item["redrivePolicy"]) if item["redrivePolicy"] else ""),
               "filterPolicyScope": ("FilterPolicyScope", item["filterPolicyScope"]),
               "rawMessageDelivery": ("RawMessageDelivery", None if item["rawMessageDelivery"] is None
-                                     else str(item["rawMessageDelivery"]).lower())}
+                                     else attribute_value(item["rawMessageDelivery"]))}
     return {name: value for field, (name, value) in values.items()
             if value is not None and (differing_from is None or differing_from.get(field) != item[field])}
 
@@ -293,8 +293,7 @@ def _topic_attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
         attributes["DisplayName"] = desired["displayName"]
     if "kmsMasterKeyId" in fields:
         attributes["KmsMasterKeyId"] = desired["kmsMasterKeyId"]
-    if "contentBasedDeduplication" in fields and desired["contentBasedDeduplication"] is not None:
-        attributes["ContentBasedDeduplication"] = str(desired["contentBasedDeduplication"]).lower()
+    attributes.update(deduplication_attribute(desired, fields))
     for name, field in DOCUMENTS.items():
         if field in fields and desired[field] is not None:
             attributes[name] = desired["documents"][field]

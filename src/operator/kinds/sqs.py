@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from ..engine.delta import attribute_value
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
 from ..provider.errors import TerminalError
-from ._messaging import (check_fifo, content_based_deduplication, fifo_properties, fifo_rules,
+from ._messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
                          observed_deduplication)
 
 QUEUE_NAME = r"^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$"
@@ -191,12 +192,11 @@ def _attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
     for name, (attribute, *_) in NUMBERS.items():
         if name in fields and desired[name] is not None:
             attributes[attribute] = str(desired[name])
-    if "contentBasedDeduplication" in fields and desired["contentBasedDeduplication"] is not None:
-        attributes["ContentBasedDeduplication"] = str(desired["contentBasedDeduplication"]).lower()
+    attributes.update(deduplication_attribute(desired, fields))
     if fields & {"kmsMasterKeyId", "sqsManagedSseEnabled"}:
         # Both together: SQS takes one kind of server-side encryption at a time.
         attributes["KmsMasterKeyId"] = desired["kmsMasterKeyId"]
-        attributes["SqsManagedSseEnabled"] = str(desired["sqsManagedSseEnabled"]).lower()
+        attributes["SqsManagedSseEnabled"] = attribute_value(desired["sqsManagedSseEnabled"])
     if "redrivePolicy" in fields:
         attributes["RedrivePolicy"] = json.dumps(desired["redrivePolicy"]) if desired["redrivePolicy"] else ""
     if "policy" in fields:
