@@ -106,6 +106,12 @@ def test_create_update_drift_delete(aws, telemetry, calls):
     assert client.get_api(ApiId=api)["CorsConfiguration"]["AllowOrigins"] == ["https://shop.example.com"]
     assert reasons(cluster.reconcile("APIGateway", "api", "resync")) == []
 
+    cluster.apply("APIGateway", "api", {**spec, "description": "v2", "routes": [
+        {**ITEMS, "integrationUri": "https://backend-v2.example.com/items"}, ORDERS], "stage": {"name": "live"}})
+    renamed = cluster.reconcile("APIGateway", "api", "update")
+    assert reasons(renamed) == ["Updated"] and renamed.status["stageName"] == "live"
+    assert [stage["StageName"] for stage in client.get_stages(ApiId=api)["Items"]] == ["live"]
+
     gone = cluster.delete("APIGateway", "api")
     assert gone.retry_after is None and "Deleted" in reasons(gone)
     assert client.get_apis()["Items"] == []

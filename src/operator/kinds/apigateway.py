@@ -204,15 +204,17 @@ class APIGateway(Kind):
                 client.delete_cors_configuration(ApiId=ident)
         if "routes" in changed:
             self._reconcile_routes(aws, ident, desired["routes"], raw)
+        # A renamed stage is a new one; the old one goes once the domain is mapped to the new one.
+        renamed = raw["Stage"] is None or raw["Stage"]["StageName"] != desired["stage"]["name"]
         if "stage" in changed:
-            if raw["Stage"] is None or raw["Stage"]["StageName"] != desired["stage"]["name"]:
-                if raw["Stage"] is not None:
-                    client.delete_stage(ApiId=ident, StageName=raw["Stage"]["StageName"])
+            if renamed:
                 client.create_stage(ApiId=ident, **_stage_params(desired["stage"]))
             else:
                 client.update_stage(ApiId=ident, **_stage_params(desired["stage"]))
         if "domain" in changed:
             _reconcile_domain(client, ident, desired["domain"], desired["tags"], raw)
+        if "stage" in changed and renamed and raw["Stage"] is not None:
+            client.delete_stage(ApiId=ident, StageName=raw["Stage"]["StageName"])
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         client = aws.client("apigatewayv2")
