@@ -15,9 +15,10 @@ from conftest import (Cluster, check_retain, check_stopped_before_aws, converge,
                       ready_reason, reasons, value)
 from infra_operator.operator.kinds._route53 import change_records, find_record, zone_records
 from test_apigateway import DOMAIN_TARGET, TARGET, TARGET_ZONE
-from test_cloudfront import SPEC as DISTRIBUTION
 
 OWNER_UID = "infra-operator.dev/owner-uid"
+DISTRIBUTION = {"origins": [{"id": "web", "domainName": "backend.shop.example.com"}],
+                "defaultCacheBehavior": {"targetOriginId": "web"}}
 
 
 def zone_tags(route53, zone: str) -> dict[str, str]:
