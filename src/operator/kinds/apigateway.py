@@ -368,9 +368,13 @@ def _observed_domain(domain: Raw | None, mapping: Raw | None) -> State:
 
 
 def _add_domain(client: Any, api_id: str, domain: State, tags: Mapping[str, str]) -> None:
-    client.create_domain_name(DomainName=domain["name"], Tags=dict(tags), DomainNameConfigurations=[{
-        "CertificateArn": domain["certificateArn"], "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}])
+    client.create_domain_name(DomainName=domain["name"], Tags=dict(tags),
+                              DomainNameConfigurations=_domain_configurations(domain))
     _add_mapping(client, api_id, domain)
+
+
+def _domain_configurations(domain: State) -> list[dict[str, str]]:
+    return [{"CertificateArn": domain["certificateArn"], "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}]
 
 
 def _add_mapping(client: Any, api_id: str, domain: State) -> None:
@@ -399,8 +403,7 @@ def _reconcile_domain(client: Any, api_id: str, desired: State, tags: Mapping[st
         _add_domain(client, api_id, desired, tags)
         return
     if have["certificateArn"] != desired["certificateArn"]:
-        client.update_domain_name(DomainName=desired["name"], DomainNameConfigurations=[{
-            "CertificateArn": desired["certificateArn"], "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}])
+        client.update_domain_name(DomainName=desired["name"], DomainNameConfigurations=_domain_configurations(desired))
     if raw["Mapping"] is None:
         _add_mapping(client, api_id, desired)
     elif (have["basePath"], have["stage"]) != (desired["basePath"], desired["stage"]):
