@@ -3,8 +3,8 @@ stage, update of the API and its route set, drift healed with its severity, dele
 adoption after a crash, and bad input stopped before AWS; a route to our LambdaFunction with the
 invoke permission granted, healed and revoked; a custom domain. moto has no UpdateStage,
 UpdateDomainName or UpdateApiMapping: a change of the stage's settings, of the domain's
-certificate and of its base path are not tested; moto shows no domain target (the fault injector
-adds it)."""
+certificate and of its base path are checked on the calls the kind makes (a recording client);
+moto shows no domain target (the fault injector adds it)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import (Cluster, check_adoption_after_a_lost_status_write, check_retain, check_stopped_before_aws,
+from conftest import (KINDS, Cluster, check_adoption_after_a_lost_status_write, check_retain, check_stopped_before_aws,
                       converge, make_engine, ready_reason, reasons, value)
 
 ITEMS = {"routeKey": "GET /items", "integrationType": "HTTP_PROXY", "integrationUri": "https://backend.example.com/items"}
@@ -195,6 +195,42 @@ def test_a_custom_domain_mapped_to_the_stage(aws, cluster):
     assert [d["DomainName"] for d in client.get_domain_names()["Items"]] == ["v2.shop.example.com"]
     assert "Deleted" in reasons(cluster.delete("APIGateway", "api"))
     assert client.get_domain_names()["Items"] == [] and client.get_apis()["Items"] == []
+
+
+class Recorder:
+    """An AWSClients whose API Gateway client records each call: for the updates moto 5.2.5
+    lacks (UpdateStage, UpdateDomainName, UpdateApiMapping), what the kind asks AWS for."""
+
+    region = "us-east-1"
+
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+
+    def client(self, service, region=None):
+        assert service == "apigatewayv2"
+        return self
+
+    def __getattr__(self, operation):
+        return lambda **params: self.calls.append((operation, params))
+
+
+def test_a_new_certificate_base_path_and_stage_change_the_domain_in_place():
+    kind = KINDS["APIGateway"]
+    domain = {"DomainName": "api.shop.example.com", "DomainNameConfigurations": [{"CertificateArn": "arn:old"}]}
+    raw = {"Api": {"ApiId": "a1", "Name": "shop", "ProtocolType": "HTTP"}, "Stage": {"StageName": "$default"},
+           "Routes": [], "Integrations": {}, "Statements": {}, "Domain": domain,
+           "Mapping": {"ApiMappingId": "m1", "ApiMappingKey": "", "Stage": "$default", "ApiId": "a1"}}
+    desired = kind.desired({"name": "shop", "stage": {"name": "live"},
+                            "domain": {"name": "api.shop.example.com", "certificateArn": "arn:new", "basePath": "v2"}})
+    aws = Recorder()
+    kind.update(aws, "a1", {**desired, "tags": {}}, raw, frozenset({"stage", "domain"}))
+    configuration = [{"CertificateArn": "arn:new", "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}]
+    assert aws.calls == [
+        ("create_stage", {"ApiId": "a1", "StageName": "live", "AutoDeploy": True}),
+        ("update_domain_name", {"DomainName": "api.shop.example.com", "DomainNameConfigurations": configuration}),
+        ("update_api_mapping", {"DomainName": "api.shop.example.com", "ApiMappingId": "m1", "ApiId": "a1",
+                                "Stage": "live", "ApiMappingKey": "v2"}),
+        ("delete_stage", {"ApiId": "a1", "StageName": "$default"})]
 
 
 @pytest.mark.parametrize("spec, reason", [
