@@ -8,6 +8,7 @@ from __future__ import annotations
 import pathlib
 import random
 
+import moto.settings
 import pytest
 import yaml
 
@@ -337,12 +338,15 @@ def test_a_record_outside_its_zone_is_refused(aws, cluster, calls):
     delete_all(cluster, [("Route53HostedZone", "z")])
 
 
-def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster):
-    """samples/60-dns.yaml with the network, storage and load balancer samples it references
-    (directly or through the ALB its alias names), applied at once in any order."""
+def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster, monkeypatch):
+    """samples/60-dns.yaml with the network, storage, certificate, distribution and load balancer
+    samples it references (directly or through what its aliases name), applied at once in any
+    order; moto issues the certificate at once."""
+    monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", -1)
     route53 = aws.client("route53")
     samples = pathlib.Path(__file__).parents[2] / "samples"
-    documents = [doc for name in ("20-network.yaml", "30-storage.yaml", "80-loadbalancers.yaml", "60-dns.yaml")
+    documents = [doc for name in ("20-network.yaml", "30-storage.yaml", "32-certificate.yaml", "75-cdn.yaml",
+                                  "80-loadbalancers.yaml", "60-dns.yaml")
                  for doc in yaml.safe_load_all((samples / name).read_text()) if doc]
     random.Random(7).shuffle(documents)
     for doc in documents:
@@ -356,6 +360,9 @@ def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster)
     alias = record(route53, shop, "www.shop.example.com")["AliasTarget"]
     alb = cluster.status("ALB", "shop")
     assert (alias["DNSName"], alias["HostedZoneId"]) == (alb["dnsName"] + ".", alb["canonicalHostedZoneId"])
+    app = record(route53, shop, "app.shop.example.com")["AliasTarget"]
+    assert (app["DNSName"], app["HostedZoneId"]) == (cluster.status("CloudFront", "shop")["domainName"] + ".",
+                                                     "Z2FDTNDATAQYW2")
     assert all(ready_reason(cluster.status(*key)) == "Available" for key in keys)
     delete_all(cluster, keys, shuffle=random.Random(7).shuffle)
     assert not [z for z in route53.list_hosted_zones()["HostedZones"] if z["Id"].split("/")[-1] in (shop, internal)]
