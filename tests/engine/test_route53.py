@@ -1,21 +1,25 @@
 """Route53HostedZone and Route53RecordSet through the engine against moto over HTTP, without
 kopf: create, update, drift healed with its severity, delete (forceDestroy, the non-empty zone
-refused), Retain, adoption after a crash, records the operator did not make left alone, and bad
-input stopped before AWS."""
+refused), Retain, adoption after a crash, records the operator did not make left alone, aliases
+to our distribution and API by reference, and bad input stopped before AWS."""
 
 from __future__ import annotations
 
 import pathlib
 import random
 
+import moto.settings
 import pytest
 import yaml
 
 from conftest import (Cluster, check_retain, check_stopped_before_aws, converge, delete_all, make_engine,
                       ready_reason, reasons, value)
 from infra_operator.operator.kinds._route53 import change_records, find_record, zone_records
+from test_apigateway import DOMAIN_TARGET, TARGET, TARGET_ZONE
 
 OWNER_UID = "infra-operator.dev/owner-uid"
+DISTRIBUTION = {"origins": [{"id": "web", "domainName": "backend.shop.example.com"}],
+                "defaultCacheBehavior": {"targetOriginId": "web"}}
 
 
 def zone_tags(route53, zone: str) -> dict[str, str]:
@@ -198,6 +202,42 @@ def test_alias_and_weighted_records(aws, cluster):
     delete_all(cluster, [("Route53RecordSet", "blue"), ("Route53RecordSet", "green"), ("Route53HostedZone", "z")])
 
 
+def test_aliases_to_our_distribution_and_api_by_reference(aws, cluster):
+    route53 = aws.client("route53")
+    aws.faults.rewrite(*DOMAIN_TARGET, "apigateway", path=r"GET /v2/domainnames")
+    certificate = aws.client("acm").request_certificate(DomainName="api.shop.example.com")["CertificateArn"]
+    cluster.apply("CloudFront", "cdn", DISTRIBUTION)
+    cluster.apply("APIGateway", "api", {"name": "shop", "domain": {"name": "api.shop.example.com",
+                                                                   "certificateArn": certificate}})
+    for name, ref in (("cdn", {"cloudFrontRef": {"name": "cdn"}}), ("api", {"apiGatewayRef": {"name": "api"}})):
+        cluster.apply("Route53RecordSet", name, {"hostedZoneRef": {"name": "z"}, "name": f"{name}.shop.example.com",
+                                                 "type": "A", "aliasTarget": ref})
+    our_zone(cluster)
+    keys = [("CloudFront", "cdn"), ("APIGateway", "api"), ("Route53RecordSet", "cdn"), ("Route53RecordSet", "api")]
+    converge(cluster, keys)
+    zone = cluster.status("Route53HostedZone", "z")["hostedZoneId"]
+    cdn = record(route53, zone, "cdn.shop.example.com")["AliasTarget"]
+    assert (cdn["DNSName"], cdn["HostedZoneId"]) == (cluster.status("CloudFront", "cdn")["domainName"] + ".",
+                                                     "Z2FDTNDATAQYW2")
+    api = record(route53, zone, "api.shop.example.com")["AliasTarget"]
+    assert (api["DNSName"], api["HostedZoneId"]) == (TARGET + ".", TARGET_ZONE)
+    assert reasons(cluster.reconcile("Route53RecordSet", "api", "resync")) == []
+    delete_all(cluster, [*keys, ("Route53HostedZone", "z")])
+
+
+def test_an_alias_to_an_api_without_a_custom_domain_is_refused(aws, cluster, calls):
+    our_zone(cluster)
+    cluster.apply("APIGateway", "api", {"name": "plain"})
+    converge(cluster, [("APIGateway", "api")])
+    before = calls.total()
+    cluster.apply("Route53RecordSet", "api", {"hostedZoneRef": {"name": "z"}, "name": "api.shop.example.com",
+                                              "type": "A", "aliasTarget": {"apiGatewayRef": {"name": "api"}}})
+    refused = cluster.reconcile("Route53RecordSet", "api")
+    assert ready_reason(refused) == "NoCustomDomain" and refused.permanent and "spec.domain" in refused.message
+    assert calls.total() == before
+    delete_all(cluster, [("Route53RecordSet", "api"), ("APIGateway", "api"), ("Route53HostedZone", "z")])
+
+
 def test_a_record_the_operator_did_not_make_is_not_overwritten(aws, cluster, calls):
     route53 = aws.client("route53")
     zone = our_zone(cluster)
@@ -273,6 +313,12 @@ def test_a_pending_change_is_ready_once_insync(aws, cluster):
       "weight": 1, "failover": "PRIMARY"}, "InvalidSpec"),
     ({"hostedZoneRef": None, "name": "a.shop.example.com", "type": "A", "ttl": 60, "records": ["1.2.3.4"]},
      "MissingReference"),
+    ({"name": "a.shop.example.com", "type": "A",
+      "aliasTarget": {"cloudFrontRef": {"name": "cdn"}, "hostedZoneId": "Z2FDTNDATAQYW2"}}, "ConflictingReference"),
+    ({"name": "a.shop.example.com", "type": "A",
+      "aliasTarget": {"cloudFrontRef": {"name": "cdn"}, "apiGatewayRef": {"name": "api"}}}, "InvalidSpec"),
+    ({"name": "a.shop.example.com", "type": "A",
+      "aliasTarget": {"cloudFrontRef": {"name": "cdn"}, "evaluateTargetHealth": True}}, "InvalidSpec"),
 ])
 def test_invalid_record_specs_stop_before_any_aws_call(cluster, calls, spec, reason):
     spec = {"hostedZoneId": "Z0123456789", **spec}
@@ -292,12 +338,15 @@ def test_a_record_outside_its_zone_is_refused(aws, cluster, calls):
     delete_all(cluster, [("Route53HostedZone", "z")])
 
 
-def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster):
-    """samples/60-dns.yaml with the network, storage and load balancer samples it references
-    (directly or through the ALB its alias names), applied at once in any order."""
+def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster, monkeypatch):
+    """samples/60-dns.yaml with the network, storage, certificate, distribution and load balancer
+    samples it references (directly or through what its aliases name), applied at once in any
+    order; moto issues the certificate at once."""
+    monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", -1)
     route53 = aws.client("route53")
     samples = pathlib.Path(__file__).parents[2] / "samples"
-    documents = [doc for name in ("20-network.yaml", "30-storage.yaml", "80-loadbalancers.yaml", "60-dns.yaml")
+    documents = [doc for name in ("20-network.yaml", "30-storage.yaml", "32-certificate.yaml", "75-cdn.yaml",
+                                  "80-loadbalancers.yaml", "60-dns.yaml")
                  for doc in yaml.safe_load_all((samples / name).read_text()) if doc]
     random.Random(7).shuffle(documents)
     for doc in documents:
@@ -311,6 +360,9 @@ def test_dns_sample_converges_in_the_sample_vpc_and_leaves_nothing(aws, cluster)
     alias = record(route53, shop, "www.shop.example.com")["AliasTarget"]
     alb = cluster.status("ALB", "shop")
     assert (alias["DNSName"], alias["HostedZoneId"]) == (alb["dnsName"] + ".", alb["canonicalHostedZoneId"])
+    app = record(route53, shop, "app.shop.example.com")["AliasTarget"]
+    assert (app["DNSName"], app["HostedZoneId"]) == (cluster.status("CloudFront", "shop")["domainName"] + ".",
+                                                     "Z2FDTNDATAQYW2")
     assert all(ready_reason(cluster.status(*key)) == "Available" for key in keys)
     delete_all(cluster, keys, shuffle=random.Random(7).shuffle)
     assert not [z for z in route53.list_hosted_zones()["HostedZones"] if z["Id"].split("/")[-1] in (shop, internal)]

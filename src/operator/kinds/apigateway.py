@@ -1,28 +1,37 @@
 """APIGateway: an API Gateway v2 API (HTTP or WebSocket), its CORS, its stage (auto-deploy and
-throttling) and its routes, each with its own integration (a set, by route key)."""
+throttling), its routes, each with its own integration (a set, by route key), the invoke
+permission of each Lambda function a route names by reference, and its custom domain."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Mapping
 
-from ..engine.delta import reconcile_set
+from ..engine.delta import OWNER_UID, reconcile_set
 from ..provider.errors import TerminalError
-from ..engine.kind import AWSClients, DriftField, Kind, Raw, Severity, State, TagChange, Tagging
+from ..engine.kind import AWSClients, DriftField, Kind, Raw, Reference, Severity, State, TagChange, Tagging
 
 # CORS spec field -> API Gateway's key.
 CORS = {"allowOrigins": "AllowOrigins", "allowMethods": "AllowMethods", "allowHeaders": "AllowHeaders",
         "exposeHeaders": "ExposeHeaders", "maxAge": "MaxAge", "allowCredentials": "AllowCredentials"}
+# A host name, lower or upper case, without the final dot.
+DOMAIN_NAME = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 100}
 
 ROUTE = {
     "type": "object",
-    "required": ["routeKey", "integrationType", "integrationUri"],
+    "required": ["routeKey", "integrationType"],
+    "x-kubernetes-validations": [{"rule": "!has(self.functionRef) || self.integrationType == 'AWS_PROXY'",
+                                  "message": "a functionRef route is an AWS_PROXY integration"}],
     "properties": {
         "routeKey": {"type": "string", "minLength": 1, "maxLength": 512,
                      "description": "`GET /items`, `ANY /{proxy+}`, `$default`; WebSocket: `$connect`, an action."},
         "integrationType": {"type": "string", "enum": ["HTTP_PROXY", "AWS_PROXY"],
                             "description": "HTTP_PROXY: an HTTP endpoint; AWS_PROXY: a Lambda function's ARN."},
-        "integrationUri": {"type": "string", "minLength": 1},
+        "integrationUri": {"type": "string", "minLength": 1,
+                           "description": "The HTTP endpoint, or the Lambda function's ARN; alternative to functionRef "
+                                          "(whose function the operator also grants API Gateway the invoke permission)."},
         "integrationMethod": {"type": "string", "enum": ["ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD",
                                                          "OPTIONS"], "description": "HTTP_PROXY only; default ANY."},
         "payloadFormatVersion": {"type": "string", "enum": ["1.0", "2.0"]},
@@ -59,6 +68,13 @@ class APIGateway(Kind):
                       "throttlingRateLimit": {"type": "number", "minimum": 0}}},
         "routes": {"type": "array", "items": ROUTE, "maxItems": 300,
                    "description": "Every route of the API, added, changed and removed to match."},
+        "domain": {"type": "object", "required": ["name"],
+                   "description": "A regional custom domain name mapped to the stage (made after the API, deleted "
+                                  "before it); status shows its target for a Route 53 alias.",
+                   "properties": {
+                       "name": {"type": "string", "maxLength": 253, "pattern": DOMAIN_NAME},
+                       "basePath": {"type": "string", "maxLength": 256, "pattern": r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+                                    "description": "The path under the domain the API answers at; unset: the root."}}},
     }
     spec_required = ("name",)
     spec_validations = (
@@ -66,12 +82,18 @@ class APIGateway(Kind):
          "message": "a WebSocket API needs a routeSelectionExpression"},
         {"rule": "self.protocolType != 'WEBSOCKET' || !has(self.cors)", "message": "cors is for HTTP APIs"},
     )
-    status_properties = {"stageName": {"type": "string"}}
+    references = (Reference("functionRef", "LambdaFunction", "integrationUri", within="routes",
+                            status_field="functionArn"),
+                  Reference("certificateRef", "Certificate", "certificateArn", within="domain"))
+    # The custom domain's target ("" without one) for a Route 53 alias to the API.
+    status_properties = {"stageName": {"type": "string"}, "domainTarget": {"type": "string"},
+                         "domainHostedZoneId": {"type": "string"}}
     printer_columns = (("Endpoint", ".status.apiEndpoint", "string"),)
     drift_fields = (
         DriftField("protocolType", Severity.CRITICAL, updatable=False),
         DriftField("routes", Severity.CRITICAL),
         DriftField("disableExecuteApiEndpoint", Severity.CRITICAL),
+        DriftField("domain", Severity.CRITICAL),
         DriftField("cors", Severity.CRITICAL),
         DriftField("routeSelectionExpression", Severity.WARNING),
         DriftField("stage", Severity.WARNING),
@@ -88,6 +110,9 @@ class APIGateway(Kind):
         keys = [route["routeKey"] for route in spec.get("routes") or ()]
         if len(keys) != len(set(keys)):
             raise TerminalError("routes lists one routeKey twice", reason="DuplicateRoute")
+        for route in spec.get("routes") or ():
+            if route.get("functionRef") and route["integrationType"] != "AWS_PROXY":
+                raise TerminalError(f"route {route['routeKey']}: a functionRef route is an AWS_PROXY integration")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
         stage = spec.get("stage") or {}
@@ -104,6 +129,10 @@ class APIGateway(Kind):
                       "throttlingRateLimit": float(stage["throttlingRateLimit"])
                       if "throttlingRateLimit" in stage else None},
             "routes": [_desired_route(route) for route in spec.get("routes") or ()],
+            # {}: no custom domain (one found is deleted).
+            "domain": {"name": domain["name"].lower(), "certificateArn": domain["certificateArn"],
+                       "basePath": domain.get("basePath", ""), "stage": stage.get("name", "$default")}
+            if (domain := spec.get("domain")) else {},
         }
 
     def observe(self, raw: Raw) -> State:
@@ -119,7 +148,8 @@ class APIGateway(Kind):
             "stage": stage and {"name": stage["StageName"], "autoDeploy": stage.get("AutoDeploy", False),
                                 "throttlingBurstLimit": settings.get("ThrottlingBurstLimit"),
                                 "throttlingRateLimit": settings.get("ThrottlingRateLimit")},
-            "routes": [_observed_route(route, raw["Integrations"]) for route in raw["Routes"]],
+            "routes": [_observed_route(api["ApiId"], route, raw) for route in raw["Routes"]],
+            "domain": _observed_domain(raw["Domain"], raw["Mapping"]),
             "tags": api.get("Tags") or {},
         }
 
@@ -127,18 +157,21 @@ class APIGateway(Kind):
         return raw["Api"]["ApiId"]
 
     def status(self, raw: Raw) -> State:
+        target = ((raw["Domain"] or {}).get("DomainNameConfigurations") or [{}])[0]
         return {"apiEndpoint": raw["Api"].get("ApiEndpoint", ""),
-                "stageName": (raw["Stage"] or {}).get("StageName", "")}
+                "stageName": (raw["Stage"] or {}).get("StageName", ""),
+                "domainTarget": target.get("ApiGatewayDomainName", ""),
+                "domainHostedZoneId": target.get("HostedZoneId", "")}
 
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
         client = aws.client("apigatewayv2")
         api = self.absent_if_missing(client.get_api, ApiId=ident)
-        return None if api is None else self._complete(client, api)
+        return None if api is None else self._complete(aws, api)
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         client = aws.client("apigatewayv2")
         key, uid = owner_uid_tag
-        return [self._complete(client, api) for page in client.get_paginator("get_apis").paginate()
+        return [self._complete(aws, api) for page in client.get_paginator("get_apis").paginate()
                 for api in page["Items"] if (api.get("Tags") or {}).get(key) == uid]
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
@@ -152,8 +185,10 @@ class APIGateway(Kind):
             params["CorsConfiguration"] = desired["cors"]
         api_id = client.create_api(**params)["ApiId"]
         for route in desired["routes"]:
-            _add_route(client, api_id, route)
+            _add_route(aws, api_id, route)
         client.create_stage(ApiId=api_id, **_stage_params(desired["stage"]))
+        if desired["domain"]:
+            _add_domain(client, api_id, desired["domain"], tags)
         return self.read(aws, api_id)
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
@@ -168,14 +203,18 @@ class APIGateway(Kind):
             else:
                 client.delete_cors_configuration(ApiId=ident)
         if "routes" in changed:
-            self._reconcile_routes(client, ident, desired["routes"], raw)
+            self._reconcile_routes(aws, ident, desired["routes"], raw)
+        # A renamed stage is a new one; the old one goes once the domain is mapped to the new one.
+        renamed = raw["Stage"] is None or raw["Stage"]["StageName"] != desired["stage"]["name"]
         if "stage" in changed:
-            if raw["Stage"] is None or raw["Stage"]["StageName"] != desired["stage"]["name"]:
-                if raw["Stage"] is not None:
-                    client.delete_stage(ApiId=ident, StageName=raw["Stage"]["StageName"])
+            if renamed:
                 client.create_stage(ApiId=ident, **_stage_params(desired["stage"]))
             else:
                 client.update_stage(ApiId=ident, **_stage_params(desired["stage"]))
+        if "domain" in changed:
+            _reconcile_domain(client, ident, desired["domain"], desired["tags"], raw)
+        if "stage" in changed and renamed and raw["Stage"] is not None:
+            client.delete_stage(ApiId=ident, StageName=raw["Stage"]["StageName"])
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         client = aws.client("apigatewayv2")
@@ -186,19 +225,39 @@ class APIGateway(Kind):
             client.tag_resource(ResourceArn=arn, Tags=dict(change.add))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
-        # Deleting an API deletes its routes, integrations and stages.
-        aws.client("apigatewayv2").delete_api(ApiId=ident)
+        # The custom domain goes first; deleting the API deletes its routes, integrations and
+        # stages, but not the invoke permissions it was given.
+        client = aws.client("apigatewayv2")
+        _remove_domain(client, raw)
+        for route in self.observe(raw)["routes"]:
+            if route["invokePermission"]:
+                _revoke(aws, ident, route)
+        client.delete_api(ApiId=ident)
 
-    @staticmethod
-    def _complete(client: Any, api: Raw) -> Raw:
-        api_id = api["ApiId"]
+    def _complete(self, aws: AWSClients, api: Raw) -> Raw:
+        client, api_id = aws.client("apigatewayv2"), api["ApiId"]
         stages = client.get_stages(ApiId=api_id)["Items"]
         integrations = {item["IntegrationId"]: item for item in client.get_integrations(ApiId=api_id)["Items"]}
+        # Our domain carries our owner tag (found again after a crash, or once the spec drops it).
+        uid = (api.get("Tags") or {}).get(OWNER_UID)
+        domain = next((domain for page in client.get_paginator("get_domain_names").paginate()
+                       for domain in page["Items"] if uid and (domain.get("Tags") or {}).get(OWNER_UID) == uid), None)
+        mapping = domain and next((mapping for mapping in client.get_api_mappings(
+            DomainName=domain["DomainName"])["Items"] if mapping["ApiId"] == api_id), None)
+        functions = {item["IntegrationUri"] for item in integrations.values() if _is_function(item.get("IntegrationUri"))}
         return {"Api": {k: v for k, v in api.items() if k != "ResponseMetadata"}, "Stage": stages[0] if stages else None,
-                "Routes": client.get_routes(ApiId=api_id)["Items"], "Integrations": integrations}
+                "Routes": client.get_routes(ApiId=api_id)["Items"], "Integrations": integrations,
+                "Domain": domain, "Mapping": mapping,
+                "Statements": {arn: self._statement_ids(aws, arn) for arn in sorted(functions)}}
+
+    def _statement_ids(self, aws: AWSClients, function_arn: str) -> list[str]:
+        """The statement ids of the function's resource policy (none: it has no policy)."""
+        found = self.absent_if_missing(aws.client("lambda").get_policy, FunctionName=function_arn)
+        return [statement.get("Sid", "") for statement in json.loads(found["Policy"])["Statement"]] if found else []
 
     @staticmethod
-    def _reconcile_routes(client: Any, api_id: str, desired: list[State], raw: Raw) -> None:
+    def _reconcile_routes(aws: AWSClients, api_id: str, desired: list[State], raw: Raw) -> None:
+        client = aws.client("apigatewayv2")
         routes = {route["RouteKey"]: route for route in raw["Routes"]}
 
         def remove(have: State) -> None:
@@ -206,18 +265,26 @@ class APIGateway(Kind):
             client.delete_route(ApiId=api_id, RouteId=route["RouteId"])
             if route.get("Target", "").startswith("integrations/"):
                 client.delete_integration(ApiId=api_id, IntegrationId=route["Target"].split("/", 1)[1])
+            if have["invokePermission"]:
+                _revoke(aws, api_id, have)
 
         def change(have: State, want: State) -> None:
             route = routes[have["routeKey"]]
             integration = route.get("Target", "").split("/", 1)[-1]
+            if have["invokePermission"] and (not want["invokePermission"]
+                                             or have["integrationUri"] != want["integrationUri"]):
+                _revoke(aws, api_id, have)
             if integration in raw["Integrations"]:
                 client.update_integration(ApiId=api_id, IntegrationId=integration, **_integration_params(want))
             else:
                 integration = client.create_integration(ApiId=api_id, **_integration_params(want))["IntegrationId"]
                 client.update_route(ApiId=api_id, RouteId=route["RouteId"], Target=f"integrations/{integration}")
+            if want["invokePermission"] and (not have["invokePermission"]
+                                             or have["integrationUri"] != want["integrationUri"]):
+                _permit(aws, api_id, want)
 
-        reconcile_set(desired, [_observed_route(route, raw["Integrations"]) for route in raw["Routes"]],
-                      key=lambda route: route["routeKey"], add=lambda want: _add_route(client, api_id, want),
+        reconcile_set(desired, [_observed_route(api_id, route, raw) for route in raw["Routes"]],
+                      key=lambda route: route["routeKey"], add=lambda want: _add_route(aws, api_id, want),
                       remove=remove, change=change)
 
 
@@ -229,15 +296,19 @@ def _desired_route(route: Mapping[str, Any]) -> State:
     http = route["integrationType"] == "HTTP_PROXY"
     return {"routeKey": route["routeKey"], "integrationType": route["integrationType"],
             "integrationUri": route["integrationUri"],
+            # Granted by the operator only to a function named by reference.
+            "invokePermission": bool(route.get("functionRef")),
             "integrationMethod": route.get("integrationMethod", "ANY") if http else None,
             "payloadFormatVersion": route.get("payloadFormatVersion", "1.0" if http else "2.0"),
             "timeoutInMillis": route.get("timeoutInMillis", 30000)}
 
 
-def _observed_route(route: Raw, integrations: Mapping[str, Raw]) -> State:
-    integration = integrations.get(route.get("Target", "").split("/", 1)[-1]) or {}
+def _observed_route(api_id: str, route: Raw, raw: Raw) -> State:
+    integration = raw["Integrations"].get(route.get("Target", "").split("/", 1)[-1]) or {}
+    uri = integration.get("IntegrationUri")
     return {"routeKey": route["RouteKey"], "integrationType": integration.get("IntegrationType"),
-            "integrationUri": integration.get("IntegrationUri"),
+            "integrationUri": uri,
+            "invokePermission": _statement_id(api_id, route["RouteKey"]) in raw["Statements"].get(uri, ()),
             "integrationMethod": integration.get("IntegrationMethod")
             if integration.get("IntegrationType") == "HTTP_PROXY" else None,
             "payloadFormatVersion": integration.get("PayloadFormatVersion"),
@@ -252,9 +323,92 @@ def _integration_params(route: State) -> dict[str, Any]:
     return params
 
 
-def _add_route(client: Any, api_id: str, route: State) -> None:
+def _add_route(aws: AWSClients, api_id: str, route: State) -> None:
+    client = aws.client("apigatewayv2")
     integration = client.create_integration(ApiId=api_id, **_integration_params(route))["IntegrationId"]
     client.create_route(ApiId=api_id, RouteKey=route["routeKey"], Target=f"integrations/{integration}")
+    if route["invokePermission"]:
+        _permit(aws, api_id, route)
+
+
+def _is_function(uri: str | None) -> bool:
+    """A Lambda function's ARN (the integration URI a functionRef fills in)."""
+    parts = (uri or "").split(":")
+    return len(parts) >= 7 and parts[0] == "arn" and parts[2] == "lambda" and parts[5] == "function"
+
+
+def _statement_id(api_id: str, route_key: str) -> str:
+    """The invoke permission's statement id: the same for the same API and route, so a grant
+    made before a crash is recognised (route keys hold spaces and slashes; ids may not)."""
+    return f"infra-operator-{api_id}-{hashlib.sha256(route_key.encode()).hexdigest()[:16]}"
+
+
+def _permit(aws: AWSClients, api_id: str, route: State) -> None:
+    """Let this API (any stage, method and path of it) invoke the route's function."""
+    partition, _, _, account = route["integrationUri"].split(":")[1:5]
+    aws.client("lambda").add_permission(
+        FunctionName=route["integrationUri"], StatementId=_statement_id(api_id, route["routeKey"]),
+        Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:{partition}:execute-api:{aws.region}:{account}:{api_id}/*")
+
+
+def _revoke(aws: AWSClients, api_id: str, route: State) -> None:
+    aws.client("lambda").remove_permission(FunctionName=route["integrationUri"],
+                                           StatementId=_statement_id(api_id, route["routeKey"]))
+
+
+def _observed_domain(domain: Raw | None, mapping: Raw | None) -> State:
+    if domain is None:
+        return {}
+    certificate = (domain.get("DomainNameConfigurations") or [{}])[0].get("CertificateArn")
+    return {"name": domain["DomainName"], "certificateArn": certificate,
+            # A domain without our mapping (a crash between the two, or deleted out of band).
+            "basePath": mapping.get("ApiMappingKey", "") if mapping else None,
+            "stage": mapping["Stage"] if mapping else None}
+
+
+def _add_domain(client: Any, api_id: str, domain: State, tags: Mapping[str, str]) -> None:
+    client.create_domain_name(DomainName=domain["name"], Tags=dict(tags),
+                              DomainNameConfigurations=_domain_configurations(domain))
+    _add_mapping(client, api_id, domain)
+
+
+def _domain_configurations(domain: State) -> list[dict[str, str]]:
+    return [{"CertificateArn": domain["certificateArn"], "EndpointType": "REGIONAL", "SecurityPolicy": "TLS_1_2"}]
+
+
+def _add_mapping(client: Any, api_id: str, domain: State) -> None:
+    client.create_api_mapping(DomainName=domain["name"], ApiId=api_id, Stage=domain["stage"],
+                              ApiMappingKey=domain["basePath"])
+
+
+def _remove_domain(client: Any, raw: Raw) -> None:
+    """Delete our mapping, then our domain."""
+    if raw["Mapping"] is not None:
+        client.delete_api_mapping(DomainName=raw["Domain"]["DomainName"], ApiMappingId=raw["Mapping"]["ApiMappingId"])
+    if raw["Domain"] is not None:
+        client.delete_domain_name(DomainName=raw["Domain"]["DomainName"])
+
+
+def _reconcile_domain(client: Any, api_id: str, desired: State, tags: Mapping[str, str], raw: Raw) -> None:
+    """Another name is another domain: the old one goes. Same name: the certificate and the
+    mapping change in place."""
+    have = _observed_domain(raw["Domain"], raw["Mapping"])
+    if have and (not desired or have["name"] != desired["name"]):
+        _remove_domain(client, raw)
+        have = {}
+    if not desired:
+        return
+    if not have:
+        _add_domain(client, api_id, desired, tags)
+        return
+    if have["certificateArn"] != desired["certificateArn"]:
+        client.update_domain_name(DomainName=desired["name"], DomainNameConfigurations=_domain_configurations(desired))
+    if raw["Mapping"] is None:
+        _add_mapping(client, api_id, desired)
+    elif (have["basePath"], have["stage"]) != (desired["basePath"], desired["stage"]):
+        client.update_api_mapping(DomainName=desired["name"], ApiMappingId=raw["Mapping"]["ApiMappingId"], ApiId=api_id,
+                                  Stage=desired["stage"], ApiMappingKey=desired["basePath"])
 
 
 def _stage_params(stage: State) -> dict[str, Any]:

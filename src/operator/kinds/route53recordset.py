@@ -18,12 +18,19 @@ TYPES = ["A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR",
 IN_SYNC_DELAY = 15.0
 ROUTING = ("weight", "region", "failover", "geoLocation", "multiValueAnswer")
 
-# Load balancer kinds an alias can name by reference (`albRef`, `nlbRef`): their DNS name and
-# canonical hosted zone id fill dnsName and hostedZoneId.
-ALIAS_KINDS = ("ALB", "NLB")
-ALIAS_REFS = tuple(f"{kind.lower()}Ref" for kind in ALIAS_KINDS)
-ALIAS_BY_REF = (f"a load balancer reference ({' or '.join(ALIAS_REFS)}) fills dnsName and hostedZoneId: set one "
+# Kinds an alias can name by reference (`albRef`, `nlbRef`, `cloudFrontRef`, `apiGatewayRef`), with
+# the status fields that fill dnsName and hostedZoneId: a load balancer's DNS name and canonical
+# hosted zone id, an API's custom domain target. A distribution's zone is CloudFront's own.
+ALIAS_TARGETS = (("albRef", "ALB", "dnsName", "canonicalHostedZoneId"),
+                 ("nlbRef", "NLB", "dnsName", "canonicalHostedZoneId"),
+                 ("cloudFrontRef", "CloudFront", "domainName", None),
+                 ("apiGatewayRef", "APIGateway", "domainTarget", "domainHostedZoneId"))
+ALIAS_REFS = tuple(ref for ref, *_ in ALIAS_TARGETS)
+# The hosted zone id of every CloudFront distribution's domain name (fixed by AWS).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+ALIAS_BY_REF = (f"a reference ({', '.join(ALIAS_REFS)}) fills dnsName and hostedZoneId: set one "
                 "reference, or both dnsName and hostedZoneId")
+CLOUDFRONT_HEALTH = "an alias to a CloudFront distribution cannot evaluate target health"
 ALIAS = {
     "type": "object",
     "description": "An alias to an AWS endpoint (load balancer, CloudFront distribution, API, another record).",
@@ -36,7 +43,9 @@ ALIAS = {
     "x-kubernetes-validations": [{
         "rule": " + ".join(f"(has(self.{ref}) ? 1 : 0)" for ref in ALIAS_REFS)
                 + " == (has(self.dnsName) || has(self.hostedZoneId) ? 0 : 1)",
-        "message": ALIAS_BY_REF}],
+        "message": ALIAS_BY_REF},
+        {"rule": "!has(self.cloudFrontRef) || !has(self.evaluateTargetHealth) || !self.evaluateTargetHealth",
+         "message": CLOUDFRONT_HEALTH}],
 }
 
 
@@ -94,9 +103,9 @@ class Route53RecordSet(Kind):
          "message": "at most one routing policy"},
     )
     references = (Reference("hostedZoneRef", "Route53HostedZone", "hostedZoneId", id_pattern="^[A-Z0-9]+$"),
-                  *(Reference(ref, kind, "dnsName", required=False, within="aliasTarget", status_field="dnsName",
-                              also=(("hostedZoneId", "canonicalHostedZoneId"),))
-                    for ref, kind in zip(ALIAS_REFS, ALIAS_KINDS)))
+                  *(Reference(ref, kind, "dnsName", required=False, within="aliasTarget", status_field=name_field,
+                              also=(("hostedZoneId", zone_field),) if zone_field else ())
+                    for ref, kind, name_field, zone_field in ALIAS_TARGETS))
     status_properties = {"changeStatus": {"type": "string"}}
     printer_columns = (("FQDN", ".status.fqdn", "string"), ("Type", ".spec.type", "string"))
     drift_fields = (
@@ -127,6 +136,15 @@ class Route53RecordSet(Kind):
                                       any(alias.get(ref) for ref in ALIAS_REFS) else
                                       "dnsName" in alias and "hostedZoneId" in alias):
             raise TerminalError(ALIAS_BY_REF)
+        if alias is not None and alias.get("cloudFrontRef") and "hostedZoneId" in alias:
+            raise TerminalError("spec.aliasTarget: set cloudFrontRef or hostedZoneId, not both",
+                                reason="ConflictingReference")
+        if alias is not None and alias.get("cloudFrontRef") and alias.get("evaluateTargetHealth"):
+            raise TerminalError(CLOUDFRONT_HEALTH)
+        if alias is not None and alias.get("apiGatewayRef") and alias.get("dnsName") == "":
+            # The API is Ready with an empty target: waiting for it would be woken at once, again and again.
+            raise TerminalError(f"APIGateway {alias['apiGatewayRef']['name']} has no custom domain (its spec.domain): "
+                                "an alias needs the domain's target", reason="NoCustomDomain")
         if "aliasTarget" in spec and "ttl" in spec:
             raise TerminalError("an alias record takes no ttl")
         if "records" in spec and "ttl" not in spec:
@@ -148,7 +166,8 @@ class Route53RecordSet(Kind):
             "type": spec["type"],
             "setIdentifier": spec.get("setIdentifier", ""),
             "records": sorted(spec["records"]) if "records" in spec else None,
-            "aliasTarget": {"dnsName": fqdn(alias["dnsName"]), "hostedZoneId": alias["hostedZoneId"],
+            "aliasTarget": {"dnsName": fqdn(alias["dnsName"]),
+                            "hostedZoneId": CLOUDFRONT_ZONE_ID if alias.get("cloudFrontRef") else alias["hostedZoneId"],
                             "evaluateTargetHealth": alias.get("evaluateTargetHealth", False)} if alias else None,
             "ttl": spec.get("ttl"),
             "routing": {field: spec[field] for field in ROUTING if field in spec},
