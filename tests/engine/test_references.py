@@ -149,3 +149,14 @@ def test_samples_satisfy_their_crd_schemas():
     assert checked >= 10
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"spec": {"providerRef": {"name": "aws"}, "cidrBlock": "10.0.0.0/33"}}, schemas["VPC"])
+
+
+def test_a_ready_object_without_the_status_value_is_looked_at_again_later_not_waited_for():
+    # The waker wakes a dependent at once when what it waits for is Ready: waiting on a Ready
+    # object that lacks the value would wake the dependent again and again.
+    lacking = Objects(**{"VPC/v": ObjectSummary(True, None), "NATGateway/n": ObjectSummary(True, "nat-1"),
+                         "Subnet/a": ObjectSummary(True, "subnet-1")})
+    resolved = resolve(RouteTable(), SPEC, "ns", lacking)
+    assert resolved.waiting.waiting_on == () and resolved.waiting.delay == 5
+    assert "VPC v (spec.vpcRef) is Ready but has no status.identifier" in resolved.waiting.message
+    assert resolved.lacking == (("VPC", "v"),) and resolved.missing == ()

@@ -636,8 +636,8 @@ class Reconciler:
             except TerminalError:
                 return found  # every create passes these first: a spec they refuse created nothing
             if resolved.waiting is not None:
-                if set(resolved.waiting.waiting_on) - set(resolved.missing):
-                    raise resolved.waiting  # exists, not Ready now: a create may have used it
+                if set(resolved.waiting.waiting_on) - set(resolved.missing) or resolved.lacking:
+                    raise resolved.waiting  # exists, unresolved now: a create may have used it
                 # What a create used waits for its dependents' deletion: a named object that
                 # does not exist was never resolved, so nothing was created (a dangling reference).
                 return found

@@ -26,6 +26,8 @@ class Resolution:
     waiting: DependencyNotReady | None = None
     # The named objects that do not exist at all, as (kind, name).
     missing: tuple[tuple[str, str], ...] = ()
+    # The named objects that are Ready without the status value the reference takes.
+    lacking: tuple[tuple[str, str], ...] = ()
     # Status of each named object that is Ready, by (kind, name).
     ready: dict[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
 
@@ -112,9 +114,16 @@ def resolve(kind: Kind, spec: Mapping[str, Any], namespace: str, cluster: Cluste
                     waiting_on.append((ref.kind, named))
                     resolution.missing += ((ref.kind, named),)
                     delays.append(MISSING_DELAY)
-                elif not found.ready or any(_value(found, f) is None for _, f in _fills(ref)):
+                elif not found.ready:
                     problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is not Ready")
                     waiting_on.append((ref.kind, named))
+                    delays.append(NOT_READY_DELAY)
+                elif lacking := [f or "identifier" for _, f in _fills(ref) if _value(found, f) is None]:
+                    # Ready without the value: no Ready flip will come to wake the dependent (the
+                    # waker would wake it at once, again and again), so it looks again after a delay.
+                    problems.append(f"{ref.kind} {named} ({path}.{ref.field}) is Ready but has no "
+                                    f"status.{' or status.'.join(lacking)}")
+                    resolution.lacking += ((ref.kind, named),)
                     delays.append(NOT_READY_DELAY)
                 else:
                     resolution.ready[(ref.kind, named)] = found.status
