@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from ..engine.delta import OWNER_UID, reconcile_set
 from ..provider.errors import TerminalError
 from ..engine.kind import AWSClients, DriftField, Kind, Raw, Reference, Severity, State, TagChange, Tagging
+from ..engine.schema import immutable
 
 # CORS spec field -> API Gateway's key.
 CORS = {"allowOrigins": "AllowOrigins", "allowMethods": "AllowMethods", "allowHeaders": "AllowHeaders",
@@ -53,7 +54,7 @@ class APIGateway(Kind):
         "name": {"type": "string", "minLength": 1, "maxLength": 128},
         "description": {"type": "string", "maxLength": 1024},
         "protocolType": {"type": "string", "enum": ["HTTP", "WEBSOCKET"], "default": "HTTP",
-                         "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "protocolType is immutable"}]},
+                         **immutable("protocolType is immutable")},
         "routeSelectionExpression": {"type": "string", "minLength": 1,
                                      "description": "WebSocket: required (e.g. `$request.body.action`)."},
         "disableExecuteApiEndpoint": {"type": "boolean", "default": False},

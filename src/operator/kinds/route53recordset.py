@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from ..provider.errors import InProgress, TerminalError
 from ..engine.kind import Adoption, AWSClients, DriftField, Kind, Raw, Reference, Severity, State
+from ..engine.schema import immutable
 from ._route53 import ZONE_NAME, change_in_sync, change_records, find_record, fqdn, zone_id
 
 TYPES = ["A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "SSHFP", "SVCB",
@@ -49,10 +50,6 @@ ALIAS = {
 }
 
 
-def _immutable(field: str) -> list[dict[str, str]]:
-    return [{"rule": "self == oldSelf", "message": f"{field} is immutable"}]
-
-
 class Route53RecordSet(Kind):
     kind = "Route53RecordSet"
     plural = "route53recordsets"
@@ -66,11 +63,11 @@ class Route53RecordSet(Kind):
     spec_properties = {
         "name": {"type": "string", "maxLength": 255, "pattern": ZONE_NAME,
                  "description": "The record's full name (www.example.com); cannot change after creation.",
-                 "x-kubernetes-validations": _immutable("name")},
-        "type": {"type": "string", "enum": TYPES, "x-kubernetes-validations": _immutable("type")},
+                 **immutable("name is immutable")},
+        "type": {"type": "string", "enum": TYPES, **immutable("type is immutable")},
         "setIdentifier": {"type": "string", "minLength": 1, "maxLength": 128,
                           "description": "Tells apart records of one name and type under a routing policy.",
-                          "x-kubernetes-validations": _immutable("setIdentifier")},
+                          **immutable("setIdentifier is immutable")},
         "ttl": {"type": "integer", "minimum": 0, "maximum": 2147483647},
         "records": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 4000},
                     "minItems": 1, "maxItems": 400,
