@@ -265,10 +265,12 @@ def test_code_from_a_config_map_follows_it(lam, cluster, calls, stack):
     {"environmentSecretRef": {"name": "db"}},
     {"environmentConfigMapRef": {"name": "settings"}},
     {"environment": {"variables": {"A": "1"}}, "environmentSecretRef": {"name": "db", "keys": ["A"]}},
-    {"environmentConfigMapRef": {"name": "settings", "keys": ["A"]}, "environmentSecretRef": {"name": "db", "keys": ["A"]}},
+    {"environmentConfigMapRef": {"name": "settings", "keys": ["A"]},
+     "environmentSecretRef": {"name": "db", "keys": ["A"]}},
     {"environmentSecretRef": {"name": "db", "keys": ["not-a-name"]}},
     {"environmentConfigMapRef": {"name": "settings", "keys": ["not-a-name"]}},
     {"alias": {"name": "live"}},
+    {"image": {"uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:v1"}},  # and code
 ])
 def test_invalid_specs_stop_before_any_aws_call(cluster, calls, extra):
     bad = {**spec("bad"), "role": "arn:aws:iam::123456789012:role/r",
@@ -319,7 +321,8 @@ def test_environment_from_a_config_map_follows_it(lam, cluster, calls, stack):
 
 
 def versions(lam, name: str) -> list[str]:
-    return [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"] if v["Version"] != "$LATEST"]
+    return [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]
+            if v["Version"] != "$LATEST"]
 
 
 def test_publish_versions_and_an_alias_at_the_latest(aws, lam, cluster, calls, stack):
@@ -369,3 +372,62 @@ def test_publish_versions_and_an_alias_at_the_latest(aws, lam, cluster, calls, s
     assert cluster.status(*key).get("aliasArn") is None
     assert calls.calls["PublishVersion"] == 2
     delete_all(cluster, [key])
+
+
+IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:v1"
+
+
+def image_spec(name: str, image: dict, **extra):
+    return {"functionName": name, "roleRef": {"name": "role"}, "image": image, **extra}
+
+
+def test_a_container_image_from_our_repository_follows_its_tag(lam, cluster, calls, stack):
+    cluster.apply("ECRRepository", "images", {"repositoryName": f"fn-{secrets.token_hex(4)}"})
+    converge(cluster, [("ECRRepository", "images")])
+    repository = cluster.status("ECRRepository", "images")["repositoryUri"]
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, image_spec("boxed", {"repositoryRef": {"name": "images"}, "tag": "v1"}, memorySize=256))
+    converge(cluster, [key])
+    now = lam.get_function(FunctionName="boxed")
+    assert now["Configuration"]["PackageType"] == "Image" and now["Code"]["ImageUri"] == f"{repository}:v1"
+    assert "Runtime" not in now["Configuration"] or not now["Configuration"]["Runtime"]
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+
+    cluster.apply(*key, image_spec("boxed", {"repositoryRef": {"name": "images"}, "tag": "v2"}, memorySize=256))
+    calls.calls.clear()
+    assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
+    assert lam.get_function(FunctionName="boxed")["Code"]["ImageUri"] == f"{repository}:v2"
+    assert calls.calls["UpdateFunctionCode"] == 1 and calls.calls["UpdateFunctionConfiguration"] == 0
+
+    # Another image deployed outside: critical drift, the spec's image again.
+    lam.update_function_code(FunctionName="boxed", ImageUri=f"{repository}:debug")
+    healed = cluster.reconcile(*key, "resync")
+    assert reasons(healed) == ["DriftHealed"] and "imageUri" in healed.events[0].message
+    assert lam.get_function(FunctionName="boxed")["Code"]["ImageUri"] == f"{repository}:v2"
+    delete_all(cluster, [key, ("ECRRepository", "images")])
+
+
+def test_an_image_by_uri_is_created_with_no_runtime_and_stays_an_image(lam, cluster, calls, stack):
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, image_spec("by-uri", {"uri": IMAGE_URI}))
+    converge(cluster, [key])
+    assert lam.get_function(FunctionName="by-uri")["Code"]["ImageUri"] == IMAGE_URI
+    # A zip package instead (past the CRD's transition rule, e.g. on an API server without it).
+    cluster.apply(*key, spec("by-uri"))
+    calls.calls.clear()
+    refused = cluster.reconcile(*key, "update")
+    assert refused.permanent and ready_reason(refused) == "ReplacementRequired" and "packageType" in refused.message
+    assert calls.calls["UpdateFunctionCode"] == 0
+    assert lam.get_function(FunctionName="by-uri")["Code"]["ImageUri"] == IMAGE_URI
+    delete_all(cluster, [key])
+
+
+@pytest.mark.parametrize("extra", [
+    {"runtime": "python3.12"},
+    {"image": {"uri": IMAGE_URI, "tag": "v1"}},
+    {"image": {"repositoryUri": IMAGE_URI.split(":")[0]}},
+])
+def test_invalid_image_specs_stop_before_any_aws_call(cluster, calls, extra):
+    bad = {**image_spec("bad", {"uri": IMAGE_URI}), "role": "arn:aws:iam::123456789012:role/r", **extra}
+    del bad["roleRef"]
+    check_stopped_before_aws(cluster, calls, "LambdaFunction", bad, "InvalidSpec")

@@ -24,6 +24,9 @@ EKS = {"clusterName": "platform", "role": "arn:aws:iam::123456789012:role/eks",
 # A valid LambdaFunction spec (without its provider), changed by each Lambda case.
 FN = {"functionName": "orders", "runtime": "python3.12", "handler": "app.handler",
       "role": "arn:aws:iam::123456789012:role/fn", "code": {"s3Bucket": "code", "s3Key": "fn.zip"}}
+# The same function from a container image.
+FN_IMAGE = {"functionName": "orders", "role": FN["role"],
+            "image": {"uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:v1"}}
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,10 @@ CASES: tuple[Case, ...] = (
     Case("lambda-alias-unpublished", "LambdaFunction", {**AWS, **FN, "alias": {"name": "live"}}, reason="InvalidSpec"),
     Case("lambda-alias-version-number", "LambdaFunction", {**AWS, **FN, "publish": True, "alias": {"name": "7"}},
          rejected="spec.alias.name"),
+    Case("lambda-image-uri", "LambdaFunction", {**AWS, **FN_IMAGE, "image": {"uri": "docker.io/library/python:3"}},
+         rejected="spec.image.uri"),
+    Case("lambda-image-and-runtime", "LambdaFunction", {**AWS, **FN_IMAGE, "runtime": "python3.12"},
+         reason="InvalidSpec"),
     Case("eks-version", "EKSCluster", {**AWS, **EKS, "version": "2"}, rejected="spec.version"),
     Case("eks-one-subnet", "EKSCluster", {**AWS, **EKS, "subnetIds": [SUBNET_ID]}, reason="InvalidSpec"),
     Case("eks-subnets-twice", "EKSCluster", {**AWS, **EKS, "subnetRefs": [{"name": "a"}, {"name": "b"}]},

@@ -1,4 +1,5 @@
-"""LambdaFunction: a Lambda function from a zip in S3 or in a ConfigMap, run by one of our IAM roles, optionally in
+"""LambdaFunction: a Lambda function from a zip in S3 or in a ConfigMap, or a container image in ECR,
+run by one of our IAM roles, optionally in
 our subnets and security groups. Code and configuration are updated in place (one at a time, as
 Lambda's LastUpdateStatus allows); environment values may come from a Kubernetes Secret or ConfigMap.
 With `publish`, each change is published as a version, and `alias` points at the latest one."""
@@ -27,7 +28,15 @@ CONFIG_MAP_ENVIRONMENT = "environmentConfigMap"
 # Spec fields naming environment values kept outside the spec -> their secret input.
 ENVIRONMENT_REFS = {"environmentSecretRef": SECRET_ENVIRONMENT, "environmentConfigMapRef": CONFIG_MAP_ENVIRONMENT}
 ZIP_FILE = "zipFile"
-ONE_CODE = "exactly one of code (S3) and codeConfigMapRef (a zip in a ConfigMap) is required"
+ONE_CODE = ("exactly one of code (S3), codeConfigMapRef (a zip in a ConfigMap) and image (a container image) is "
+            "required")
+RUNTIME_FOR_ZIP = "runtime and handler are a zip package's, required there (an image brings its own)"
+ONE_IMAGE = "image: set uri, or a repository (repositoryRef or repositoryUri) with a tag"
+PACKAGE_TYPE_FIXED = "a function's package type (zip or image) cannot change: replace the function"
+# An ECR repository's URI, and an image in one (by tag or digest).
+REPOSITORY_URI = r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+$"
+IMAGE_URI = REPOSITORY_URI[:-1] + r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
+TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 VPC_PAIR = "subnets and security groups go together (a function in a VPC needs both)"
 ALIAS_NEEDS_PUBLISH = "an alias points at a published version: it needs publish: true"
 # The delay before looking again while Lambda applies an update (seconds, usually).
@@ -67,10 +76,11 @@ class LambdaFunction(Kind):
     kind = "LambdaFunction"
     plural = "lambdafunctions"
     short_names = ("lambda",)
-    description = ("A Lambda function (zip package in S3 or a ConfigMap) run by an IAM role: runtime, handler, memory, timeout, "
-                   "architecture, environment (values from a Secret or ConfigMap kept out of the spec), VPC placement, "
-                   "layers, reserved concurrency, ephemeral storage. Code (its SHA-256) and configuration update in "
-                   "place; with publish, each change becomes a version, and an alias follows the latest.")
+    description = ("A Lambda function (a zip package in S3 or a ConfigMap, or a container image in ECR) run by an IAM "
+                   "role: runtime, handler, memory, timeout, architecture, environment (values from a Secret or "
+                   "ConfigMap kept out of the spec), VPC placement, layers, reserved concurrency, ephemeral storage. "
+                   "Code (its SHA-256, an image's URI) and configuration update in place; with publish, each change "
+                   "becomes a version, and an alias follows the latest.")
     identifier = "functionName"
     identity = Identity(fields=("functionArn",), from_spec="functionName")
     adoption = Adoption.SPEC_NAME
@@ -83,8 +93,9 @@ class LambdaFunction(Kind):
                                  "(the keys named: variable name = key); never written to the spec, logs or status.",
                                  required=False, shape="json", spec_field="environmentSecretRef"),
                      SecretInput(CONFIG_MAP_ENVIRONMENT, "Environment variables whose values come from this "
-                                 "ConfigMap (the keys named: variable name = key); a change of it updates the function.",
-                                 required=False, shape="json", spec_field="environmentConfigMapRef", source="ConfigMap"),
+                                 "ConfigMap (the keys named: variable name = key); a change of it updates the "
+                                 "function.", required=False, shape="json", spec_field="environmentConfigMapRef",
+                                 source="ConfigMap"),
                      SecretInput(ZIP_FILE, "The deployment package: a zip in this ConfigMap's binaryData key "
                                  "(up to about 1 MiB); a change of it updates the code.", required=False,
                                  shape="binary", spec_field="codeConfigMapRef", source="ConfigMap"))
@@ -113,6 +124,18 @@ class LambdaFunction(Kind):
                      "s3Key": {"type": "string", "minLength": 1, "maxLength": 1024},
                      "s3ObjectVersion": {"type": "string", "minLength": 1, "maxLength": 1024,
                                          "description": "A version of a versioned bucket; unset: the latest."}}},
+        "image": {"type": "object",
+                  "description": "The package as a container image in ECR: uri, or an ECRRepository (repositoryRef "
+                                 "or repositoryUri) and a tag; a change of it updates the code. The package type "
+                                 "(image or zip) cannot change.",
+                  "properties": {"uri": {"type": "string", "pattern": IMAGE_URI,
+                                         "description": "The image by tag or digest."},
+                                 "tag": {"type": "string", "pattern": TAG}},
+                  "x-kubernetes-validations": [
+                      {"rule": "has(self.uri) != (has(self.repositoryRef) || has(self.repositoryUri))",
+                       "message": ONE_IMAGE},
+                      {"rule": "has(self.tag) == (has(self.repositoryRef) || has(self.repositoryUri))",
+                       "message": ONE_IMAGE}]},
         "environment": {"type": "object", "description": "Environment variables with plain values.",
                         "properties": {"variables": {
                             "type": "object", "maxProperties": 100,
@@ -130,9 +153,13 @@ class LambdaFunction(Kind):
                   "properties": {"name": {"type": "string", "pattern": ALIAS},
                                  "description": {"type": "string", "maxLength": 256}}},
     }
-    spec_required = ("functionName", "runtime", "handler")
+    spec_required = ("functionName",)
     spec_validations = (
-        {"rule": "has(self.code) != has(self.codeConfigMapRef)", "message": ONE_CODE},
+        {"rule": "(has(self.code) ? 1 : 0) + (has(self.codeConfigMapRef) ? 1 : 0) + (has(self.image) ? 1 : 0) == 1",
+         "message": ONE_CODE},
+        {"rule": "has(self.image) ? !(has(self.runtime) || has(self.handler)) : has(self.runtime) && has(self.handler)",
+         "message": RUNTIME_FOR_ZIP},
+        {"rule": "has(self.image) == has(oldSelf.image)", "message": PACKAGE_TYPE_FIXED},
         {"rule": "(has(self.subnetRefs) || has(self.subnetIds)) == "
                  "(has(self.securityGroupRefs) || has(self.securityGroupIds))", "message": VPC_PAIR},
         *({"rule": f"!has(self.{field}) || has(self.{field}.keys)", "message": _keys_needed(field)}
@@ -142,6 +169,8 @@ class LambdaFunction(Kind):
     references = (
         Reference("roleRef", "IAMRole", "role", ROLE_ARN, status_field="arn"),
         Reference("s3BucketRef", "S3Bucket", "s3Bucket", within="code"),
+        Reference("repositoryRef", "ECRRepository", "repositoryUri", REPOSITORY_URI, required=False, within="image",
+                  status_field="repositoryUri"),
         *placement_references(subnets_required=False),
     )
     status_properties = {"version": {"type": "string"}, "lastModified": {"type": "string"},
@@ -152,8 +181,10 @@ class LambdaFunction(Kind):
                        ("ARN", ".status.functionArn", "string"))
     drift_fields = (
         DriftField("functionName", Severity.CRITICAL, updatable=False),
+        DriftField("packageType", Severity.CRITICAL, updatable=False),
         DriftField("role", Severity.CRITICAL),
         DriftField("codeSha256", Severity.CRITICAL),
+        DriftField("imageUri", Severity.CRITICAL),
         DriftField("vpcConfig", Severity.CRITICAL),
         DriftField("runtime", Severity.WARNING),
         DriftField("handler", Severity.WARNING),
@@ -169,8 +200,16 @@ class LambdaFunction(Kind):
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
-        if ("code" in spec) == ("codeConfigMapRef" in spec):
+        if sum(field in spec for field in ("code", "codeConfigMapRef", "image")) != 1:
             raise TerminalError(ONE_CODE)
+        entry_point = [field for field in ("runtime", "handler") if field in spec]
+        if entry_point != ([] if "image" in spec else ["runtime", "handler"]):
+            raise TerminalError(RUNTIME_FOR_ZIP)
+        image = spec.get("image")
+        if image is not None:
+            repository = "repositoryRef" in image or "repositoryUri" in image
+            if ("uri" in image) == repository or ("tag" in image) != repository:
+                raise TerminalError(ONE_IMAGE)
         if bool(spec.get("subnetRefs") or spec.get("subnetIds")) != bool(spec.get("securityGroupRefs")
                                                                          or spec.get("securityGroupIds")):
             raise TerminalError(VPC_PAIR)
@@ -198,15 +237,18 @@ class LambdaFunction(Kind):
         return {
             "functionName": spec["functionName"],
             "role": spec["role"],
-            "runtime": spec["runtime"],
-            "handler": spec["handler"],
+            "runtime": spec.get("runtime"),
+            "handler": spec.get("handler"),
+            "packageType": "Image" if "image" in spec else "Zip",
+            "imageUri": _image_uri(spec["image"]) if "image" in spec else None,
             "description": spec.get("description", ""),
             **{name: spec.get(name) for name in NUMBERS},
             "architecture": spec.get("architecture"),
             "ephemeralStorage": spec.get("ephemeralStorage"),
             "reservedConcurrency": spec.get("reservedConcurrency"),
             "environment": {"variables": dict((spec.get("environment") or {}).get("variables") or {}),
-                            "referencedKeys": sorted(key for field in ENVIRONMENT_REFS for key in _keys(spec.get(field)))},
+                            "referencedKeys": sorted(key for field in ENVIRONMENT_REFS
+                                                     for key in _keys(spec.get(field)))},
             "vpcConfig": ({"subnetIds": subnets, "securityGroupIds": list(spec.get("securityGroupIds") or ())}
                           if subnets else {}),
             "layers": list(spec.get("layers") or ()),
@@ -221,7 +263,9 @@ class LambdaFunction(Kind):
 
     def inputs(self, aws: AWSClients, desired: State) -> None:
         """The code's SHA-256 as Lambda reports it (base64), from the ConfigMap's bytes or the S3
-        object itself."""
+        object itself (an image is compared by its URI)."""
+        if desired["imageUri"]:
+            return
         if desired.get(ZIP_FILE) is not None:
             desired["codeSha256"] = base64.b64encode(hashlib.sha256(desired[ZIP_FILE].reveal()).digest()).decode()
             return
@@ -261,6 +305,8 @@ class LambdaFunction(Kind):
                           if vpc.get("SubnetIds") else {}),
             "layers": [layer["Arn"] for layer in config.get("Layers") or ()],
             "codeSha256": config.get("CodeSha256"),
+            "packageType": config.get("PackageType", "Zip"),
+            "imageUri": (raw.get("Code") or {}).get("ImageUri"),
             "published": latest is not None and _frozen(latest) == _frozen(config),
             "aliases": [{"name": alias["Name"], "description": alias.get("Description", ""),
                          "latest": latest is not None and alias["FunctionVersion"] == latest["Version"]}
@@ -300,7 +346,7 @@ class LambdaFunction(Kind):
         answer = self.absent_if_missing(lam.get_function, FunctionName=ident)
         if answer is None:
             return None
-        raw = {key: answer[key] for key in ("Configuration", "Tags", "Concurrency") if key in answer}
+        raw = {key: answer[key] for key in ("Configuration", "Code", "Tags", "Concurrency") if key in answer}
         versions = [version for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=ident)
                     for version in page["Versions"] if version["Version"] != "$LATEST"]
         raw["Versions"] = sorted(versions, key=lambda version: int(version["Version"]))
@@ -310,10 +356,12 @@ class LambdaFunction(Kind):
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         lam = aws.client("lambda")
-        params = {"FunctionName": desired["functionName"], "Role": desired["role"], "Runtime": desired["runtime"],
-                  "Handler": desired["handler"], "Code": _code(desired), "Description": desired["description"],
-                  "Environment": _environment(desired), "Layers": desired["layers"], "Tags": dict(tags),
-                  "Publish": bool(desired["published"]), **_numbers(desired)}
+        params = {"FunctionName": desired["functionName"], "Role": desired["role"], "Code": _code(desired),
+                  "Description": desired["description"], "Environment": _environment(desired),
+                  "Layers": desired["layers"], "Tags": dict(tags), "Publish": bool(desired["published"]),
+                  **_entry_point(desired), **_numbers(desired)}
+        if desired["imageUri"]:
+            params["PackageType"] = "Image"
         if desired["vpcConfig"]:
             params["VpcConfig"] = _vpc(desired)
         if desired["architecture"]:
@@ -335,7 +383,7 @@ class LambdaFunction(Kind):
         if "reservedConcurrency" in changed:
             lam.put_function_concurrency(FunctionName=ident, ReservedConcurrentExecutions=desired["reservedConcurrency"])
         configuration = changed & CONFIGURATION
-        if changed & {"codeSha256", "architecture", ZIP_FILE}:
+        if changed & {"codeSha256", "imageUri", "architecture", ZIP_FILE}:
             lam.update_function_code(FunctionName=ident, **_code(desired),
                                      **({"Architectures": [desired["architecture"]]} if desired["architecture"] else {}))
             if configuration or desired["published"]:
@@ -344,9 +392,9 @@ class LambdaFunction(Kind):
             return
         if configuration:
             lam.update_function_configuration(
-                FunctionName=ident, Role=desired["role"], Runtime=desired["runtime"], Handler=desired["handler"],
-                Description=desired["description"], Environment=_environment(desired), Layers=desired["layers"],
-                VpcConfig=_vpc(desired), **_numbers(desired))
+                FunctionName=ident, Role=desired["role"], Description=desired["description"],
+                Environment=_environment(desired), Layers=desired["layers"], VpcConfig=_vpc(desired),
+                **_entry_point(desired), **_numbers(desired))
             if desired["published"]:
                 raise InProgress(f"updated the configuration of function {ident}; a version is published once "
                                  "Lambda has applied it", delay=UPDATE_DELAY, reason="Updating")
@@ -410,8 +458,19 @@ def _wait_for_update(config: Mapping[str, Any]) -> None:
 
 
 def _code(desired: State) -> dict[str, Any]:
-    """The package: the ConfigMap's bytes, or where it is in S3."""
+    """The package: the image, the ConfigMap's bytes, or where it is in S3."""
+    if desired["imageUri"]:
+        return {"ImageUri": desired["imageUri"]}
     return {"ZipFile": desired[ZIP_FILE].reveal()} if desired.get(ZIP_FILE) is not None else dict(desired["code"])
+
+
+def _image_uri(image: Mapping[str, Any]) -> str:
+    return image["uri"] if "uri" in image else f"{image['repositoryUri']}:{image['tag']}"
+
+
+def _entry_point(desired: State) -> dict[str, str]:
+    """Runtime and handler: a zip package's (an image brings its own)."""
+    return {key: desired[name] for name, key in (("runtime", "Runtime"), ("handler", "Handler")) if desired[name]}
 
 
 def _environment(desired: State) -> dict[str, Any]:
