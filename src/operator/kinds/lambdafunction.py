@@ -1,8 +1,8 @@
 """LambdaFunction: a Lambda function from a zip in S3 or in a ConfigMap, or a container image in ECR,
-run by one of our IAM roles, optionally in
-our subnets and security groups. Code and configuration are updated in place (one at a time, as
-Lambda's LastUpdateStatus allows); environment values may come from a Kubernetes Secret or ConfigMap.
-With `publish`, each change is published as a version, and `alias` points at the latest one."""
+run by one of our IAM roles, optionally in our subnets and security groups. Code and configuration
+are updated in place (one at a time, as Lambda's LastUpdateStatus allows); environment values may
+come from a Kubernetes Secret or ConfigMap. With `publish`, each change is published as a version,
+and `alias` points at the latest one."""
 
 from __future__ import annotations
 
