@@ -51,7 +51,7 @@ def role(cluster):
 def spec(name: str, network, **extra):
     subnets, group = network
     return {"clusterName": name, "version": "1.30", "roleRef": {"name": "role"},
-            "subnets": [{"subnetId": s} for s in subnets], "securityGroups": [{"groupId": group}], **extra}
+            "subnetIds": list(subnets), "securityGroupIds": [group], **extra}
 
 
 def described(eks, name: str) -> dict:
@@ -192,12 +192,15 @@ def test_a_name_someone_else_holds_is_not_taken_over(eks, cluster, network, role
 @pytest.mark.parametrize("extra", [
     {"endpointPublicAccess": False, "endpointPrivateAccess": False},
     {"endpointPublicAccess": False, "publicAccessCidrs": ["10.0.0.0/8"]},
+    {"subnetIds": ["subnet-0123456789abcdef0"]},
     {"role": "arn:aws:iam::123456789012:role/x"},  # and roleRef: both
+    {"subnetRefs": [{"name": "a"}, {"name": "b"}]},  # and subnetIds: both
 ])
 def test_invalid_specs_stop_before_any_aws_call(cluster, calls, extra):
     bad = {"clusterName": "bad", "role": "arn:aws:iam::123456789012:role/eks",
-           "subnets": [{"subnetId": "subnet-0123456789abcdef0"}, {"subnetId": "subnet-0123456789abcdef1"}]}
+           "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
     if "role" in extra:
         bad = {**bad, "roleRef": {"name": "role"}}
+    conflicting = "role" in extra or "subnetRefs" in extra
     check_stopped_before_aws(cluster, calls, "EKSCluster", {**bad, **extra},
-                             "ConflictingReference" if "role" in extra else "InvalidSpec")
+                             "ConflictingReference" if conflicting else "InvalidSpec")

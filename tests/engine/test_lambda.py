@@ -1,6 +1,7 @@
 """LambdaFunction through the engine against moto over HTTP: create with our role and bucket,
 configuration and code updated in place (one at a time, as LastUpdateStatus allows), drift healed
-with its severity, environment values from a Secret never seen, VPC placement, concurrency,
+with its severity, environment values from a Secret never seen and from a ConfigMap followed, VPC
+placement by our Subnet and SecurityGroup objects, concurrency, published versions and an alias,
 delete, Retain, adoption, a taken name, and bad input stopped before AWS."""
 
 from __future__ import annotations
@@ -178,18 +179,24 @@ def test_a_pending_function_is_provisioning_until_active(aws, cluster, stack):
     delete_all(cluster, [key])
 
 
+NETWORK = [("VPC", "net"), ("Subnet", "fn-a"), ("Subnet", "fn-b"), ("SecurityGroup", "fn")]
+
+
 def test_vpc_placement_layers_and_concurrency(aws, lam, cluster, stack):
-    ec2 = aws.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(VpcId=vpc, GroupName="fn", Description="fn")["GroupId"]
+    cluster.apply("VPC", "net", {"cidrBlock": "10.42.0.0/16"})
+    for name, cidr in (("fn-a", "10.42.1.0/24"), ("fn-b", "10.42.2.0/24")):
+        cluster.apply("Subnet", name, {"vpcRef": {"name": "net"}, "cidrBlock": cidr})
+    cluster.apply("SecurityGroup", "fn", {"vpcRef": {"name": "net"}, "groupName": "fn", "description": "fn"})
+    converge(cluster, NETWORK)
+    subnets = [cluster.status("Subnet", name)["subnetId"] for name in ("fn-a", "fn-b")]
     layer = lam.publish_layer_version(LayerName="deps", Content={"ZipFile": package("x = 1\n")})["LayerVersionArn"]
     key = ("LambdaFunction", "fn")
-    cluster.apply(*key, spec("placed", subnets=[{"subnetId": subnet}], securityGroups=[{"groupId": group}],
-                             layers=[layer], reservedConcurrency=5))
+    cluster.apply(*key, spec("placed", subnetRefs=[{"name": "fn-a"}, {"name": "fn-b"}],
+                             securityGroupRefs=[{"name": "fn"}], layers=[layer], reservedConcurrency=5))
     converge(cluster, [key])
     now = lam.get_function(FunctionName="placed")
-    assert now["Configuration"]["VpcConfig"]["SubnetIds"] == [subnet]
+    assert now["Configuration"]["VpcConfig"]["SubnetIds"] == subnets
+    assert now["Configuration"]["VpcConfig"]["SecurityGroupIds"] == [cluster.status("SecurityGroup", "fn")["groupId"]]
     assert [item["Arn"] for item in now["Configuration"]["Layers"]] == [layer]
     assert now["Concurrency"]["ReservedConcurrentExecutions"] == 5
     lam.put_function_concurrency(FunctionName="placed", ReservedConcurrentExecutions=50)
@@ -200,10 +207,7 @@ def test_vpc_placement_layers_and_concurrency(aws, lam, cluster, stack):
     assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
     now = lam.get_function(FunctionName="placed")["Configuration"]
     assert not (now.get("VpcConfig") or {}).get("SubnetIds") and not now.get("Layers")
-    delete_all(cluster, [key])
-    for call in (lambda: ec2.delete_security_group(GroupId=group), lambda: ec2.delete_subnet(SubnetId=subnet),
-                 lambda: ec2.delete_vpc(VpcId=vpc)):
-        call()
+    delete_all(cluster, [key, *reversed(NETWORK)])
 
 
 def test_retain_leaves_the_function_without_our_tags(lam, cluster, stack):
@@ -256,13 +260,174 @@ def test_code_from_a_config_map_follows_it(lam, cluster, calls, stack):
 
 @pytest.mark.parametrize("extra", [
     {"codeConfigMapRef": {"name": "fn-code", "key": "package.zip"}},
-    {"subnets": [{"subnetId": "subnet-0123456789abcdef0"}]},
+    {"subnetIds": ["subnet-0123456789abcdef0"]},
+    {"securityGroupIds": ["sg-0123456789abcdef0"]},
     {"environmentSecretRef": {"name": "db"}},
+    {"environmentConfigMapRef": {"name": "settings"}},
     {"environment": {"variables": {"A": "1"}}, "environmentSecretRef": {"name": "db", "keys": ["A"]}},
+    {"environmentConfigMapRef": {"name": "settings", "keys": ["A"]},
+     "environmentSecretRef": {"name": "db", "keys": ["A"]}},
     {"environmentSecretRef": {"name": "db", "keys": ["not-a-name"]}},
+    {"environmentConfigMapRef": {"name": "settings", "keys": ["not-a-name"]}},
+    {"alias": {"name": "live"}},
+    {"image": {"uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:v1"}},  # and code
 ])
 def test_invalid_specs_stop_before_any_aws_call(cluster, calls, extra):
     bad = {**spec("bad"), "role": "arn:aws:iam::123456789012:role/r",
            "code": {"s3Bucket": "b", "s3Key": "k.zip"}, **extra}
+    del bad["roleRef"]
+    check_stopped_before_aws(cluster, calls, "LambdaFunction", bad, "InvalidSpec")
+
+
+def test_environment_from_a_config_map_follows_it(lam, cluster, calls, stack):
+    config_maps = Secrets()
+    cluster.engine.read_config_map = config_maps
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("configured", environment={"variables": {"MODE": "live"}},
+                             environmentConfigMapRef={"name": "settings", "keys": ["LOG_LEVEL", "REGION"]}))
+    waiting = cluster.reconcile(*key)
+    assert ready_reason(waiting) == "ConfigMapNotFound" and not waiting.permanent and "settings" in waiting.message
+    config_maps.put("settings", LOG_LEVEL="info", REGION="eu-west-1", UNUSED="x")
+    converge(cluster, [key])
+    assert configuration(lam, "configured")["Environment"]["Variables"] == {
+        "MODE": "live", "LOG_LEVEL": "info", "REGION": "eu-west-1"}
+    config_maps.put("settings", LOG_LEVEL="debug", REGION="eu-west-1")
+    updated = cluster.reconcile(*key, "update")  # the ConfigMap watch wakes the object
+    assert reasons(updated) == ["Updated"]
+    assert configuration(lam, "configured")["Environment"]["Variables"]["LOG_LEVEL"] == "debug"
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+
+    # A variable of the ConfigMap removed out of band comes back (its name is compared).
+    lam.update_function_configuration(FunctionName="configured", Environment={"Variables": {"MODE": "live"}})
+    healed = cluster.reconcile(*key, "resync")
+    assert reasons(healed) == ["DriftHealed"]
+    assert configuration(lam, "configured")["Environment"]["Variables"]["REGION"] == "eu-west-1"
+
+    # Published: the update waits for Lambda, then the next run publishes without applying the
+    # ConfigMap again (it is still new to the engine: the waiting run recorded nothing).
+    cluster.apply(*key, spec("configured", environment={"variables": {"MODE": "live"}}, publish=True,
+                             environmentConfigMapRef={"name": "settings", "keys": ["LOG_LEVEL", "REGION"]}))
+    converge(cluster, [key])
+    config_maps.put("settings", LOG_LEVEL="warning", REGION="eu-west-1")
+    calls.calls.clear()
+    assert ready_reason(cluster.reconcile(*key, "update")) == "Updating"
+    published = cluster.reconcile(*key, "update")
+    assert reasons(published) == ["Updated"] and ready_reason(published) == "Available"
+    assert calls.calls["UpdateFunctionConfiguration"] == 1 and calls.calls["PublishVersion"] == 1
+    assert lam.get_function(FunctionName="configured", Qualifier=published.status["version"])[
+        "Configuration"]["Environment"]["Variables"]["LOG_LEVEL"] == "warning"
+    assert reasons(cluster.reconcile(*key, "update")) == [] and calls.calls["UpdateFunctionConfiguration"] == 1
+    delete_all(cluster, [key])
+
+
+def versions(lam, name: str) -> list[str]:
+    return [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]
+            if v["Version"] != "$LATEST"]
+
+
+def test_publish_versions_and_an_alias_at_the_latest(aws, lam, cluster, calls, stack):
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, spec("released", publish=True, alias={"name": "live", "description": "what serves"}))
+    converge(cluster, [key])
+    status = cluster.status(*key)
+    alias = lam.get_alias(FunctionName="released", Name="live")
+    assert versions(lam, "released") == ["1"] and status["version"] == "1"
+    assert (alias["FunctionVersion"], alias["Description"]) == ("1", "what serves")
+    assert status["aliasArn"] == alias["AliasArn"] and status["aliasArn"].endswith(":function:released:live")
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+
+    # A configuration change: updated, then (once Lambda applied it) published, the alias follows.
+    cluster.apply(*key, spec("released", publish=True, alias={"name": "live", "description": "what serves"},
+                             memorySize=512))
+    first = cluster.reconcile(*key, "update")
+    assert ready_reason(first) == "Updating" and calls.calls["PublishVersion"] == 0
+    done = cluster.reconcile(*key, "update")
+    assert reasons(done) == ["Updated"] and ready_reason(done) == "Available"
+    assert versions(lam, "released") == ["1", "2"] and done.status["version"] == "2"
+    assert lam.get_alias(FunctionName="released", Name="live")["FunctionVersion"] == "2"
+    assert lam.get_function(FunctionName="released", Qualifier="2")["Configuration"]["MemorySize"] == 512
+
+    # New code: the same path (code, then a version).
+    aws.client("s3").put_object(Bucket=stack, Key="fn.zip", Body=package("def handler(e, c): return 3\n"))
+    assert ready_reason(cluster.reconcile(*key, "resync")) == "Updating"
+    converge(cluster, [key])
+    assert versions(lam, "released") == ["1", "2", "3"]
+    assert lam.get_alias(FunctionName="released", Name="live")["FunctionVersion"] == "3"
+
+    # Out of band: the alias moved back and a second alias added (the function's only alias is the spec's).
+    lam.update_alias(FunctionName="released", Name="live", FunctionVersion="1")
+    lam.create_alias(FunctionName="released", Name="other", FunctionVersion="1")
+    healed = cluster.reconcile(*key, "resync")
+    assert reasons(healed) == ["DriftHealed"] and "aliases" in healed.events[0].message
+    assert [(a["Name"], a["FunctionVersion"]) for a in lam.list_aliases(FunctionName="released")["Aliases"]] == [
+        ("live", "3")]
+
+    # Renamed, then removed: the old alias goes; no version is published without a change.
+    cluster.apply(*key, spec("released", publish=True, alias={"name": "stable"}, memorySize=512))
+    assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
+    assert [a["Name"] for a in lam.list_aliases(FunctionName="released")["Aliases"]] == ["stable"]
+    cluster.apply(*key, spec("released", publish=True, memorySize=512))
+    assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
+    assert lam.list_aliases(FunctionName="released")["Aliases"] == [] and versions(lam, "released") == ["1", "2", "3"]
+    assert cluster.status(*key).get("aliasArn") is None
+    assert calls.calls["PublishVersion"] == 2
+    delete_all(cluster, [key])
+
+
+IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fn:v1"
+
+
+def image_spec(name: str, image: dict, **extra):
+    return {"functionName": name, "roleRef": {"name": "role"}, "image": image, **extra}
+
+
+def test_a_container_image_from_our_repository_follows_its_tag(lam, cluster, calls, stack):
+    cluster.apply("ECRRepository", "images", {"repositoryName": f"fn-{secrets.token_hex(4)}"})
+    converge(cluster, [("ECRRepository", "images")])
+    repository = cluster.status("ECRRepository", "images")["repositoryUri"]
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, image_spec("boxed", {"repositoryRef": {"name": "images"}, "tag": "v1"}, memorySize=256))
+    converge(cluster, [key])
+    now = lam.get_function(FunctionName="boxed")
+    assert now["Configuration"]["PackageType"] == "Image" and now["Code"]["ImageUri"] == f"{repository}:v1"
+    assert "Runtime" not in now["Configuration"] or not now["Configuration"]["Runtime"]
+    assert reasons(cluster.reconcile(*key, "resync")) == []
+
+    cluster.apply(*key, image_spec("boxed", {"repositoryRef": {"name": "images"}, "tag": "v2"}, memorySize=256))
+    calls.calls.clear()
+    assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
+    assert lam.get_function(FunctionName="boxed")["Code"]["ImageUri"] == f"{repository}:v2"
+    assert calls.calls["UpdateFunctionCode"] == 1 and calls.calls["UpdateFunctionConfiguration"] == 0
+
+    # Another image deployed outside: critical drift, the spec's image again.
+    lam.update_function_code(FunctionName="boxed", ImageUri=f"{repository}:debug")
+    healed = cluster.reconcile(*key, "resync")
+    assert reasons(healed) == ["DriftHealed"] and "imageUri" in healed.events[0].message
+    assert lam.get_function(FunctionName="boxed")["Code"]["ImageUri"] == f"{repository}:v2"
+    delete_all(cluster, [key, ("ECRRepository", "images")])
+
+
+def test_an_image_by_uri_is_created_with_no_runtime_and_stays_an_image(lam, cluster, calls, stack):
+    key = ("LambdaFunction", "fn")
+    cluster.apply(*key, image_spec("by-uri", {"uri": IMAGE_URI}))
+    converge(cluster, [key])
+    assert lam.get_function(FunctionName="by-uri")["Code"]["ImageUri"] == IMAGE_URI
+    # A zip package instead (past the CRD's transition rule, e.g. on an API server without it).
+    cluster.apply(*key, spec("by-uri"))
+    calls.calls.clear()
+    refused = cluster.reconcile(*key, "update")
+    assert refused.permanent and ready_reason(refused) == "ReplacementRequired" and "packageType" in refused.message
+    assert calls.calls["UpdateFunctionCode"] == 0
+    assert lam.get_function(FunctionName="by-uri")["Code"]["ImageUri"] == IMAGE_URI
+    delete_all(cluster, [key])
+
+
+@pytest.mark.parametrize("extra", [
+    {"runtime": "python3.12"},
+    {"image": {"uri": IMAGE_URI, "tag": "v1"}},
+    {"image": {"repositoryUri": IMAGE_URI.split(":")[0]}},
+])
+def test_invalid_image_specs_stop_before_any_aws_call(cluster, calls, extra):
+    bad = {**image_spec("bad", {"uri": IMAGE_URI}), "role": "arn:aws:iam::123456789012:role/r", **extra}
     del bad["roleRef"]
     check_stopped_before_aws(cluster, calls, "LambdaFunction", bad, "InvalidSpec")

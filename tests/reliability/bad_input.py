@@ -20,10 +20,13 @@ SUBNET_ID = "subnet-0123abcd"
 ENDPOINT = "http://127.0.0.1:1"  # the cases' AWSProviders never get past their spec
 # A valid EKSCluster spec (without its provider), changed by each EKS case.
 EKS = {"clusterName": "platform", "role": "arn:aws:iam::123456789012:role/eks",
-       "subnets": [{"subnetId": "subnet-0123abcd"}, {"subnetId": "subnet-4567abcd"}]}
+       "subnetIds": ["subnet-0123abcd", "subnet-4567abcd"]}
 # A valid LambdaFunction spec (without its provider), changed by each Lambda case.
 FN = {"functionName": "orders", "runtime": "python3.12", "handler": "app.handler",
       "role": "arn:aws:iam::123456789012:role/fn", "code": {"s3Bucket": "code", "s3Key": "fn.zip"}}
+# The same function from a container image.
+FN_IMAGE = {"functionName": "orders", "role": FN["role"],
+            "image": {"uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:v1"}}
 
 
 @dataclass(frozen=True)
@@ -214,8 +217,22 @@ CASES: tuple[Case, ...] = (
     Case("lambda-role-dangling", "LambdaFunction", {**AWS, **{k: v for k, v in FN.items() if k != "role"},
                                                     "roleRef": {"name": "ghost"}},
          reason="DependencyNotReady", waits=True),
+    Case("lambda-subnet-id-pattern", "LambdaFunction", {**AWS, **FN, "subnetIds": ["subnet-1"],
+                                                        "securityGroupIds": ["sg-0123abcd"]},
+         rejected="spec.subnetIds[0]"),
+    Case("lambda-subnets-without-groups", "LambdaFunction", {**AWS, **FN, "subnetIds": [SUBNET_ID]},
+         reason="InvalidSpec"),
+    Case("lambda-alias-unpublished", "LambdaFunction", {**AWS, **FN, "alias": {"name": "live"}}, reason="InvalidSpec"),
+    Case("lambda-alias-version-number", "LambdaFunction", {**AWS, **FN, "publish": True, "alias": {"name": "7"}},
+         rejected="spec.alias.name"),
+    Case("lambda-image-uri", "LambdaFunction", {**AWS, **FN_IMAGE, "image": {"uri": "docker.io/library/python:3"}},
+         rejected="spec.image.uri"),
+    Case("lambda-image-and-runtime", "LambdaFunction", {**AWS, **FN_IMAGE, "runtime": "python3.12"},
+         reason="InvalidSpec"),
     Case("eks-version", "EKSCluster", {**AWS, **EKS, "version": "2"}, rejected="spec.version"),
-    Case("eks-one-subnet", "EKSCluster", {**AWS, **EKS, "subnets": [{"subnetId": SUBNET_ID}]}, rejected="spec.subnets"),
+    Case("eks-one-subnet", "EKSCluster", {**AWS, **EKS, "subnetIds": [SUBNET_ID]}, reason="InvalidSpec"),
+    Case("eks-subnets-twice", "EKSCluster", {**AWS, **EKS, "subnetRefs": [{"name": "a"}, {"name": "b"}]},
+         reason="ConflictingReference"),
     Case("eks-logging", "EKSCluster", {**AWS, **EKS, "logging": ["kubelet"]}, rejected="spec.logging[0]"),
     Case("eks-auth-mode", "EKSCluster", {**AWS, **EKS, "authenticationMode": "LDAP"},
          rejected="spec.authenticationMode"),

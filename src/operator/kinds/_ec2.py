@@ -137,24 +137,10 @@ class EC2Kind(Kind):
             ec2.create_tags(Resources=[ident], Tags=aws_tags(change.add))
 
 
-# A resource placed in a VPC by lists of subnets and security groups, each item by reference or id
-# (spec fields `subnets: [{subnetRef | subnetId}]`, `securityGroups: [{securityGroupRef | groupId}]`).
-SUBNETS_REF = Reference("subnetRef", "Subnet", "subnetId", ID_PATTERN.format("subnet"), within="subnets")
-SECURITY_GROUPS_REF = Reference("securityGroupRef", "SecurityGroup", "groupId", ID_PATTERN.format("sg"),
-                                within="securityGroups")
-
-
-def placement_properties(owner: str, min_subnets: int = 0) -> dict[str, Any]:
-    """The CRD properties `subnets` and `securityGroups` (the engine adds each item's reference);
-    `owner` says whose they are ("the function's")."""
-    def listed(noun: str, ref: str, field: str, minimum: int) -> dict[str, Any]:
-        return {"type": "array", **({"minItems": minimum} if minimum else {}), "maxItems": 16,
-                "items": {"type": "object"}, "description": f"{owner} {noun}s (each by {ref} or {field})."}
-    return {"subnets": listed("subnet", "subnetRef", "subnetId", min_subnets),
-            "securityGroups": listed("security group", "securityGroupRef", "groupId", 0)}
-
-
-def placement(spec: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The resolved subnet ids and security group ids of a spec."""
-    return ([item["subnetId"] for item in spec.get("subnets") or ()],
-            [item["groupId"] for item in spec.get("securityGroups") or ()])
+def placement_references(subnets_required: bool) -> tuple[Reference, Reference]:
+    """A resource placed in a VPC by subnets and security groups, named as every placed kind
+    names them: `subnetRefs` (our objects) or `subnetIds`, `securityGroupRefs` or `securityGroupIds`."""
+    return (Reference("subnetRefs", "Subnet", "subnetIds", ID_PATTERN.format("subnet"), required=subnets_required,
+                      many=True),
+            Reference("securityGroupRefs", "SecurityGroup", "securityGroupIds", ID_PATTERN.format("sg"),
+                      required=False, many=True))

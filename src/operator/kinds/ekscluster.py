@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
 from ..provider.errors import InProgress, TerminalError
-from ._ec2 import CIDR_PATTERN, SECURITY_GROUPS_REF, SUBNETS_REF, placement, placement_properties
+from ._ec2 import CIDR_PATTERN, placement_references
 
 NAME = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
 VERSION = r"^1\.[0-9]{2}$"
@@ -19,6 +19,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 AUTHENTICATION_MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 # Seconds before looking again at a cluster AWS is creating, updating or deleting (10+ minutes).
 PROGRESS_DELAY = 30.0
+TWO_SUBNETS = "EKS needs at least 2 subnets (in different availability zones)"
 VPC_FIELDS = {"subnetIds": "subnetIds", "securityGroupIds": "securityGroupIds",
               "endpointPublicAccess": "endpointPublicAccess", "endpointPrivateAccess": "endpointPrivateAccess",
               "publicAccessCidrs": "publicAccessCidrs"}
@@ -48,7 +49,6 @@ class EKSCluster(Kind):
         "version": {"type": "string", "pattern": VERSION,
                     "description": "Kubernetes minor version (1.31); upgraded in place one minor at a time, never "
                                    "downgraded. Unset: EKS's default, recorded."},
-        **placement_properties("The control plane's network interfaces:", min_subnets=2),
         "endpointPublicAccess": {"type": "boolean", "default": True,
                                  "description": "The API server endpoint is reachable from the internet."},
         "endpointPrivateAccess": {"type": "boolean", "default": False,
@@ -65,15 +65,16 @@ class EKSCluster(Kind):
                                                         "(by kmsKeyRef or kmsKeyArn); can be added, never changed "
                                                         "or removed."},
     }
-    spec_required = ("clusterName", "subnets")
-    spec_validations = ({"rule": "self.endpointPublicAccess || self.endpointPrivateAccess",
+    spec_required = ("clusterName",)
+    spec_validations = ({"rule": "!has(self.subnetRefs) || size(self.subnetRefs) >= 2", "message": TWO_SUBNETS},
+                        {"rule": "!has(self.subnetIds) || size(self.subnetIds) >= 2", "message": TWO_SUBNETS},
+                        {"rule": "self.endpointPublicAccess || self.endpointPrivateAccess",
                          "message": "at least one of endpointPublicAccess and endpointPrivateAccess must be true"},
                         {"rule": "!has(self.publicAccessCidrs) || self.endpointPublicAccess",
                          "message": "publicAccessCidrs needs endpointPublicAccess"})
     references = (
         Reference("roleRef", "IAMRole", "role", ROLE_ARN, status_field="arn"),
-        SUBNETS_REF,
-        SECURITY_GROUPS_REF,
+        *placement_references(subnets_required=True),
         Reference("kmsKeyRef", "KMSKey", "kmsKeyArn", required=False, within="encryption", status_field="arn"),
     )
     status_properties = {"certificateAuthority": {"type": "string"}, "oidcIssuer": {"type": "string"},
@@ -95,19 +96,20 @@ class EKSCluster(Kind):
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
+        if len(spec.get("subnetRefs") or spec.get("subnetIds") or ()) < 2:
+            raise TerminalError(TWO_SUBNETS)
         if not (spec.get("endpointPublicAccess", True) or spec.get("endpointPrivateAccess", False)):
             raise TerminalError("at least one of endpointPublicAccess and endpointPrivateAccess must be true")
         if "publicAccessCidrs" in spec and not spec.get("endpointPublicAccess", True):
             raise TerminalError("publicAccessCidrs needs endpointPublicAccess")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
-        subnets, groups = placement(spec)
         return {
             "clusterName": spec["clusterName"],
             "role": spec["role"],
             "version": spec.get("version"),
-            "subnetIds": subnets,
-            "securityGroupIds": groups,
+            "subnetIds": list(spec["subnetIds"]),
+            "securityGroupIds": list(spec.get("securityGroupIds") or ()),
             "endpointPublicAccess": spec.get("endpointPublicAccess", True),
             "endpointPrivateAccess": spec.get("endpointPrivateAccess", False),
             "publicAccessCidrs": spec.get("publicAccessCidrs"),
