@@ -482,3 +482,24 @@ def test_tags_a_kind_derives_from_the_spec_give_way_to_the_specs_tags_and_status
     h.body["metadata"]["generation"] = 2
     outcome = h.once("update")
     assert kind.store["g1"]["Tags"]["label"] == "from-tags" and outcome.status["echo"] is None
+
+
+@pytest.mark.parametrize("sent", [True, False])
+def test_a_secret_sent_by_an_update_still_in_progress_is_not_sent_again(sent):
+    # An update that sent the new secret and answers InProgress (AWS applies it for minutes)
+    # records the Secret's version; one that waits before sending anything does not.
+    class Slow(Gadget):
+        def update(self, aws, ident, desired, raw, changed):
+            self._call("update", sorted(changed))
+            if sent:
+                self.store[ident]["Password"] = desired["password"].reveal()
+            raise InProgress("AWS is applying the change", sent=sent)
+
+    kind = Slow()
+    h = Harness(kind)
+    h.converge()
+    h.secrets["pw"] = ({"value": "n3w"}, "uid/2")
+    assert h.once("resync").retry_after
+    assert h.body["status"]["secretVersions"] == {"password": "uid/2" if sent else "uid/1"}
+    h.once("resync")
+    assert names(kind.calls, "update") == [["password"]] * (1 if sent else 2)

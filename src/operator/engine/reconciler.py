@@ -518,7 +518,12 @@ class Reconciler:
             changed = frozenset(f.name for f in delta.changed) | delta.secrets
             with self._writing(run):
                 if changed:
-                    kind.update(aws, ident, run.desired, run.raw, changed)
+                    try:
+                        kind.update(aws, ident, run.desired, run.raw, changed)
+                    except InProgress as progress:
+                        if progress.sent and run.secret_versions:
+                            outcome.status[SECRET_VERSIONS] = run.secret_versions
+                        raise
                 if delta.tags_to_set or delta.tags_to_remove:
                     kind.set_tags(aws, ident, TagChange(delta.tags_to_set, delta.tags_to_remove,
                                                         dict(run.desired.get("tags") or {})))

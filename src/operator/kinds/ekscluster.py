@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..engine.schema import immutable
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
 from ..provider.errors import InProgress, TerminalError
@@ -45,7 +46,7 @@ class EKSCluster(Kind):
                         ErrorMatch("ResourceInUseException", reason="ClusterUpdateInProgress", delay=PROGRESS_DELAY))
     spec_properties = {
         "clusterName": {"type": "string", "pattern": NAME, "description": "Cluster name; cannot change.",
-                        "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "clusterName cannot change"}]},
+                        **immutable("clusterName cannot change")},
         "version": {"type": "string", "pattern": VERSION,
                     "description": "Kubernetes minor version (1.31); upgraded in place one minor at a time, never "
                                    "downgraded. Unset: EKS's default, recorded."},

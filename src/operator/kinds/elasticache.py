@@ -397,7 +397,7 @@ class ElastiCacheCluster(Kind):
         if params:
             ec.modify_replication_group(ReplicationGroupId=ident, ApplyImmediately=True, **params)
             if scaling:
-                raise InProgress(f"{ident}: modified; the node count changes once AWS has applied that")
+                raise InProgress(f"{ident}: modified; the node count changes once AWS has applied that", sent=True)
         if scaling:
             _scale_group(ec, ident, desired["nodes"], observed["nodes"], raw["Group"])
 

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any, Mapping
 
+from ..engine.schema import immutable
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, SecretInput,
                            Severity, State, TagChange, Tagging)
 from ..provider.errors import InProgress, RetryableError, TerminalError, is_not_found
@@ -101,8 +102,7 @@ class LambdaFunction(Kind):
                                  shape="binary", spec_field="codeConfigMapRef", source="ConfigMap"))
     spec_properties = {
         "functionName": {"type": "string", "pattern": NAME, "description": "Function name; cannot change.",
-                         "x-kubernetes-validations": [{"rule": "self == oldSelf",
-                                                       "message": "functionName cannot change"}]},
+                         **immutable("functionName cannot change")},
         "runtime": {"type": "string", "pattern": r"^(nodejs|python|java|dotnet|ruby|provided)[a-z0-9.]*$",
                     "description": "Runtime identifier (python3.12, nodejs20.x, java21, provided.al2023...)."},
         "handler": {"type": "string", "pattern": r"^[^\s]{1,128}$",
@@ -397,7 +397,7 @@ class LambdaFunction(Kind):
                 **_entry_point(desired), **_numbers(desired))
             if desired["published"]:
                 raise InProgress(f"updated the configuration of function {ident}; a version is published once "
-                                 "Lambda has applied it", delay=UPDATE_DELAY, reason="Updating")
+                                 "Lambda has applied it", delay=UPDATE_DELAY, reason="Updating", sent=True)
         latest = _latest_version(raw)
         version = latest["Version"] if latest else None
         if "published" in changed:

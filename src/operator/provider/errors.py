@@ -87,9 +87,12 @@ class InProgress(RetryableError):
     reason = "InProgress"
     error_type = "sync_failed"
 
-    def __init__(self, message: str, *, delay: float | None = None, **kwargs):
+    def __init__(self, message: str, *, delay: float | None = None, sent: bool = False, **kwargs):
         super().__init__(message, **kwargs)
         self.delay = delay  # None: the engine's provisioning delay
+        # Raised by an update after it sent the changes asked for (secret inputs included) and
+        # AWS applies them: the secrets' versions are recorded, so they are not sent again.
+        self.sent = sent
 
 
 class DeletionProtected(RetryableError):
