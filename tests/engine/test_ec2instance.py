@@ -34,7 +34,7 @@ def spec(**more) -> dict:
     # The root volume is always set: without a mapping moto attaches the default root volume at
     # /dev/sda1 whatever the AMI's root device is (/dev/xvda here), where AWS uses the AMI's.
     return {"imageId": IMAGE, "instanceType": "t3.micro", "subnetRef": {"name": "s"},
-            "securityGroups": [{"securityGroupRef": {"name": "web"}}], "rootVolume": {"sizeGiB": 8}, **more}
+            "securityGroupRefs": [{"name": "web"}], "rootVolume": {"sizeGiB": 8}, **more}
 
 
 def build_stack(cluster: Cluster, net: int, key_name: str) -> Cluster:
@@ -112,8 +112,7 @@ def test_create_update_in_place_drift_heal_delete(aws, live):
 
     # In place: a second security group, the hop limit, termination protection, volume sizes.
     cluster.apply(KIND, "web", spec(keyPairRef={"name": "k"}, userData="#!/bin/sh\necho hello\n",
-                                    securityGroups=[{"securityGroupRef": {"name": "web"}},
-                                                    {"securityGroupRef": {"name": "ssh"}}],
+                                    securityGroupRefs=[{"name": "web"}, {"name": "ssh"}],
                                     rootVolume={"sizeGiB": 16, "volumeType": "gp3", "encrypted": True},
                                     volumes=[{"deviceName": "/dev/sdf", "sizeGiB": 30, "volumeType": "gp3"}],
                                     metadataOptions={"httpPutResponseHopLimit": 1}, terminationProtection=True,
@@ -240,8 +239,8 @@ def test_a_second_instance_from_a_retried_create_is_found_by_the_owner_tag_and_d
 
 @pytest.mark.parametrize("changes, reason, message", [
     ({"subnetId": None}, "MissingReference", "subnetRef"),
-    ({"securityGroups": [{"securityGroupRef": {"name": "web"}, "groupId": "sg-0123abcd"}]}, "ConflictingReference",
-     "securityGroupRef"),
+    ({"securityGroupIds": ["sg-0123abcd"], "securityGroupRefs": [{"name": "web"}]}, "ConflictingReference",
+     "securityGroupRefs"),
     ({"rootVolume": {"sizeGiB": 8, "volumeType": "gp2", "iops": 3000}}, "InvalidVolume", "iops needs"),
     ({"volumes": [{"deviceName": "/dev/sdf", "sizeGiB": 8, "throughput": 250}]}, "InvalidVolume", "throughput needs"),
     ({"volumes": [{"deviceName": "/dev/sdf", "sizeGiB": 8, "kmsKeyId": "1234abcd"}]}, "InvalidVolume",

@@ -121,7 +121,8 @@ class EC2Instance(EC2Kind):
     identifier = "instanceId"
     references = (
         SUBNET_REF,
-        Reference("securityGroupRef", "SecurityGroup", "groupId", ID_PATTERN.format("sg"), within="securityGroups"),
+        Reference("securityGroupRefs", "SecurityGroup", "securityGroupIds", ID_PATTERN.format("sg"), required=False,
+                  many=True),
         Reference("keyPairRef", "EC2KeyPair", "keyName", required=False, status_field="keyName"),
         Reference("kmsKeyRef", "KMSKey", "kmsKeyId", KMS_KEY, required=False, within="rootVolume",
                   status_field="arn"),
@@ -135,9 +136,6 @@ class EC2Instance(EC2Kind):
         "instanceType": {"type": "string", "pattern": r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$",
                          "description": "Instance type (e.g. t3.micro); a change stops and starts the instance "
                                         "(allowRestart)."},
-        "securityGroups": {"type": "array", "maxItems": 16, "items": {"type": "object"},
-                           "description": "Security groups (securityGroupRef or groupId); the subnet's VPC default "
-                                          "group when unset."},
         "iamInstanceProfile": {"type": "string", "minLength": 1, "maxLength": 2048,
                                "pattern": r"^(arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/\S+|[\w+=,.@-]{1,128})$",
                                "description": "Instance profile name or ARN (changes in place)."},
@@ -212,7 +210,7 @@ class EC2Instance(EC2Kind):
                 raise TerminalError(f"spec.{field}: {VOLUME_RULES[2]['message']}", reason="InvalidVolume")
 
     def desired(self, spec: Mapping[str, Any]) -> State:
-        groups = [item["groupId"] for item in spec.get("securityGroups") or ()]
+        groups = list(spec.get("securityGroupIds") or ())
         volumes = ([{**spec["rootVolume"], "deviceName": ROOT}] if spec.get("rootVolume") else []) + list(
             spec.get("volumes") or ())
         return {
