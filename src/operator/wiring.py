@@ -28,7 +28,7 @@ from .kinds import all_kinds
 from .kube import ApiClient, StartupProblem, SecretReader, check_served
 from .leader import LeaderElector
 from .logs import KopfRoutineLines, ObjectLog, about_object
-from .wakeups import DependencyWaker
+from .wakeups import DependencyWaker, merged_status
 from .provider.sessions import ProviderSessions
 from .settings import OperatorConfig
 
@@ -43,17 +43,22 @@ PROGRESS_PREFIX = "infra-operator.dev"
 
 
 class IndexedCluster:
-    """ClusterView over kopf's in-memory indexes (passed to handlers as keyword arguments)."""
+    """ClusterView over kopf's in-memory indexes (passed to handlers as keyword arguments), and
+    over the statuses handlers wrote that the indexes do not show yet (`written`)."""
 
-    def __init__(self, plurals: Mapping[str, str], indices: Mapping[str, Any]):
+    def __init__(self, plurals: Mapping[str, str], indices: Mapping[str, Any],
+                 written: Callable[[str, str, str], ObjectSummary | None] = lambda kind, namespace, name: None):
         self._plurals = plurals
         self._indices = indices
+        self._written = written
 
     def find(self, kind: str, namespace: str, name: str) -> ObjectSummary | None:
         # A kind this operator does not serve (yet) has no objects: who names one waits for it.
         plural = self._plurals.get(kind)
         if plural is None:
             return None
+        if (written := self._written(kind, namespace, name)) is not None:
+            return written
         index = self._indices.get(_summary_index(plural))
         store = index.get((namespace, name)) if index is not None else None
         return next(iter(store), None) if store else None
@@ -188,7 +193,7 @@ def build_registry(config: OperatorConfig, reconciler: Reconciler,
         def summary(namespace: str, name: str, status: Mapping[str, Any], **_: Any) -> dict:
             found = ObjectSummary.of(status, identifier)
             if kind is not None:
-                waker.observed(kind, namespace, name, found.ready and bool(found.ident))
+                waker.indexed(kind, namespace, name, found)
             return {(namespace, name): found}
 
     # A provider's readiness goes to the waker from its check (its status may say Ready from
@@ -267,9 +272,17 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
                   handling: Handling) -> None:
     plural = kind.plural
 
+    def written(outcome: Outcome, body: Any) -> None:
+        """The waker learns the status about to be written: dependents see it and wake now."""
+        status = body.get("status")
+        waker.written(kind.kind, body["metadata"]["namespace"], body["metadata"]["name"],
+                      ObjectSummary.of(status, kind.identifier),
+                      ObjectSummary.of(merged_status(status, outcome.status), kind.identifier))
+
     def apply(outcome: Outcome, body: Any, patch: Any, cluster: IndexedCluster, *, raise_retry: bool = True) -> None:
         """An object waiting for others is run again when they are Ready (the waker), not on a
         kopf retry (kopf would hold it until the retry's delay whatever happens meanwhile)."""
+        written(outcome, body)
         if outcome.waiting_on:
             namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
             waker.wait(kind.kind, namespace, name, outcome.waiting_on,
@@ -287,14 +300,14 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
     @kopf.on.update(plural=plural, id="reconcile", **resource)
     @kopf.on.resume(plural=plural, id="reconcile", **resource)
     def reconcile(body: Any, patch: Any, reason: str, **indices: Any) -> None:
-        cluster = IndexedCluster(plurals, indices)
+        cluster = IndexedCluster(plurals, indices, waker.latest)
         handling(body, lambda: reconciler.reconcile(kind, body, reason, cluster),
                  lambda outcome: apply(outcome, body, patch, cluster))
 
     @kopf.timer(plural=plural, id="resync", interval=config.resync_interval,
                 initial_delay=config.resync_interval, **resource)
     def resync(body: Any, patch: Any, **indices: Any) -> None:
-        cluster = IndexedCluster(plurals, indices)
+        cluster = IndexedCluster(plurals, indices, waker.latest)
         handling(body, lambda: reconciler.reconcile(kind, body, "resync", cluster),
                  lambda outcome: apply(outcome, body, patch, cluster, raise_retry=False))
 
@@ -307,8 +320,13 @@ def register_kind(registry: kopf.OperatorRegistry, resource: dict, kind: Kind, r
 
     @kopf.on.delete(plural=plural, id="finalize", **resource)
     def finalize(body: Any, patch: Any, **indices: Any) -> None:
-        handling(body, lambda: reconciler.finalize(kind, body, IndexedCluster(plurals, indices)),
-                 lambda outcome: _apply(outcome, body, patch))
+        def apply_finalized(outcome: Outcome) -> None:
+            written(outcome, body)
+            # Retried by kopf, whatever it waits for: a handler that returns releases the finalizer.
+            _apply(outcome, body, patch)
+
+        handling(body, lambda: reconciler.finalize(kind, body, IndexedCluster(plurals, indices, waker.latest)),
+                 apply_finalized)
 
 
 def kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
