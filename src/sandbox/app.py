@@ -26,6 +26,7 @@ import yaml
 
 from ..operator.cli import StartupProblem, configure_logging, serve_metrics
 from ..operator.crds import all_crds
+from ..operator.engine.reconciler import EngineSettings
 from ..operator.engine.schema import GROUP
 from ..operator.settings import KubeSettings, OperatorConfig
 from ..operator.wiring import run_operator
@@ -175,6 +176,9 @@ class Sandbox:
             kube=KubeSettings(clusterwide=True, server=kube.access.server),
             resync_interval=options.resync_interval, provider_check_interval=60.0, provider_retry_delay=5.0,
             metrics_address=None, liveness_address=None, workers=8,
+            # The embedded AWS provisions at once or within SANDBOX_CERTIFICATE_WAIT: looking again
+            # after the default 5 s would hold the sample certificate (and CloudFront behind it) up.
+            engine=EngineSettings(provisioning_delay=float(SANDBOX_CERTIFICATE_WAIT)),
             log_format=options.log_format, log_level=options.log_level,
             retry_warning_after=options.retry_warning_after)
         operator = asyncio.create_task(run_operator(config, telemetry, stop_flag=stop, ready_flag=ready))
