@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import moto.settings
 import pytest
 from botocore.exceptions import ClientError
 import yaml
@@ -20,7 +22,7 @@ import yaml
 from infra_operator.operator.crds import all_crds
 from infra_operator.operator.engine.delta import OWNER_UID
 from infra_operator.operator.engine.schema import GROUP
-from infra_operator.sandbox.app import sample_documents
+from infra_operator.sandbox.app import SANDBOX_CERTIFICATE_WAIT, sample_documents
 
 from .conftest import Kubectl
 
@@ -69,7 +71,18 @@ def documents(aws) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def applied(kubectl: Kubectl, operator, documents: list[dict[str, Any]], tmp_path_factory) -> list[dict[str, Any]]:
+def certificates_issued_soon() -> Iterator[None]:
+    """moto issues a certificate 60 s after its request (MOTO_ACM_VALIDATION_WAIT): the sample's,
+    and the CloudFront distribution waiting for it, would hold up "all Ready" for a minute. One
+    second, as in the sandbox (infra_operator.sandbox.app)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(moto.settings, "ACM_VALIDATION_WAIT", SANDBOX_CERTIFICATE_WAIT)
+        yield
+
+
+@pytest.fixture(scope="module")
+def applied(kubectl: Kubectl, operator, documents: list[dict[str, Any]], tmp_path_factory,
+            certificates_issued_soon) -> list[dict[str, Any]]:
     """The samples applied with `kubectl apply -f` and every object of ours Ready (`kubectl wait`)."""
     manifest = tmp_path_factory.mktemp("samples") / "samples.yaml"
     manifest.write_text(kubectl_yaml(documents))
