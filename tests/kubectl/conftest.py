@@ -39,7 +39,10 @@ class Kubectl:
 def operator(kube: KubeClient, aws) -> Iterator[InProcessOperator]:
     telemetry = setup_telemetry(TelemetrySettings.from_env(environ={}))
     try:
-        with InProcessOperator(test_config(kube_server(kube)), telemetry) as running:
+        # No check here waits for a resync: resyncing every sample object every 2 s (test_config)
+        # only competes with the emulator serving kubectl, in this process.
+        config = test_config(kube_server(kube), resync_interval=300.0)
+        with InProcessOperator(config, telemetry) as running:
             yield running
     finally:
         telemetry.shutdown()

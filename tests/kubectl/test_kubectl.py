@@ -4,13 +4,17 @@ Ready, `get -o wide` with every printer column filled, describe with the operato
 explain, patch, server-side apply with its conflicts, and delete (finalizers, AWS resources gone).
 
 The objects and kinds come from samples/ and the CRDs: kinds added later are covered as soon as
-they have a sample. The tests of this module run in order on one applied set of samples."""
+they have a sample. The tests of this module run in order on one applied set of samples; each
+command runs once for all objects (or kinds) where kubectl takes many, in a module fixture, and each
+object's test checks its own part of the output."""
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import moto.settings
 import pytest
 from botocore.exceptions import ClientError
 import yaml
@@ -18,7 +22,7 @@ import yaml
 from infra_operator.operator.crds import all_crds
 from infra_operator.operator.engine.delta import OWNER_UID
 from infra_operator.operator.engine.schema import GROUP
-from infra_operator.sandbox.app import sample_documents
+from infra_operator.sandbox.app import SANDBOX_CERTIFICATE_WAIT, sample_documents
 
 from .conftest import Kubectl
 
@@ -67,7 +71,18 @@ def documents(aws) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def applied(kubectl: Kubectl, operator, documents: list[dict[str, Any]], tmp_path_factory) -> list[dict[str, Any]]:
+def certificates_issued_soon() -> Iterator[None]:
+    """moto issues a certificate 60 s after its request (MOTO_ACM_VALIDATION_WAIT): the sample's,
+    and the CloudFront distribution waiting for it, would hold up "all Ready" for a minute. One
+    second, as in the sandbox (infra_operator.sandbox.app)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(moto.settings, "ACM_VALIDATION_WAIT", SANDBOX_CERTIFICATE_WAIT)
+        yield
+
+
+@pytest.fixture(scope="module")
+def applied(kubectl: Kubectl, operator, documents: list[dict[str, Any]], tmp_path_factory,
+            certificates_issued_soon) -> list[dict[str, Any]]:
     """The samples applied with `kubectl apply -f` and every object of ours Ready (`kubectl wait`)."""
     manifest = tmp_path_factory.mktemp("samples") / "samples.yaml"
     manifest.write_text(kubectl_yaml(documents))
@@ -85,9 +100,9 @@ def test_discovery_and_every_short_name_without_warnings(kubectl: Kubectl, appli
     for kind, crd in CRDS.items():
         names = crd["spec"]["names"]
         assert names["plural"] in rows and all(short in rows[names["plural"]] for short in names["shortNames"])
-        for short in names["shortNames"]:
-            got = kubectl("get", short)
-            assert got.stderr == "", f"kubectl get {short}: {got.stderr}"
+    shorts = [short for crd in CRDS.values() for short in crd["spec"]["names"]["shortNames"]]
+    got = kubectl("get", ",".join(shorts))
+    assert got.stderr == "", f"kubectl get {','.join(shorts)}: {got.stderr}"
     assert not any("/" in name for name in rows)  # subresources are not resource types
     version = kubectl("version")
     assert "Server Version: v1." in version.stdout and "WARNING" not in version.stdout + version.stderr
@@ -108,20 +123,51 @@ def table_rows(text: str) -> list[dict[str, str]]:
     return [dict(zip(names, (line[a:b].strip() for a, b in bounds))) for line in lines]
 
 
+def qualified(kind: str, name: str) -> str:
+    """How kubectl names an object when a command lists several kinds."""
+    return f"{singular(kind)}.{GROUP}/{name}"
+
+
+@pytest.fixture(scope="module")
+def wide(kubectl: Kubectl, applied) -> tuple[str, dict[str, list[dict[str, str]]]]:
+    """`kubectl get -o wide` of every kind with a sample: its stderr, and its rows by object (one
+    table per kind, objects named kind.group/name)."""
+    got = kubectl("get", ",".join(resource(kind) for kind in SAMPLE_KINDS), "-o", "wide")
+    rows: dict[str, list[dict[str, str]]] = {}
+    for table in got.stdout.strip("\n").split("\n\n"):
+        for row in table_rows(table):
+            rows.setdefault(row["NAME"], []).append(row)
+    return got.stderr, rows
+
+
 @pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
-def test_get_wide_shows_every_printer_column_filled(kubectl: Kubectl, applied, kind: str, name: str) -> None:
-    got = kubectl("get", resource(kind), name, "-o", "wide")
-    assert got.stderr == ""
-    [row] = table_rows(got.stdout)
+def test_get_wide_shows_every_printer_column_filled(wide, kind: str, name: str) -> None:
+    stderr, rows = wide
+    assert stderr == ""
+    [row] = rows[qualified(kind, name)]
     expected = ["NAME", *(column["name"].upper() for column in version(kind)["additionalPrinterColumns"])]
     assert list(row) == expected
     assert all(row[column] not in ("", "<none>") for column in expected), row
-    assert row["NAME"] == name and row["READY"] == "True"
+    assert row["READY"] == "True"
+
+
+@pytest.fixture(scope="module")
+def descriptions(kubectl: Kubectl, applied) -> dict[tuple[str, str], str]:
+    """One `kubectl describe` of every object, cut into each object's description (kubectl shows
+    the events of several objects only when asked)."""
+    described = kubectl("describe", "--show-events=true", *(f"{resource(kind)}/{name}" for kind, name in OBJECTS)).stdout
+    parts = re.split(r"^(?=Name:)", described, flags=re.MULTILINE)[1:]
+    by_object = {}
+    for part in parts:
+        name = re.match(r"Name:\s+(\S+)", part)[1]
+        kind = re.search(r"^Kind:\s+(\S+)", part, re.MULTILINE)[1]
+        by_object[kind, name] = part
+    return by_object
 
 
 @pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
-def test_describe_lists_the_operators_events(kubectl: Kubectl, applied, kind: str, name: str) -> None:
-    described = kubectl("describe", resource(kind), name).stdout
+def test_describe_lists_the_operators_events(descriptions, kind: str, name: str) -> None:
+    described = descriptions[kind, name]
     events = described.split("\nEvents:", 1)[1]
     assert "<none>" not in events
     reason = "Ready" if kind == "AWSProvider" else "Created"
@@ -148,18 +194,41 @@ def test_explain_prints_the_schemas_descriptions(kubectl: Kubectl, applied, kind
     assert f"KIND:     {kind}" in from_v2 and all(words in " ".join(from_v2.split()) for words in described.values())
 
 
-@pytest.mark.parametrize("kind", SAMPLE_KINDS)
-def test_apply_refuses_unknown_fields_and_wrong_types(kubectl: Kubectl, applied, kind: str) -> None:
-    doc = next(doc for doc in applied if doc["kind"] == kind)
-    unknown = {**doc, "metadata": {"name": "not-created"}, "spec": {**doc["spec"], "notAField": 1}}
-    refused = kubectl("apply", "-f", "-", stdin=json.dumps(unknown), check=False)
-    assert refused.returncode != 0 and 'strict decoding error: unknown field "spec.notAField"' in refused.stderr
+def first_string_field(kind: str) -> str:
     spec_fields = version(kind)["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-    field = next(name for name, schema in spec_fields.items() if schema.get("type") == "string")
-    wrong = {**doc, "metadata": {"name": "not-created"}, "spec": {**doc["spec"], field: 12345}}
-    refused = kubectl("apply", "-f", "-", stdin=json.dumps(wrong), check=False)
-    assert refused.returncode != 0 and f"spec.{field} in body must be of type string" in refused.stderr
-    assert kubectl("get", resource(kind), "not-created", check=False).returncode != 0
+    return next(name for name, schema in spec_fields.items() if schema.get("type") == "string")
+
+
+@pytest.fixture(scope="module")
+def refused(kubectl: Kubectl, applied) -> dict[str, Any]:
+    """`kubectl apply` of one object per kind with an unknown field, then one per kind with a number
+    in a string field (both named not-created), then `kubectl get` of the not-created objects."""
+    docs = [next(doc for doc in applied if doc["kind"] == kind) for kind in SAMPLE_KINDS]
+    unknown = [{**doc, "metadata": {"name": "not-created"}, "spec": {**doc["spec"], "notAField": 1}} for doc in docs]
+    wrong = [{**doc, "metadata": {"name": "not-created"}, "spec": {**doc["spec"], first_string_field(doc["kind"]): 12345}}
+             for doc in docs]
+    return {"unknown": kubectl("apply", "-f", "-", stdin=kubectl_yaml(unknown), check=False),
+            "wrong": kubectl("apply", "-f", "-", stdin=kubectl_yaml(wrong), check=False),
+            "get": kubectl("get", *(f"{resource(kind)}/not-created" for kind in SAMPLE_KINDS), check=False)}
+
+
+def stderr_line(result, about: str) -> str:
+    """The stderr line of a command on many objects that is about one of them."""
+    return next((line for line in result.stderr.splitlines() if about in line), "")
+
+
+@pytest.mark.parametrize("kind", SAMPLE_KINDS)
+def test_apply_refuses_unknown_fields_and_wrong_types(refused, kind: str) -> None:
+    unknown = refused["unknown"]
+    assert unknown.returncode != 0
+    assert 'strict decoding error: unknown field "spec.notAField"' in stderr_line(
+        unknown, f"cannot be handled as a {kind}: "), unknown.stderr
+    field, wrong = first_string_field(kind), refused["wrong"]
+    assert wrong.returncode != 0
+    assert f"spec.{field} in body must be of type string" in stderr_line(
+        wrong, f'{kind}.{GROUP} "not-created" is invalid: '), wrong.stderr
+    got = refused["get"]
+    assert got.returncode != 0 and f'{resource(kind)} "not-created" not found' in got.stderr
 
 
 def test_diff_and_server_dry_run_change_nothing(kubectl: Kubectl, applied, tmp_path) -> None:
@@ -177,28 +246,60 @@ def test_diff_and_server_dry_run_change_nothing(kubectl: Kubectl, applied, tmp_p
     assert kubectl("get", "aws", "-l", "changed=yes", "-o", "name").stdout == ""
 
 
-@pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
-def test_patch(kubectl: Kubectl, applied, kind: str, name: str) -> None:
-    patched = kubectl("patch", resource(kind), name, "--type", "merge", "-p", '{"metadata":{"labels":{"patched":"merge"}}}')
-    assert "patched" in patched.stdout
-    kubectl("patch", resource(kind), name, "--type", "json",
-            "-p", '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]')
-    labels = kubectl("get", resource(kind), name, "-o", "jsonpath={.metadata.labels}").stdout
-    assert json.loads(labels) == {"patched": "merge", "json": "yes"}
+def every_object() -> list[str]:
+    return [f"{resource(kind)}/{name}" for kind, name in OBJECTS]
+
+
+def get_every_object(kubectl: Kubectl, *flags: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """One `kubectl get -o json` of every object, by kind and name."""
+    items = json.loads(kubectl("get", *every_object(), "-o", "json", *flags).stdout)["items"]
+    return {(item["kind"], item["metadata"]["name"]): item for item in items}
+
+
+@pytest.fixture(scope="module")
+def patched(kubectl: Kubectl, applied) -> dict[str, Any]:
+    """A merge patch, then a JSON patch, of every object's labels (one command each), then the objects."""
+    merge = kubectl("patch", *every_object(), "--type", "merge", "-p", '{"metadata":{"labels":{"patched":"merge"}}}')
+    json_patch = kubectl("patch", *every_object(), "--type", "json",
+                         "-p", '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]')
+    return {"merge": merge.stdout, "json": json_patch.stdout, "got": get_every_object(kubectl)}
 
 
 @pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
-def test_server_side_apply_reports_conflicts(kubectl: Kubectl, applied, kind: str, name: str) -> None:
-    kubectl("label", resource(kind), name, "owner=kubectl-label")
-    doc = sample(kind, name, applied)
-    config = {**doc, "metadata": {**doc["metadata"], "labels": {"owner": "server-side"}}}
-    conflict = kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(config), check=False)
+def test_patch(patched, kind: str, name: str) -> None:
+    assert f"{qualified(kind, name)} patched" in patched["merge"].splitlines()
+    assert f"{qualified(kind, name)} patched" in patched["json"].splitlines()
+    assert patched["got"][kind, name]["metadata"]["labels"] == {"patched": "merge", "json": "yes"}
+
+
+def with_owner_label(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "metadata": {**doc["metadata"], "labels": {"owner": "server-side"}}}
+
+
+@pytest.fixture(scope="module")
+def server_side_applied(kubectl: Kubectl, applied) -> dict[str, Any]:
+    """Every object labelled by `kubectl label`, then applied server-side with another value of that
+    label: without --force-conflicts one object at a time (kubectl's conflict message does not name
+    the object), then with it all at once; then the objects with their managed fields."""
+    labelled = kubectl("label", *every_object(), "owner=kubectl-label").stdout
+    configs = {key: with_owner_label(sample(*key, applied)) for key in OBJECTS}
+    conflicts = {key: kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(config), check=False)
+                 for key, config in configs.items()}
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=kubectl_yaml(configs.values()))
+    return {"labelled": labelled, "conflicts": conflicts, "forced": forced.stdout,
+            "got": get_every_object(kubectl, "--show-managed-fields")}
+
+
+@pytest.mark.parametrize(("kind", "name"), OBJECTS, ids=IDS)
+def test_server_side_apply_reports_conflicts(server_side_applied, kind: str, name: str) -> None:
+    assert f"{qualified(kind, name)} labeled" in server_side_applied["labelled"].splitlines()
+    doc = sample(kind, name, SAMPLES)
+    conflict = server_side_applied["conflicts"][kind, name]
     assert conflict.returncode != 0
     assert ('Apply failed with 1 conflict: conflict with "kubectl-label" using '
             f'{doc["apiVersion"]}: .metadata.labels.owner') in conflict.stderr
-    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=json.dumps(config))
-    assert "serverside-applied" in forced.stdout
-    got = json.loads(kubectl("get", resource(kind), name, "-o", "json", "--show-managed-fields").stdout)
+    assert f"{qualified(kind, name)} serverside-applied" in server_side_applied["forced"].splitlines()
+    got = server_side_applied["got"][kind, name]
     assert got["metadata"]["labels"]["owner"] == "server-side"
     managers = {(entry["manager"], entry["operation"]) for entry in got["metadata"]["managedFields"]}
     assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") in managers
@@ -329,8 +430,8 @@ def test_delete_waits_for_the_finalizers_and_aws_forgets_the_resources(kubectl: 
         assert prefix in EC2_LOOKUPS, f"add how to look up {resource_id} to EC2_LOOKUPS"
         return bool(EC2_LOOKUPS[prefix](ec2, resource_id))
 
-    objects = {(kind, name): json.loads(kubectl("get", resource(kind), name, "-o", "json").stdout)
-               for kind, name in OBJECTS}
+    objects = get_every_object(kubectl)
+    assert set(objects) == set(OBJECTS)
     assert all(got["metadata"].get("finalizers") for got in objects.values())  # deletion has something to wait for
     in_aws = {key: owned(key[0], got) for key, got in objects.items()}
     assert {key for key, ids in in_aws.items() if ids and all(exists(key[0], id_) for id_ in ids)} == {
