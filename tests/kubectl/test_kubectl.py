@@ -397,6 +397,8 @@ EC2_LOOKUPS = {
     "i": lambda ec2, id_: [i for r in ec2.describe_instances(Filters=[{"Name": "instance-id", "Values": [id_]}])[
         "Reservations"] for i in r["Instances"] if i["State"]["Name"] != "terminated"],
     "key": lambda ec2, id_: ec2.describe_key_pairs(Filters=[{"Name": "key-pair-id", "Values": [id_]}])["KeyPairs"],
+    "vol": lambda ec2, id_: [volume for volume in ec2.describe_volumes(
+        Filters=[{"Name": "volume-id", "Values": [id_]}])["Volumes"] if volume["State"] != "deleted"],
 }
 
 
