@@ -5,11 +5,11 @@ side by side in one run.
     .venv/bin/python bench/telemetry_overhead.py [--ops 20000] [--reconciles 200] [--repeats 7]
 
 Reconciles: the engine resyncs ElasticIPs against the moto server (describe cache off, so each
-reconcile reads its address from AWS), with telemetry on (`setup_telemetry`: Prometheus reader,
-spans without an exporter, botocore spans and AWS call metrics) or off (`Telemetry.noop()`, no
-instrumentation). CPU time is the reconciling thread's (`time.thread_time`), which leaves out
-moto, serving in threads of its own. On and off alternate within each repeat. Prints medians
-and the on/off and facade/prometheus_client ratios.
+reconcile reads its address from AWS: by id, and by owner tag for twins), with telemetry on
+(`setup_telemetry`: Prometheus reader, spans without an exporter, botocore spans and AWS call
+metrics) or off (`Telemetry.noop()`, no instrumentation). CPU time is the reconciling thread's
+(`time.thread_time`), which leaves out moto, serving in threads of its own. On and off
+alternate within each repeat. Prints medians and the on/off and facade/prometheus_client ratios.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main() -> None:
             for telemetry_on in (True, False):
                 runs[telemetry_on].append(reconcile_cpu(aws, bodies, telemetry_on))
     on, off = statistics.median(runs[True]), statistics.median(runs[False])
-    print(f"CPU time per reconcile (ElasticIP resync, one describe), median of {args.repeats} x {args.reconciles}")
+    print(f"CPU time per reconcile (ElasticIP resync, two describes), median of {args.repeats} x {args.reconciles}")
     print(f"{'telemetry on':50} {on * 1e3:8.3f}ms")
     print(f"{'telemetry off':50} {off * 1e3:8.3f}ms")
     print(f"{'ratio (on/off)':50} {on / off:8.2f}x   (+{(on - off) * 1e6:.0f}us per reconcile)\n")

@@ -11,7 +11,9 @@ from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     AlwaysOnExemplarFilter,
     Counter,
+    Exemplar,
     ExemplarFilter,
+    ExemplarReservoir,
     Histogram,
     MeterProvider,
     ObservableCounter,
@@ -69,17 +71,33 @@ _EXEMPLAR_FILTERS: dict[str, Callable[[], ExemplarFilter]] = {
 }
 
 
+class _NoExemplars(ExemplarReservoir):
+    """Keeps no exemplar: only the duration histograms promise them, and a counter's reservoir
+    would otherwise sample every sampled add (a random draw and a copy of its context)."""
+
+    def __init__(self, **_options: object) -> None:
+        pass
+
+    def offer(self, value: float, time_unix_nano: int, attributes: object, context: object) -> None:
+        pass
+
+    def collect(self, point_attributes: object) -> list[Exemplar]:
+        return []
+
+
 def catalog_views() -> list[View]:
-    """One View per histogram of the catalog (pinning its buckets) and per metric with a series
-    limit of its own; Views apply to every reader."""
+    """One View per histogram of the catalog (pinning its buckets), per counter (no exemplars)
+    and per other metric with a series limit of its own; Views apply to every reader."""
     return [
         View(
             instrument_name=spec.name,
             aggregation=ExplicitBucketHistogramAggregation(boundaries=spec.buckets) if spec.buckets else None,
             aggregation_cardinality_limit=spec.series_limit,
+            exemplar_reservoir_factory=(lambda _aggregation: _NoExemplars)
+            if spec.instrument is catalog.Instrument.COUNTER else None,
         )
         for spec in catalog.METRICS
-        if spec.buckets is not None or spec.series_limit is not None
+        if spec.buckets is not None or spec.series_limit is not None or spec.instrument is catalog.Instrument.COUNTER
     ]
 
 

@@ -17,6 +17,8 @@ from .conftest import ec2_client
 from .test_otlp_export import otlp_settings
 
 HISTOGRAMS = [spec.name for spec in catalog.CATALOG if spec.instrument is catalog.Instrument.HISTOGRAM]
+# Counters `observe_everything` adds to inside a sampled span.
+COUNTED = [catalog.RECONCILE_TOTAL.name, catalog.AWS_API_CALLS.name]
 
 
 def observe_everything(telemetry: Telemetry, aws: MotoServer) -> None:
@@ -95,10 +97,14 @@ def test_exemplars_arrive_over_otlp(make_telemetry: Callable[..., Telemetry], aw
         telemetry = make_telemetry(otlp_settings(receiver.endpoint, "http/protobuf"), extra_span_processors=[recent])
         observe_everything(telemetry, aws)
         assert telemetry.force_flush()
-        receiver.wait_for(lambda received: all(received.metrics(name) for name in HISTOGRAMS))
+        receiver.wait_for(lambda received: all(received.metrics(name) for name in [*HISTOGRAMS, *COUNTED]))
         trace_ids = {span.trace_id for span in recent.spans()}
         for name in HISTOGRAMS:
             points = [point for metric in receiver.metrics(name) for point in metric.histogram.data_points]
             carried = {exemplar.trace_id.hex() for point in points for exemplar in point.exemplars}
             assert carried and carried <= trace_ids, name
+        # Counters promise none (sampling one on every add is a cost per record), sampled spans or not.
+        for name in COUNTED:
+            points = [point for metric in receiver.metrics(name) for point in metric.sum.data_points]
+            assert points and not [exemplar for point in points for exemplar in point.exemplars], name
         telemetry.shutdown()
