@@ -177,8 +177,9 @@ class Sandbox:
             resync_interval=options.resync_interval, provider_check_interval=60.0, provider_retry_delay=5.0,
             metrics_address=None, liveness_address=None, workers=8,
             # The embedded AWS provisions at once or within SANDBOX_CERTIFICATE_WAIT: looking again
-            # after the default 5 s would hold the sample certificate (and CloudFront behind it) up.
-            engine=EngineSettings(provisioning_delay=float(SANDBOX_CERTIFICATE_WAIT)),
+            # after the default 5 s (30 s for a CloudFront deployment) would hold the samples up.
+            engine=EngineSettings(provisioning_delay=float(SANDBOX_CERTIFICATE_WAIT),
+                                  in_progress_max_delay=float(SANDBOX_CERTIFICATE_WAIT)),
             log_format=options.log_format, log_level=options.log_level,
             retry_warning_after=options.retry_warning_after)
         operator = asyncio.create_task(run_operator(config, telemetry, stop_flag=stop, ready_flag=ready))

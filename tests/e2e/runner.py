@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from typing import Iterable
 
+from infra_operator.operator.engine.reconciler import EngineSettings
 from infra_operator.operator.kinds import all_kinds
 from infra_operator.operator.settings import KubeSettings, OperatorConfig
 from infra_operator.operator.wiring import run_operator
@@ -37,7 +38,9 @@ def test_config(server: str, namespaces: Iterable[str] = (), **overrides) -> Ope
     config = OperatorConfig(
         kube=KubeSettings(namespaces=tuple(namespaces), clusterwide=not namespaces, server=server),
         resync_interval=2.0, provider_check_interval=5.0, provider_retry_delay=1.0,
-        metrics_address=None, liveness_address=None, workers=8)
+        metrics_address=None, liveness_address=None, workers=8,
+        # moto finishes long operations at once (a CloudFront deployment): look again after 1 s.
+        engine=EngineSettings(in_progress_max_delay=1.0))
     return replace(config, **overrides)
 
 

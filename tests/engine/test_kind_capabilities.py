@@ -328,6 +328,13 @@ def test_a_delete_the_kind_holds_in_progress_keeps_its_reason_and_asks_nothing_o
     assert h.delete().retry_after is None and kind.store["g1"]["deleted"]
 
 
+def test_a_kinds_in_progress_delay_is_capped_by_the_setting():
+    kind, h = converged()
+    h.engine.settings = EngineSettings(in_progress_max_delay=1.0)
+    kind.fail_next["delete"] = InProgress("CloudFront is deploying", delay=30.0)
+    assert h.delete().retry_after == 1.0
+
+
 def test_an_update_the_kind_holds_in_progress_keeps_its_reason():
     """An RDS instance busy with another change answers InProgress with its own reason (its AWS
     status): Ready=False with that reason, no error; the change is made once AWS lets it."""

@@ -51,6 +51,9 @@ class EngineSettings:
     # Requeue delay while AWS reports a resource as still provisioning (or an InProgress
     # without its own delay).
     provisioning_delay: float = 5.0
+    # The longest wait between looks at a long AWS operation, whatever the kind proposes (a
+    # CloudFront deployment: 30 s; an RDS instance: 30 s).
+    in_progress_max_delay: float = 300.0
     # Requeue delay while dependents block a deletion.
     dependents_delay: float = 5.0
     # Delay between asking AWS to delete and reading again to confirm the resource gone.
@@ -751,7 +754,8 @@ class Reconciler:
         """AWS works on a long operation: look again later, no error. The condition's reason is
         the kind's own where it gives one (an ECS cluster's ServicesRemain, an RDS instance's
         Modifying), else `default_reason`."""
-        run.outcome.retry_after = progress.delay if progress.delay is not None else self.settings.provisioning_delay
+        delay = progress.delay if progress.delay is not None else self.settings.provisioning_delay
+        run.outcome.retry_after = min(delay, self.settings.in_progress_max_delay)
         run.outcome.message = progress.message
         reason = progress.reason if progress.reason != InProgress.reason else default_reason
         self._conditions(run.obj, run.outcome, ready=(False, reason, progress.message), synced=synced)
