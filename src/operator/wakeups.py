@@ -22,6 +22,7 @@ import urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
+from ..json_values import merge_patch
 from .engine.objects import ObjectSummary
 from .engine.schema import GROUP, VERSION
 from .kube import ApiClient
@@ -159,21 +160,7 @@ class DependencyWaker:
 def merged_status(status: Mapping[str, Any] | None, patch: Mapping[str, Any]) -> dict[str, Any]:
     """`status` after the JSON merge patch `patch` (how kopf writes a handler's status), as JSON
     gives it back."""
-    merged = json.loads(json.dumps(status or {}))
-    _merge(merged, json.loads(json.dumps(patch)))
-    return merged
-
-
-def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict):
-            if not isinstance(target.get(key), dict):
-                target[key] = {}
-            _merge(target[key], value)
-        else:
-            target[key] = value
+    return merge_patch(json.loads(json.dumps(status or {})), json.loads(json.dumps(patch)))
 
 
 def _state(summary: ObjectSummary) -> tuple[bool, str | None, dict[str, Any]]:
