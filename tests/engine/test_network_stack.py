@@ -14,7 +14,7 @@ import yaml
 
 from conftest import (KINDS, RESOURCE_STATUSES, Cluster, CallLog, check_converged_metrics, converge, delete_all,
                       make_engine, reasons, value)
-from infra_operator.operator.kinds._ec2 import EC2Kind
+from infra_operator.operator.services.ec2 import EC2Kind
 
 SAMPLE = pathlib.Path(__file__).parents[2] / "samples" / "20-network.yaml"
 OWNER_UID = "infra-operator.dev/owner-uid"

@@ -14,7 +14,7 @@ import yaml
 
 from conftest import (Cluster, check_retain, check_stopped_before_aws, converge, delete_all, make_engine,
                       ready_reason, reasons, value)
-from infra_operator.operator.kinds._route53 import change_records, find_record, zone_records
+from infra_operator.operator.services.route53 import change_records, find_record, zone_records
 from test_apigateway import DOMAIN_TARGET, TARGET, TARGET_ZONE
 
 OWNER_UID = "infra-operator.dev/owner-uid"

@@ -1,12 +1,12 @@
 """ALB: an Application Load Balancer in subnets of at least two zones, behind security groups,
 with HTTP/HTTPS target groups and listeners whose rules route by host, path, method or source
-address (`_elbv2` holds what both load balancer kinds share)."""
+address (`services/elbv2.py` holds what both load balancer kinds share)."""
 
 from __future__ import annotations
 
 from ..engine.kind import Reference
-from ._ec2 import ID_PATTERN
-from ._elbv2 import LoadBalancer
+from ..services.ec2 import ID_PATTERN
+from ..services.elbv2 import LoadBalancer
 
 
 class ALB(LoadBalancer):

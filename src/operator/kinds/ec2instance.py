@@ -15,7 +15,7 @@ from ..engine.delta import OWNER_PREFIX, OWNER_UID, owner_tags, reconcile_set, t
 from ..engine.kind import AWSClients, Deletion, DriftField, ErrorMatch, Raw, Reference, Severity, State, TagChange
 from ..engine.schema import IMMUTABLE
 from ..provider.errors import InProgress, TerminalError
-from ._ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, aws_tags
+from ..services.ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, aws_tags
 
 RESTART_FIELDS = ("instanceType", "userData")
 VOLUME_TYPES = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"]

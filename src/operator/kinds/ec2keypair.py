@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from ..engine.kind import AWSClients, DriftField, Raw, SecretOutput, SecretValue, Severity, State
 from ..engine.schema import IMMUTABLE
 from ..provider.errors import TerminalError
-from ._ec2 import EC2Kind, EC2Resource
+from ..services.ec2 import EC2Kind, EC2Resource
 
 PUBLIC_KEY_PATTERN = (r"^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}"
                       r"( [\x21-\x7e][\x20-\x7e]*)?\s*$")

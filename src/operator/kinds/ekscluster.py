@@ -10,7 +10,7 @@ from ..engine.schema import immutable
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
 from ..provider.errors import InProgress, TerminalError
-from ._ec2 import CIDR_PATTERN, placement_references
+from ..services.ec2 import CIDR_PATTERN, placement_references
 
 NAME = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
 VERSION = r"^1\.[0-9]{2}$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
-from ._ec2 import EC2Kind, EC2Resource
+from ..services.ec2 import EC2Kind, EC2Resource
 
 
 class ElasticIP(EC2Kind):

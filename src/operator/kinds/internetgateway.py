@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
-from ._ec2 import VPC_REF, EC2Kind, EC2Resource
+from ..services.ec2 import VPC_REF, EC2Kind, EC2Resource
 
 DETACHED = ""
 

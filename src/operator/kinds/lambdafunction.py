@@ -16,7 +16,7 @@ from ..engine.schema import immutable
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, SecretInput,
                            Severity, State, TagChange, Tagging)
 from ..provider.errors import InProgress, RetryableError, TerminalError, is_not_found
-from ._ec2 import placement_references
+from ..services.ec2 import placement_references
 
 NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"

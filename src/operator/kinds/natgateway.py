@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import OWNER_UID
 from ..engine.kind import AWSClients, DriftField, Raw, Reference, Severity, State
 from ..provider.errors import RetryableError, TerminalError
-from ._ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, describe_tagged
+from ..services.ec2 import ID_PATTERN, SUBNET_REF, EC2Kind, EC2Resource, describe_tagged
 
 PRIVATE_HAS_NO_ADDRESS = "a private NAT gateway takes no Elastic IP"
 

@@ -1,9 +1,9 @@
 """NLB: a Network Load Balancer with TCP/TLS/UDP target groups and listeners that forward,
-cross-zone load balancing as a spec choice (`_elbv2` holds what both load balancer kinds share)."""
+cross-zone load balancing as a spec choice (`services/elbv2.py` holds what both load balancer kinds share)."""
 
 from __future__ import annotations
 
-from ._elbv2 import LoadBalancer
+from ..services.elbv2 import LoadBalancer
 
 
 class NLB(LoadBalancer):

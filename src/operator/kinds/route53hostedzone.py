@@ -10,7 +10,7 @@ from ..provider.errors import TerminalError
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging, tag_list, tag_map)
 from ..engine.schema import immutable
-from ._route53 import ZONE_NAME, change_records, fqdn, is_zone_apex_default, zone_id, zone_records
+from ..services.route53 import ZONE_NAME, change_records, fqdn, is_zone_apex_default, zone_id, zone_records
 
 # ChangeTagsForResource takes at most 10 tags to add and 10 keys to remove per call.
 TAGS_PER_CALL = 10

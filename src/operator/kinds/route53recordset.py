@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from ..provider.errors import InProgress, TerminalError
 from ..engine.kind import Adoption, AWSClients, DriftField, Kind, Raw, Reference, Severity, State
 from ..engine.schema import immutable
-from ._route53 import ZONE_NAME, change_in_sync, change_records, find_record, fqdn, zone_id
+from ..services.route53 import ZONE_NAME, change_in_sync, change_records, find_record, fqdn, zone_id
 
 TYPES = ["A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "SSHFP", "SVCB",
          "TLSA", "TXT"]

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from ..engine.delta import list_changes
 from ..engine.kind import AWSClients, DriftField, ErrorMatch, Raw, Reference, Severity, State
 from ..provider.errors import TerminalError
-from ._ec2 import (CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource,
+from ..services.ec2 import (CIDR_PATTERN, ID_PATTERN, SUBNET_REF, VPC_REF, EC2Kind, EC2Resource,
                    network_problem)
 
 TARGETS = ("gatewayId", "natGatewayId")  # state keys, also the AWS parameter names (capitalised)

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import list_changes
 from ..engine.kind import AWSClients, DriftField, ErrorMatch, Raw, Severity, State
 from ..provider.errors import TerminalError
-from ._ec2 import (CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource,
+from ..services.ec2 import (CIDR_PATTERN, ID_PATTERN, IPV6_CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource,
                    network_problem)
 
 PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",

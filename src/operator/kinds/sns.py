@@ -10,7 +10,7 @@ from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Reference, Severity, State,
                            TagChange, Tagging, tag_list, tag_map)
 from ..provider.errors import TerminalError
-from ._messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
+from ..services.messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
                          observed_deduplication)
 
 TOPIC_NAME = r"^([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)$"

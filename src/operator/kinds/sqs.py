@@ -11,7 +11,7 @@ from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
 from ..provider.errors import TerminalError
-from ._messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
+from ..services.messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
                          observed_deduplication)
 
 QUEUE_NAME = r"^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$"

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
 from ..provider.errors import TerminalError
-from ._ec2 import CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource, check_prefix, modify_attributes
+from ..services.ec2 import CIDR_PATTERN, VPC_REF, EC2Kind, EC2Resource, check_prefix, modify_attributes
 
 PUBLIC_IP = "mapPublicIpOnLaunch"
 

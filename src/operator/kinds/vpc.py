@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, DriftField, Raw, Severity, State
 from ..provider.errors import TerminalError
-from ._ec2 import CIDR_PATTERN, EC2Kind, EC2Resource, check_prefix, modify_attributes
+from ..services.ec2 import CIDR_PATTERN, EC2Kind, EC2Resource, check_prefix, modify_attributes
 
 DNS = ("enableDnsSupport", "enableDnsHostnames")
 HOSTNAMES_NEED_SUPPORT = "enableDnsHostnames needs enableDnsSupport"

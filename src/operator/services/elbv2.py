@@ -18,7 +18,7 @@ from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatc
 from ..engine.schema import IMMUTABLE
 from ..engine.lookups import tagged_arns
 from ..provider.errors import DeletionProtected, InProgress, TerminalError
-from ._ec2 import ID_PATTERN, VPC_REF
+from .ec2 import ID_PATTERN, VPC_REF
 
 # Seconds between looks at a load balancer AWS is still provisioning (a few minutes).
 PROVISIONING_DELAY = 15.0
