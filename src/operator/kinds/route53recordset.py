@@ -1,23 +1,19 @@
 """Route53RecordSet: one record set (name, type, set identifier) in a hosted zone: values and
 TTL, or an alias target; a routing policy. Records carry no tags: the create-pending record
 says a record is ours, and one the operator did not create is never overwritten unless
-allowOverwrite."""
+allowOverwrite (`services/route53.py` computes the record and its changes)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Mapping
 
-from ..provider.errors import InProgress, TerminalError
-from ..engine.kind import Adoption, AWSClients, DriftField, Kind, Raw, Reference, Severity, State
+from ..engine.kind import Adoption, DriftField, Reference, Severity
 from ..engine.schema import immutable
-from ..services.route53 import ZONE_NAME, change_in_sync, change_records, find_record, fqdn, zone_id
+from ..provider.errors import TerminalError
+from ..services.route53 import ROUTING, ZONE_NAME, RecordSet, fqdn
 
 TYPES = ["A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "SSHFP", "SVCB",
          "TLSA", "TXT"]
-# Seconds between looks at a change Route 53 has not yet applied everywhere (about a minute).
-IN_SYNC_DELAY = 15.0
-ROUTING = ("weight", "region", "failover", "geoLocation", "multiValueAnswer")
 
 # Kinds an alias can name by reference (`albRef`, `nlbRef`, `cloudFrontRef`, `apiGatewayRef`), with
 # the status fields that fill dnsName and hostedZoneId: a load balancer's DNS name and canonical
@@ -27,8 +23,6 @@ ALIAS_TARGETS = (("albRef", "ALB", "dnsName", "canonicalHostedZoneId"),
                  ("cloudFrontRef", "CloudFront", "domainName", None),
                  ("apiGatewayRef", "APIGateway", "domainTarget", "domainHostedZoneId"))
 ALIAS_REFS = tuple(ref for ref, *_ in ALIAS_TARGETS)
-# The hosted zone id of every CloudFront distribution's domain name (fixed by AWS).
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 ALIAS_BY_REF = (f"a reference ({', '.join(ALIAS_REFS)}) fills dnsName and hostedZoneId: set one "
                 "reference, or both dnsName and hostedZoneId")
 CLOUDFRONT_HEALTH = "an alias to a CloudFront distribution cannot evaluate target health"
@@ -50,7 +44,7 @@ ALIAS = {
 }
 
 
-class Route53RecordSet(Kind):
+class Route53RecordSet(RecordSet):
     kind = "Route53RecordSet"
     plural = "route53recordsets"
     short_names = ("r53rs",)
@@ -117,14 +111,8 @@ class Route53RecordSet(Kind):
         DriftField("healthCheckId", Severity.WARNING),
     )
 
-    def __init__(self) -> None:
-        # Changes submitted by this process and not yet seen INSYNC, by record key. Lost on a
-        # restart: a record is then Ready at once (Route 53 applies a change within a minute).
-        self._pending: dict[str, str] = {}
-        self._pending_lock = threading.Lock()
-
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
-        routing = [field for field in ROUTING if field in spec]
+        routing = [field for field in ROUTING.values() if field in spec]
         if ("aliasTarget" in spec) == ("records" in spec):
             raise TerminalError("set either records or aliasTarget")
         alias = spec.get("aliasTarget")
@@ -154,131 +142,3 @@ class Route53RecordSet(Kind):
         zone = related.get("hostedZoneRef", {}).get("zoneName")
         if zone and not (fqdn(spec["name"]) == zone or fqdn(spec["name"]).endswith("." + zone)):
             raise TerminalError(f"{spec['name']} is not in the zone {zone}", reason="NotInZone")
-
-    def desired(self, spec: Mapping[str, Any]) -> State:
-        alias = spec.get("aliasTarget")
-        return {
-            "hostedZoneId": zone_id(spec["hostedZoneId"]),
-            "name": fqdn(spec["name"]),
-            "type": spec["type"],
-            "setIdentifier": spec.get("setIdentifier", ""),
-            "records": sorted(spec["records"]) if "records" in spec else None,
-            "aliasTarget": {"dnsName": fqdn(alias["dnsName"]),
-                            "hostedZoneId": CLOUDFRONT_ZONE_ID if alias.get("cloudFrontRef") else alias["hostedZoneId"],
-                            "evaluateTargetHealth": alias.get("evaluateTargetHealth", False)} if alias else None,
-            "ttl": spec.get("ttl"),
-            "routing": {field: spec[field] for field in ROUTING if field in spec},
-            "healthCheckId": spec.get("healthCheckId", ""),
-            "allowOverwrite": spec.get("allowOverwrite", False),
-        }
-
-    def observe(self, raw: Raw) -> State:
-        record = raw["Record"]
-        alias = record.get("AliasTarget")
-        geo = record.get("GeoLocation")
-        routing = {"weight": record.get("Weight"), "region": record.get("Region"), "failover": record.get("Failover"),
-                   "geoLocation": {_lower_first(k): v for k, v in geo.items()} if geo else None,
-                   "multiValueAnswer": record.get("MultiValueAnswer")}
-        return {
-            "hostedZoneId": raw["HostedZoneId"],
-            "name": fqdn(record["Name"]),
-            "type": record["Type"],
-            "setIdentifier": record.get("SetIdentifier", ""),
-            "records": sorted(value["Value"] for value in record.get("ResourceRecords") or ()) or None,
-            "aliasTarget": {"dnsName": fqdn(alias["DNSName"]), "hostedZoneId": alias["HostedZoneId"],
-                            "evaluateTargetHealth": alias.get("EvaluateTargetHealth", False)} if alias else None,
-            "ttl": record.get("TTL"),
-            "routing": {field: value for field, value in routing.items() if value is not None},
-            "healthCheckId": record.get("HealthCheckId", ""),
-        }
-
-    def identify(self, raw: Raw) -> str:
-        record = raw["Record"]
-        return "/".join((raw["HostedZoneId"], fqdn(record["Name"]), record["Type"], record.get("SetIdentifier", "")))
-
-    def status(self, raw: Raw) -> State:
-        return {"fqdn": fqdn(raw["Record"]["Name"]), "changeStatus": raw.get("ChangeStatus", "INSYNC")}
-
-    def available(self, raw: Raw) -> bool:
-        if raw.get("ChangeStatus") == "PENDING":
-            raise InProgress(f"Route 53 is applying the change to {self.identify(raw)}", delay=IN_SYNC_DELAY)
-        return True
-
-    def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        zone, name, record_type, set_identifier = ident.split("/", 3)
-        route53 = aws.client("route53")
-        record = self.absent_if_missing(find_record, route53=route53, zone=zone, name=name, record_type=record_type,
-                                        set_identifier=set_identifier)
-        if record is None:
-            return None
-        raw = {"HostedZoneId": zone, "Record": record}
-        with self._pending_lock:
-            change = self._pending.get(ident)
-        if change is not None:
-            if change_in_sync(route53, change):
-                with self._pending_lock:
-                    self._pending.pop(ident, None)
-            else:
-                raw["ChangeStatus"] = "PENDING"
-        return raw
-
-    def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
-        if desired["allowOverwrite"]:
-            return None  # whoever made it, the create overwrites it (UPSERT)
-        return self.read(aws, _key(desired))
-
-    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
-        # CREATE, not UPSERT: Route 53 itself refuses to overwrite a record made meanwhile by someone else.
-        action = "UPSERT" if desired["allowOverwrite"] else "CREATE"
-        self._change(aws, desired, [(action, _record_set(desired))])
-        return {"HostedZoneId": desired["hostedZoneId"], "Record": _record_set(desired), "ChangeStatus": "PENDING"}
-
-    def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
-        self._change(aws, desired, [("UPSERT", _record_set(desired))])
-
-    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
-        # DELETE must name the record exactly as it is now.
-        change_records(aws.client("route53"), raw["HostedZoneId"], [("DELETE", raw["Record"])])
-        with self._pending_lock:
-            self._pending.pop(ident, None)
-
-    def _change(self, aws: AWSClients, desired: State, changes: list[tuple[str, Mapping[str, Any]]]) -> None:
-        change = change_records(aws.client("route53"), desired["hostedZoneId"], changes)
-        with self._pending_lock:
-            self._pending[_key(desired)] = change
-
-
-def _key(desired: State) -> str:
-    return "/".join((desired["hostedZoneId"], desired["name"], desired["type"], desired["setIdentifier"]))
-
-
-def _lower_first(name: str) -> str:
-    return name[0].lower() + name[1:]
-
-
-def _record_set(desired: State) -> dict[str, Any]:
-    """The desired record as a ResourceRecordSet."""
-    record: dict[str, Any] = {"Name": desired["name"], "Type": desired["type"]}
-    if desired["setIdentifier"]:
-        record["SetIdentifier"] = desired["setIdentifier"]
-    if desired["aliasTarget"]:
-        alias = desired["aliasTarget"]
-        record["AliasTarget"] = {"DNSName": alias["dnsName"], "HostedZoneId": alias["hostedZoneId"],
-                                 "EvaluateTargetHealth": alias["evaluateTargetHealth"]}
-    else:
-        record["TTL"] = desired["ttl"]
-        record["ResourceRecords"] = [{"Value": value} for value in desired["records"]]
-    routing = desired["routing"]
-    if "weight" in routing:
-        record["Weight"] = routing["weight"]
-    if "region" in routing:
-        record["Region"] = routing["region"]
-    if "failover" in routing:
-        record["Failover"] = routing["failover"]
-    if "geoLocation" in routing:
-        record["GeoLocation"] = {key[0].upper() + key[1:]: value for key, value in routing["geoLocation"].items()}
-    if "multiValueAnswer" in routing:
-        record["MultiValueAnswer"] = routing["multiValueAnswer"]
-    if desired["healthCheckId"]:
-        record["HealthCheckId"] = desired["healthCheckId"]
-    return record
