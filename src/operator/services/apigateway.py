@@ -18,6 +18,10 @@ CORS = {"allowOrigins": "AllowOrigins", "allowMethods": "AllowMethods", "allowHe
 # CreateApi's and UpdateApi's parameter -> the desired field.
 API_PARAMS = {"Name": "name", "Description": "description", "DisableExecuteApiEndpoint": "disableExecuteApiEndpoint",
               "RouteSelectionExpression": "routeSelectionExpression"}
+# CreateIntegration's and UpdateIntegration's parameter -> the route's field (a method: HTTP_PROXY only).
+INTEGRATION_PARAMS = {"IntegrationType": "integrationType", "IntegrationUri": "integrationUri",
+                      "IntegrationMethod": "integrationMethod", "PayloadFormatVersion": "payloadFormatVersion",
+                      "TimeoutInMillis": "timeoutInMillis"}
 
 
 class GatewayApi(Kind):
@@ -178,10 +182,11 @@ class GatewayApi(Kind):
             if have["invokePermission"] and (not want["invokePermission"]
                                              or have["integrationUri"] != want["integrationUri"]):
                 _revoke(aws, api_id, have)
+            params = aws_params(want, INTEGRATION_PARAMS)
             if integration in raw["Integrations"]:
-                client.update_integration(ApiId=api_id, IntegrationId=integration, **_integration_params(want))
+                client.update_integration(ApiId=api_id, IntegrationId=integration, **params)
             else:
-                integration = client.create_integration(ApiId=api_id, **_integration_params(want))["IntegrationId"]
+                integration = client.create_integration(ApiId=api_id, **params)["IntegrationId"]
                 client.update_route(ApiId=api_id, RouteId=route["RouteId"], Target=f"integrations/{integration}")
             if want["invokePermission"] and (not have["invokePermission"]
                                              or have["integrationUri"] != want["integrationUri"]):
@@ -215,17 +220,9 @@ def _observed_route(api_id: str, route: Raw, raw: Raw) -> State:
             "timeoutInMillis": integration.get("TimeoutInMillis")}
 
 
-def _integration_params(route: State) -> dict[str, Any]:
-    params = {"IntegrationType": route["integrationType"], "IntegrationUri": route["integrationUri"],
-              "PayloadFormatVersion": route["payloadFormatVersion"], "TimeoutInMillis": route["timeoutInMillis"]}
-    if route["integrationMethod"]:
-        params["IntegrationMethod"] = route["integrationMethod"]
-    return params
-
-
 def _add_route(aws: AWSClients, api_id: str, route: State) -> None:
     client = aws.client("apigatewayv2")
-    integration = client.create_integration(ApiId=api_id, **_integration_params(route))["IntegrationId"]
+    integration = client.create_integration(ApiId=api_id, **aws_params(route, INTEGRATION_PARAMS))["IntegrationId"]
     client.create_route(ApiId=api_id, RouteKey=route["routeKey"], Target=f"integrations/{integration}")
     if route["invokePermission"]:
         _permit(aws, api_id, route)
@@ -312,8 +309,7 @@ def _reconcile_domain(client: Any, api_id: str, desired: State, tags: Mapping[st
 
 
 def _stage_params(stage: State) -> dict[str, Any]:
-    settings = {key: stage[field] for field, key in (("throttlingBurstLimit", "ThrottlingBurstLimit"),
-                                                     ("throttlingRateLimit", "ThrottlingRateLimit"))
-                if stage[field] is not None}
+    settings = aws_params(stage, {"ThrottlingBurstLimit": "throttlingBurstLimit",
+                                  "ThrottlingRateLimit": "throttlingRateLimit"})
     return {"StageName": stage["name"], "AutoDeploy": stage["autoDeploy"],
             **({"DefaultRouteSettings": settings} if settings else {})}
