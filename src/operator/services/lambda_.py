@@ -219,10 +219,8 @@ class Function(Kind):
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         lam = aws.client("lambda")
         arn = lam.get_function_configuration(FunctionName=ident)["FunctionArn"]
-        if change.add:
-            lam.tag_resource(Resource=arn, Tags=dict(change.add))
-        if change.remove:
-            lam.untag_resource(Resource=arn, TagKeys=sorted(change.remove))
+        change.apply(lambda tags: lam.tag_resource(Resource=arn, Tags=tags),
+                     lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         aws.client("lambda").delete_function(FunctionName=ident)
