@@ -1,6 +1,6 @@
 """ECS: what ECSCluster computes. The comparable state of a cluster (AWS's defaults filled in on
-both sides: Container Insights, strategy weights and bases, execute-command logging), its create
-and update calls, its status, and its deletion, which waits while the cluster's services remain."""
+both sides: strategy weights and bases, execute-command logging), its create and update calls,
+its status, and its deletion, which waits while the cluster's services remain."""
 
 from __future__ import annotations
 
