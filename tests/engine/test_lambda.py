@@ -217,6 +217,17 @@ def test_retain_leaves_the_function_without_our_tags(lam, cluster, stack):
     lam.delete_function(FunctionName="kept")
 
 
+def test_a_tag_change_adds_and_removes_tags_in_place(lam, cluster, stack):
+    key = ("LambdaFunction", "tagged")
+    cluster.apply(*key, spec("tagged", tags={"team": "shop", "stage": "dev"}))
+    arn = converge(cluster, [key])[-1][1].status["functionArn"]
+    cluster.apply(*key, spec("tagged", tags={"team": "ops"}))
+    assert reasons(cluster.reconcile(*key, "update")) == ["Updated"]
+    tags = lam.list_tags(Resource=arn)["Tags"]
+    assert tags["team"] == "ops" and "stage" not in tags and tags[OWNER_UID] == cluster.uid(*key)
+    delete_all(cluster, [key])
+
+
 def test_adoption_after_a_lost_status_write(cluster, stack):
     check_adoption_after_a_lost_status_write(cluster, "LambdaFunction", spec("adopted"))
 

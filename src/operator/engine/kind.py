@@ -135,12 +135,13 @@ class TagChange:
     remove: frozenset[str]
     result: Mapping[str, str] | None = None
 
-    def apply(self, add: Callable[[list[dict[str, str]]], Any], remove: Callable[[list[str]], Any], *,
-              key: str = "Key", value: str = "Value") -> None:
-        """For add/remove APIs: `add(tags as [{key: k, value: v}])` when there are tags to add,
-        then `remove(sorted keys)` when there are keys to remove."""
+    def apply(self, add: Callable[[Any], Any], remove: Callable[[list[str]], Any], *,
+              key: str | None = "Key", value: str = "Value") -> None:
+        """For add/remove APIs: `add(tags as [{key: k, value: v}])` (`key=None`: as a mapping, for
+        the APIs that take one) when there are tags to add, then `remove(sorted keys)` when there
+        are keys to remove."""
         if self.add:
-            add(tag_list(self.add, key, value))
+            add(tag_list(self.add, key, value) if key is not None else dict(self.add))
         if self.remove:
             remove(sorted(self.remove))
 
