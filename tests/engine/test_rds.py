@@ -18,7 +18,7 @@ import pytest
 from conftest import (Cluster, Secrets, calls_of, check_adoption_after_a_lost_status_write, check_stopped_before_aws,
                       converge, delete_all, kind_metrics, make_engine, never_seen, ready_reason, reasons)
 from infra_operator.operator.engine.subnet_groups import SubnetGroups
-from infra_operator.operator.kinds.rds import final_snapshot_name, major_version
+from infra_operator.operator.services.rds import final_snapshot_name, major_version
 from infra_operator.telemetry import Telemetry
 
 OWNED = "infra-operator.dev/"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..provider.errors import TerminalError
+
 
 def version_key(text: str) -> tuple[tuple[int, Any], ...]:
     """A version as a comparable key: numbers numerically, anything else after them."""
@@ -22,3 +24,10 @@ def is_downgrade(want: str, have: str) -> bool:
     below 7.1.0; 7 is not)."""
     wanted = version_key(want)
     return wanted < version_key(have)[:len(wanted)]
+
+
+def refuse_downgrade(subject: str, want: str, have: str | None, reason: str = "DowngradeRefused") -> None:
+    """A terminal error when `want` is below the version `subject` runs (AWS never downgrades);
+    nothing when it is not, or the running version is not known."""
+    if have and is_downgrade(want, have):
+        raise TerminalError(f"{subject} runs {have}: AWS cannot downgrade it to {want}", reason=reason)
