@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..provider.errors import TerminalError
 from ..engine.kind import Adoption, Deletion, DriftField, Identity, Reference, SecretInput, Severity, Tagging
 from ..engine.schema import immutable
-from ..services.secretsmanager import VALUES, Secret
+from ..services.secretsmanager import DATES, VALUES, Secret
 
 LAMBDA_ARN = r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9$_-]+)?$"
 KMS_KEY = r"^(arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+|alias/.+|[a-zA-Z0-9-]{1,2048})$"
@@ -81,8 +81,7 @@ class SecretsManagerSecret(Secret):
                     spec_field="secretJsonRef"),
     )
     printer_columns = (("Rotation", ".status.rotationEnabled", "boolean"), ("Version", ".status.versionId", "string"))
-    status_properties = {f: {"type": "string"} for f in (
-        "createdDate", "lastChangedDate", "lastRotatedDate", "nextRotationDate", "deletedDate")}
+    status_properties = {f: {"type": "string"} for f in DATES}
     drift_fields = (
         DriftField("kmsKeyId", Severity.CRITICAL),
         DriftField("rotationEnabled", Severity.CRITICAL),

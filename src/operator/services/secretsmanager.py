@@ -18,6 +18,8 @@ from ..engine.kind import AWSClients, Raw, SecretValue, State, TagChange, tag_li
 from ..engine.scheduled_deletion import ScheduledDeletion, ScheduledDeletionKind
 
 DEFAULT_KMS_KEY = "alias/aws/secretsmanager"
+# The status fields of the secret's dates (DescribeSecret's CreatedDate...).
+DATES = ("createdDate", "lastChangedDate", "lastRotatedDate", "nextRotationDate", "deletedDate")
 # The secret inputs holding the value (one is set).
 VALUES = ("secretString", "secretBinary", "secretJson")
 
@@ -82,11 +84,7 @@ class Secret(ScheduledDeletionKind):
         return {
             "versionId": current,
             "rotationEnabled": bool(raw.get("RotationEnabled")),
-            "createdDate": self.timestamp(raw.get("CreatedDate")),
-            "lastChangedDate": self.timestamp(raw.get("LastChangedDate")),
-            "lastRotatedDate": self.timestamp(raw.get("LastRotatedDate")),
-            "nextRotationDate": self.timestamp(raw.get("NextRotationDate")),
-            "deletedDate": self.timestamp(raw.get("DeletedDate")),
+            **{field: self.timestamp(raw.get(field[0].upper() + field[1:])) for field in DATES},
         }
 
     def deletion_date(self, raw: Raw) -> str | None:
