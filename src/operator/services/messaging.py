@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..engine.delta import attribute_value, frozen, reconcile_set
+from ..engine.delta import ListChanges, attribute_value, frozen, list_changes, reconcile_set
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_list, tag_map, tag_resource
 from ..engine.policies import canonical_policy
 from ..engine.schema import immutable
@@ -82,11 +82,8 @@ def _subscription_key(item: Mapping[str, Any]) -> tuple[str, str]:
 def same_subscriptions(want: list[State], have: list[State]) -> bool:
     """The subscription sets match: the same endpoints, and the same attributes where AWS shows
     them (not for a subscription awaiting confirmation)."""
-    observed = {_subscription_key(item): item for item in have}
-    return len(want) == len(observed) and all(
-        _subscription_key(item) in observed
-        and (observed[_subscription_key(item)].get("pending") or frozen(item) == frozen(observed[_subscription_key(item)]))
-        for item in want)
+    return list_changes(want, have, key=_subscription_key,
+                        same=lambda item, seen: seen.get("pending") or frozen(item) == frozen(seen)) == ListChanges()
 
 
 def _document_key(item: Mapping[str, Any]) -> str:
