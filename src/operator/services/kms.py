@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from ..engine.delta import aws_params
 from ..engine.kind import AWSClients, Raw, State, TagChange, tag_list, tag_map, tag_resource
 from ..engine.lookups import tagged_arns
 from ..engine.policies import canonical_policy
@@ -104,13 +105,9 @@ class Key(ScheduledDeletionKind):
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         # Alias, rotation and the enabled state follow as an update of the new key.
-        params: dict[str, Any] = {
-            "Description": desired["description"], "KeyUsage": desired["keyUsage"],
-            "KeySpec": desired["keySpec"], "MultiRegion": desired["multiRegion"],
-            "Tags": tag_list(tags, "TagKey", "TagValue")}
-        if desired["keyPolicyDocument"]:
-            params["Policy"] = desired["keyPolicyDocument"]
-        return aws.client("kms").create_key(**params)
+        return aws.client("kms").create_key(Tags=tag_list(tags, "TagKey", "TagValue"), **aws_params(desired, {
+            "Description": "description", "KeyUsage": "keyUsage", "KeySpec": "keySpec", "MultiRegion": "multiRegion",
+            "Policy": "keyPolicyDocument"}))
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
         kms = aws.client("kms")
@@ -123,9 +120,7 @@ class Key(ScheduledDeletionKind):
             (kms.enable_key if desired["enabled"] else kms.disable_key)(KeyId=ident)
         if {"enableKeyRotation", "rotationPeriodInDays"} & changed:
             if desired["enableKeyRotation"]:
-                period = {"RotationPeriodInDays": desired["rotationPeriodInDays"]} \
-                    if desired.get("rotationPeriodInDays") else {}
-                kms.enable_key_rotation(KeyId=ident, **period)
+                kms.enable_key_rotation(KeyId=ident, **aws_params(desired, {"RotationPeriodInDays": "rotationPeriodInDays"}))
             else:
                 kms.disable_key_rotation(KeyId=ident)
         if "aliases" in changed:
