@@ -156,6 +156,13 @@ def tag_map(tags: list[Mapping[str, str]] | None, key: str = "Key", value: str =
     return {t[key]: t[value] for t in tags or ()}
 
 
+def tag_resource(client: Any, change: TagChange, *, key: str = "Key", value: str = "Value", **resource: str) -> None:
+    """The TagResource/UntagResource pair of the services whose tags are a list of {Key, Value}
+    (KMS: TagKey, TagValue) and keys TagKeys; `resource` is the call's key (SecretId=..., KeyId=...)."""
+    change.apply(lambda tags: client.tag_resource(**resource, Tags=tags),
+                 lambda keys: client.untag_resource(**resource, TagKeys=keys), key=key, value=value)
+
+
 @dataclass(frozen=True)
 class TokenFormat:
     """The idempotency token / CallerReference the API accepts. The engine derives it from the

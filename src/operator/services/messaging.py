@@ -1,13 +1,23 @@
 """What SQS queues and SNS topics share: a FIFO one's name ends in .fifo (and only a FIFO
-one's), and content-based deduplication is for FIFO ones only."""
+one's), and content-based deduplication is for FIFO ones only. And what SNSTopic computes
+(`Topic`): the comparable state of a topic, its documents compared canonically but written as
+the user wrote them, its attributes, and its subscriptions reconciled as a set."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
-from ..engine.delta import attribute_value
+from ..engine.delta import ListChanges, attribute_value, frozen, list_changes, reconcile_set
+from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_list, tag_map, tag_resource
+from ..engine.policies import canonical_policy
 from ..engine.schema import immutable
 from ..provider.errors import TerminalError
+
+PENDING = "PendingConfirmation"  # what AWS lists instead of the ARN of an unconfirmed subscription
+RAW_PROTOCOLS = {"sqs", "firehose", "https", "http"}  # the protocols that take raw delivery
+# Topic attribute -> spec field holding a JSON document.
+DOCUMENTS = {"Policy": "policy", "DeliveryPolicy": "deliveryPolicy"}
 
 
 def fifo_messages(noun: str, fifo_field: str) -> tuple[str, str]:
@@ -63,3 +73,196 @@ def fifo_properties(noun: str, name_field: str, fifo_field: str, name_pattern: s
         "contentBasedDeduplication": {"type": "boolean",
                                       "description": "FIFO only: deduplicate by a hash of the message body."},
     }
+
+
+def _subscription_key(item: Mapping[str, Any]) -> tuple[str, str]:
+    return item["protocol"], item["endpoint"]
+
+
+def same_subscriptions(want: list[State], have: list[State]) -> bool:
+    """The subscription sets match: the same endpoints, and the same attributes where AWS shows
+    them (not for a subscription awaiting confirmation)."""
+    return list_changes(want, have, key=_subscription_key,
+                        same=lambda item, seen: seen.get("pending") or frozen(item) == frozen(seen)) == ListChanges()
+
+
+def _document_key(item: Mapping[str, Any]) -> str:
+    """Where `desired["documents"]` keeps a subscription's filter policy as written."""
+    return f"filterPolicy {item['protocol']} {item['endpoint']}"
+
+
+class Topic(Kind):
+    """Base of SNSTopic: a topic keyed by its ARN, named by its spec, with its subscriptions."""
+
+    def desired(self, spec: Mapping[str, Any]) -> State:
+        return {
+            "topicName": spec["topicName"],
+            "fifoTopic": spec.get("fifoTopic", False),
+            "contentBasedDeduplication": content_based_deduplication(spec, "fifoTopic"),
+            "displayName": spec.get("displayName", ""),
+            "kmsMasterKeyId": spec.get("kmsMasterKeyId", ""),
+            # Unset: AWS's default access policy stands (not compared); no delivery policy.
+            "policy": canonical_policy(spec.get("policy")),
+            "deliveryPolicy": canonical_policy(spec.get("deliveryPolicy")) or "",
+            "subscriptions": [_desired_subscription(item) for item in spec.get("subscriptions") or ()],
+            # Documents are compared canonically and written as the user wrote them.
+            "documents": {**{field: spec.get(field, "") for field in DOCUMENTS.values()},
+                          **{_document_key(item): item.get("filterPolicy", "")
+                             for item in spec.get("subscriptions") or ()}},
+        }
+
+    def observe(self, raw: Raw) -> State:
+        attributes = raw["Attributes"]
+        return {
+            "topicName": attributes["TopicArn"].rsplit(":", 1)[-1],
+            "fifoTopic": attributes.get("FifoTopic") == "true",
+            "contentBasedDeduplication": observed_deduplication(attributes),
+            "displayName": attributes.get("DisplayName", ""),
+            "kmsMasterKeyId": attributes.get("KmsMasterKeyId", ""),
+            **{field: canonical_policy(attributes.get(name) or None) or "" for name, field in DOCUMENTS.items()},
+            "subscriptions": [_observed_subscription(item) for item in raw["Subscriptions"]],
+            "tags": raw.get("Tags", {}),
+        }
+
+    def identify(self, raw: Raw) -> str:
+        return raw["Attributes"]["TopicArn"]
+
+    def status(self, raw: Raw) -> State:
+        # Counted from the listing: a pending subscription has no ARN yet.
+        pending = sum(1 for item in raw["Subscriptions"] if item["SubscriptionArn"] == PENDING)
+        return {"subscriptionsConfirmed": len(raw["Subscriptions"]) - pending, "subscriptionsPending": pending}
+
+    def read(self, aws: AWSClients, ident: str) -> Raw | None:
+        sns = aws.client("sns")
+        answer = self.absent_if_missing(sns.get_topic_attributes, TopicArn=ident)
+        if answer is None:
+            return None
+        subscriptions = []
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=ident):
+            for item in page["Subscriptions"]:
+                if item["SubscriptionArn"] != PENDING:
+                    item = {**item, "Attributes": sns.get_subscription_attributes(
+                        SubscriptionArn=item["SubscriptionArn"])["Attributes"]}
+                subscriptions.append(item)
+        return {"Attributes": answer["Attributes"], "Subscriptions": subscriptions}
+
+    def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
+        answer = aws.client("sns").list_tags_for_resource(ResourceArn=ident)
+        return tag_map(answer.get("Tags"))
+
+    def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
+        suffix = ":" + desired["topicName"]
+        for page in aws.client("sns").get_paginator("list_topics").paginate():
+            for topic in page["Topics"]:
+                if topic["TopicArn"].endswith(suffix):
+                    return self.read(aws, topic["TopicArn"])
+        return None
+
+    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
+        sns = aws.client("sns")
+        attributes = {"FifoTopic": "true"} if desired["fifoTopic"] else {}
+        attributes.update({name: value for name, value in _topic_attributes(desired, frozenset(desired)).items()
+                           if value})
+        arn = sns.create_topic(Name=desired["topicName"], Attributes=attributes,
+                               Tags=tag_list(tags))["TopicArn"]
+        for item in desired["subscriptions"]:
+            _subscribe(sns, arn, item, desired["documents"])
+        return self.read(aws, arn)
+
+    def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
+        sns = aws.client("sns")
+        for name, value in _topic_attributes(desired, changed).items():
+            sns.set_topic_attributes(TopicArn=ident, AttributeName=name, AttributeValue=value)
+        if "subscriptions" in changed:
+            self._reconcile_subscriptions(sns, ident, desired, raw["Subscriptions"])
+
+    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
+        tag_resource(aws.client("sns"), change, ResourceArn=ident)
+
+    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
+        # Deleting a topic deletes its subscriptions.
+        aws.client("sns").delete_topic(TopicArn=ident)
+
+    def _reconcile_subscriptions(self, sns: Any, arn: str, desired: State, raw: list[Raw]) -> None:
+        """Subscribe what is missing, set the attributes that differ, unsubscribe the rest. A
+        subscription awaiting confirmation has no ARN: it can be neither changed nor removed
+        (its attributes apply once confirmed; AWS drops it after three days unconfirmed)."""
+        arns = {(item["Protocol"], item["Endpoint"]): item["SubscriptionArn"] for item in raw}
+
+        def change(have: State, want: State) -> None:
+            subscription = arns[_subscription_key(want)]
+            if subscription == PENDING:
+                return
+            for name, value in _subscription_attributes(want, desired["documents"], differing_from=have).items():
+                sns.set_subscription_attributes(SubscriptionArn=subscription, AttributeName=name, AttributeValue=value)
+
+        def remove(have: State) -> None:
+            if arns[_subscription_key(have)] != PENDING:
+                sns.unsubscribe(SubscriptionArn=arns[_subscription_key(have)])
+
+        reconcile_set(desired["subscriptions"], [_observed_subscription(item) for item in raw], key=_subscription_key,
+                      add=lambda want: _subscribe(sns, arn, want, desired["documents"]), remove=remove, change=change)
+
+
+def _desired_subscription(item: Mapping[str, Any]) -> State:
+    protocol = item["protocol"]
+    dead_letter = item.get("deadLetterTargetArn")
+    return {
+        "protocol": protocol,
+        "endpoint": item["endpoint"],
+        "filterPolicy": canonical_policy(item.get("filterPolicy")) or "",
+        "filterPolicyScope": item.get("filterPolicyScope", "MessageAttributes") if "filterPolicy" in item else None,
+        "rawMessageDelivery": item.get("rawMessageDelivery", False) if protocol in RAW_PROTOCOLS else None,
+        "redrivePolicy": {"deadLetterTargetArn": dead_letter} if dead_letter else {},
+    }
+
+
+def _observed_subscription(item: Raw) -> State:
+    """A listed subscription as comparable state; one awaiting confirmation carries no attributes
+    (AWS shows none before it is confirmed)."""
+    attributes = item.get("Attributes")
+    if attributes is None:
+        return {"protocol": item["Protocol"], "endpoint": item["Endpoint"], "pending": True}
+    protocol = item["Protocol"]
+    filter_policy = attributes.get("FilterPolicy")
+    return {
+        "protocol": protocol,
+        "endpoint": item["Endpoint"],
+        "filterPolicy": canonical_policy(filter_policy or None) or "",
+        "filterPolicyScope": attributes.get("FilterPolicyScope", "MessageAttributes") if filter_policy else None,
+        "rawMessageDelivery": attributes.get("RawMessageDelivery") == "true" if protocol in RAW_PROTOCOLS else None,
+        "redrivePolicy": json.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else {},
+    }
+
+
+def _subscription_attributes(item: State, documents: Mapping[str, str],
+                             differing_from: State | None = None) -> dict[str, str]:
+    """Subscription attributes as SNS takes them ("" removes a filter or redrive policy): all of
+    them, or those that differ from the observed state `differing_from`."""
+    values = {"filterPolicy": ("FilterPolicy", documents.get(_document_key(item), "")),
+              "redrivePolicy": ("RedrivePolicy", json.dumps(item["redrivePolicy"]) if item["redrivePolicy"] else ""),
+              "filterPolicyScope": ("FilterPolicyScope", item["filterPolicyScope"]),
+              "rawMessageDelivery": ("RawMessageDelivery", None if item["rawMessageDelivery"] is None
+                                     else attribute_value(item["rawMessageDelivery"]))}
+    return {name: value for field, (name, value) in values.items()
+            if value is not None and (differing_from is None or differing_from.get(field) != item[field])}
+
+
+def _subscribe(sns: Any, arn: str, item: State, documents: Mapping[str, str]) -> None:
+    attributes = {name: value for name, value in _subscription_attributes(item, documents).items() if value}
+    sns.subscribe(TopicArn=arn, Protocol=item["protocol"], Endpoint=item["endpoint"], Attributes=attributes,
+                  ReturnSubscriptionArn=True)
+
+
+def _topic_attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
+    """SetTopicAttributes name -> value for `fields` of the desired state; "" clears one."""
+    attributes: dict[str, str] = {}
+    if "displayName" in fields:
+        attributes["DisplayName"] = desired["displayName"]
+    if "kmsMasterKeyId" in fields:
+        attributes["KmsMasterKeyId"] = desired["kmsMasterKeyId"]
+    attributes.update(deduplication_attribute(desired, fields))
+    for name, field in DOCUMENTS.items():
+        if field in fields and desired[field] is not None:
+            attributes[name] = desired["documents"][field]
+    return attributes
