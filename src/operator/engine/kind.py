@@ -137,13 +137,14 @@ class TagChange:
 
     def apply(self, add: Callable[[Any], Any], remove: Callable[[list[str]], Any], *,
               key: str | None = "Key", value: str = "Value") -> None:
-        """For add/remove APIs: `add(tags as [{key: k, value: v}])` (`key=None`: as a mapping, for
-        the APIs that take one) when there are tags to add, then `remove(sorted keys)` when there
-        are keys to remove."""
-        if self.add:
-            add(tag_list(self.add, key, value) if key is not None else dict(self.add))
+        """For add/remove APIs: `remove(sorted keys)` when there are keys to remove, then
+        `add(tags as [{key: k, value: v}])` (`key=None`: as a mapping, for the APIs that take one)
+        when there are tags to add. Removing first keeps a resource near its tag limit (50 for
+        most services) under it."""
         if self.remove:
             remove(sorted(self.remove))
+        if self.add:
+            add(tag_list(self.add, key, value) if key is not None else dict(self.add))
 
 
 def tag_list(tags: Mapping[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
