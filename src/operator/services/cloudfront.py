@@ -14,6 +14,7 @@ from ..provider.errors import InProgress
 
 # Seconds between looks at a distribution CloudFront is still deploying (several minutes).
 DEPLOY_DELAY = 30.0
+# Deploying: the condition's reason is the engine's (Provisioning, Deleting).
 DEPLOYING = Statuses(busy={"InProgress": "InProgress"}, delay=DEPLOY_DELAY)
 METHODS = {"GET_HEAD": ["GET", "HEAD"], "GET_HEAD_OPTIONS": ["GET", "HEAD", "OPTIONS"],
            "ALL": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]}
