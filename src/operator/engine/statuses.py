@@ -34,22 +34,31 @@ class Statuses:
     # Whether an operation in progress is the condition's reason (Modifying) rather than the
     # engine's Provisioning or Updating.
     status_reasons: bool = False
+    # The condition's reason for a status, where the kind names it (EKS CREATING: Provisioning,
+    # FAILED: ClusterFailed).
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
     def available(self, subject: str, status: str) -> bool:
         """`Kind.available`: True when ready, else the outcome the status means."""
         if status in self.ready:
             return True
         if status in self.failed:
-            raise TerminalError(f"{subject} is {status} in AWS: {self.failed[status]}", reason=status_reason(status))
+            raise TerminalError(f"{subject} is {status} in AWS: {self.failed[status]}",
+                                reason=self.reasons.get(status) or status_reason(status))
         if status in self.unhealthy:
             raise RetryableError(f"{subject} is {status} in AWS", reason="Unhealthy", delay=ATTENTION_DELAY)
         if status in self.deleting:
             raise RetryableError(f"{subject} is being deleted outside the operator", reason="DeletingInAWS",
                                  delay=ATTENTION_DELAY)
-        reason = {"reason": status_reason(status)} if self.status_reasons else {}
-        raise InProgress(f"{subject} is {status} in AWS", delay=self.delay, **reason)
+        raise InProgress(f"{subject} is {status} in AWS", delay=self.delay, **self._reason(status))
 
     def wait_until_ready(self, subject: str, status: str) -> None:
         """Before a change: AWS takes one operation at a time, on a ready resource."""
         if status not in self.ready:
-            raise InProgress(f"{subject} is {status} in AWS: changes wait until it is available", delay=self.delay)
+            raise InProgress(f"{subject} is {status} in AWS: changes wait until it is available", delay=self.delay,
+                             **({"reason": self.reasons[status]} if status in self.reasons else {}))
+
+    def _reason(self, status: str) -> dict[str, str]:
+        if status in self.reasons:
+            return {"reason": self.reasons[status]}
+        return {"reason": status_reason(status)} if self.status_reasons else {}

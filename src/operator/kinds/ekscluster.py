@@ -1,36 +1,25 @@
 """EKSCluster: an EKS control plane (node groups and add-ons are not managed here). Create,
 update and delete take minutes in AWS: the engine looks again while the cluster is CREATING,
-UPDATING or DELETING, and the kind applies one update at a time, as EKS requires."""
+UPDATING or DELETING, and the kind applies one update at a time, as EKS requires
+(`services/eks.py`)."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
 from ..engine.schema import immutable
-from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
-                           State, TagChange, Tagging)
-from ..provider.errors import InProgress, TerminalError
+from ..engine.kind import Adoption, DriftField, ErrorMatch, Identity, Reference, Severity, Tagging
+from ..provider.errors import TerminalError
 from ..services.ec2 import CIDR_PATTERN, placement_references
+from ..services.eks import AUTHENTICATION_MODES, LOG_TYPES, PROGRESS_DELAY, Cluster
 
 NAME = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
 VERSION = r"^1\.[0-9]{2}$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
-LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-# Authentication modes only move forward: CONFIG_MAP -> API_AND_CONFIG_MAP -> API.
-AUTHENTICATION_MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
-# Seconds before looking again at a cluster AWS is creating, updating or deleting (10+ minutes).
-PROGRESS_DELAY = 30.0
 TWO_SUBNETS = "EKS needs at least 2 subnets (in different availability zones)"
-VPC_FIELDS = {"subnetIds": "subnetIds", "securityGroupIds": "securityGroupIds",
-              "endpointPublicAccess": "endpointPublicAccess", "endpointPrivateAccess": "endpointPrivateAccess",
-              "publicAccessCidrs": "publicAccessCidrs"}
 
 
-def _minor(version: str) -> int:
-    return int(version.split(".")[1])
-
-
-class EKSCluster(Kind):
+class EKSCluster(Cluster):
     kind = "EKSCluster"
     plural = "eksclusters"
     short_names = ("eks",)
@@ -103,149 +92,3 @@ class EKSCluster(Kind):
             raise TerminalError("at least one of endpointPublicAccess and endpointPrivateAccess must be true")
         if "publicAccessCidrs" in spec and not spec.get("endpointPublicAccess", True):
             raise TerminalError("publicAccessCidrs needs endpointPublicAccess")
-
-    def desired(self, spec: Mapping[str, Any]) -> State:
-        return {
-            "clusterName": spec["clusterName"],
-            "role": spec["role"],
-            "version": spec.get("version"),
-            "subnetIds": list(spec["subnetIds"]),
-            "securityGroupIds": list(spec.get("securityGroupIds") or ()),
-            "endpointPublicAccess": spec.get("endpointPublicAccess", True),
-            "endpointPrivateAccess": spec.get("endpointPrivateAccess", False),
-            "publicAccessCidrs": spec.get("publicAccessCidrs"),
-            "logging": sorted(spec.get("logging") or ()),
-            "kmsKeyArn": (spec.get("encryption") or {}).get("kmsKeyArn"),
-            "authenticationMode": spec.get("authenticationMode"),
-        }
-
-    def observe(self, raw: Raw) -> State:
-        vpc = raw.get("resourcesVpcConfig") or {}
-        keys = [provider.get("provider", {}).get("keyArn") for provider in raw.get("encryptionConfig") or ()]
-        return {
-            "clusterName": raw["name"],
-            "role": raw.get("roleArn"),
-            "version": raw.get("version"),
-            **{name: vpc.get(key) for name, key in VPC_FIELDS.items()},
-            "logging": sorted(kind for setting in (raw.get("logging") or {}).get("clusterLogging") or ()
-                              if setting.get("enabled") for kind in setting.get("types") or ()),
-            "kmsKeyArn": keys[0] if keys else None,
-            "authenticationMode": (raw.get("accessConfig") or {}).get("authenticationMode"),
-            "tags": raw.get("tags") or {},
-        }
-
-    def identify(self, raw: Raw) -> str:
-        return raw["name"]
-
-    def identities(self, raw: Raw) -> State:
-        return {"arn": raw["arn"]}
-
-    def status(self, raw: Raw) -> State:
-        return {"status": raw.get("status"), "version": raw.get("version"), "endpoint": raw.get("endpoint"),
-                "platformVersion": raw.get("platformVersion"),
-                "certificateAuthority": (raw.get("certificateAuthority") or {}).get("data"),
-                "oidcIssuer": ((raw.get("identity") or {}).get("oidc") or {}).get("issuer")}
-
-    def available(self, raw: Raw) -> bool:
-        if raw.get("status") == "FAILED":
-            raise TerminalError(f"EKS could not create cluster {raw['name']}", reason="ClusterFailed")
-        _wait_while_busy(raw)
-        return True
-
-    def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        answer = self.absent_if_missing(aws.client("eks").describe_cluster, name=ident)
-        return None if answer is None else answer["cluster"]
-
-    def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
-        params: dict[str, Any] = {"name": desired["clusterName"], "roleArn": desired["role"],
-                                  "resourcesVpcConfig": _vpc(desired),
-                                  "logging": _logging(desired["logging"]), "tags": dict(tags),
-                                  "clientRequestToken": token}
-        if desired["version"]:
-            params["version"] = desired["version"]
-        if desired["kmsKeyArn"]:
-            params["encryptionConfig"] = _encryption(desired["kmsKeyArn"])
-        if desired["authenticationMode"]:
-            params["accessConfig"] = {"authenticationMode": desired["authenticationMode"]}
-        return aws.client("eks").create_cluster(**params)["cluster"]
-
-    def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
-        """One update per call, as EKS takes them: version, encryption, network, logging, access;
-        the next waits (in progress) until the cluster is ACTIVE again."""
-        _wait_while_busy(raw)
-        observed = self.observe(raw)
-        eks = aws.client("eks")
-        steps = [name for name in ("version", "kmsKeyArn", "vpc", "logging", "authenticationMode")
-                 if name in changed or (name == "vpc" and changed & set(VPC_FIELDS))]
-        if not steps:
-            return
-        step = steps[0]
-        if step == "version":
-            _check_upgrade(observed["version"], desired["version"])
-            eks.update_cluster_version(name=ident, version=desired["version"])
-        elif step == "kmsKeyArn":
-            if observed["kmsKeyArn"]:
-                raise TerminalError(f"cluster {ident} encrypts Secrets with {observed['kmsKeyArn']}: EKS cannot "
-                                    "change or remove the key; replace the cluster", reason="ReplacementRequired")
-            eks.associate_encryption_config(clusterName=ident, encryptionConfig=_encryption(desired["kmsKeyArn"]))
-        elif step == "vpc":
-            eks.update_cluster_config(name=ident, resourcesVpcConfig=_vpc(desired))
-        elif step == "logging":
-            eks.update_cluster_config(name=ident, logging=_logging(desired["logging"]))
-        else:
-            _check_authentication_mode(observed["authenticationMode"], desired["authenticationMode"])
-            eks.update_cluster_config(name=ident, accessConfig={"authenticationMode": desired["authenticationMode"]})
-        if len(steps) > 1:
-            raise InProgress(f"EKS is applying the {step} update to cluster {ident}; then "
-                             f"{', '.join(steps[1:])}", delay=PROGRESS_DELAY, reason="Updating")
-
-    def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
-        eks = aws.client("eks")
-        arn = eks.describe_cluster(name=ident)["cluster"]["arn"]
-        if change.add:
-            eks.tag_resource(resourceArn=arn, tags=dict(change.add))
-        if change.remove:
-            eks.untag_resource(resourceArn=arn, tagKeys=sorted(change.remove))
-
-    def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
-        if raw.get("status") != "DELETING":
-            aws.client("eks").delete_cluster(name=ident)
-
-
-def _wait_while_busy(raw: Raw) -> None:
-    status = raw.get("status")
-    if status in ("CREATING", "UPDATING", "DELETING", "PENDING"):
-        raise InProgress(f"EKS cluster {raw['name']} is {status}", delay=PROGRESS_DELAY,
-                         reason="Provisioning" if status in ("CREATING", "PENDING") else "Updating")
-
-
-def _check_upgrade(current: str | None, wanted: str) -> None:
-    if current is None:
-        return
-    if _minor(wanted) < _minor(current):
-        raise TerminalError(f"Kubernetes {current} cannot be downgraded to {wanted}", reason="DowngradeRefused")
-    if _minor(wanted) > _minor(current) + 1:
-        raise TerminalError(f"EKS upgrades one minor version at a time: set version {current.split('.')[0]}."
-                            f"{_minor(current) + 1} first, then {wanted}", reason="UpgradeTooFar")
-
-
-def _check_authentication_mode(current: str | None, wanted: str) -> None:
-    if current in AUTHENTICATION_MODES and AUTHENTICATION_MODES.index(wanted) < AUTHENTICATION_MODES.index(current):
-        raise TerminalError(f"the authentication mode cannot go back from {current} to {wanted}",
-                            reason="ReplacementRequired")
-
-
-def _vpc(desired: State) -> dict[str, Any]:
-    """The whole VPC configuration the spec sets, for a create and for any change of it (one
-    update: subnets, security groups, endpoint access and CIDRs stay consistent)."""
-    return {key: desired[name] for name, key in VPC_FIELDS.items() if desired[name] is not None}
-
-
-def _logging(enabled: list[str]) -> dict[str, Any]:
-    disabled = [kind for kind in LOG_TYPES if kind not in enabled]
-    return {"clusterLogging": [setting for setting in ({"types": list(enabled), "enabled": True},
-                                                       {"types": disabled, "enabled": False}) if setting["types"]]}
-
-
-def _encryption(key_arn: str) -> list[dict[str, Any]]:
-    return [{"resources": ["secrets"], "provider": {"keyArn": key_arn}}]
