@@ -93,4 +93,5 @@ class EC2Instance(InstanceKind):
         DriftField("monitoring", Severity.WARNING),
         DriftField("terminationProtection", Severity.WARNING),
     )
-    resource = EC2Resource("describe_instances", "Reservations", "InstanceIds", "InstanceId", "instance")
+    resource = EC2Resource("describe_instances", "Reservations", "InstanceIds", "InstanceId", "instance",
+                           item_key="Instances")

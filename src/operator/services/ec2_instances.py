@@ -180,17 +180,6 @@ class InstanceKind(EC2Kind):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def read(self, aws: AWSClients, ident: str) -> Raw | None:
-        found = self.absent_if_missing(aws.client("ec2").describe_instances, InstanceIds=[ident])
-        return self._first_present(aws, _instances([found])) if found else None
-
-    def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw]:
-        key, value = managed_tag
-        pages = aws.client("ec2").get_paginator("describe_instances").paginate(
-            Filters=[{"Name": f"tag:{key}", "Values": [value]}])
-        return [raw for raw in _instances(pages) if self.present(raw)
-                and self.observed_tags(raw).get(key) == value]
-
     def present(self, raw: Raw) -> bool:
         return raw["State"]["Name"] not in ("shutting-down", "terminated")
 
@@ -441,8 +430,8 @@ class InstanceKind(EC2Kind):
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         """The instance's and its volumes' tags (tagged alike at create, and by Retain untagged alike)."""
         found = aws.client("ec2").describe_instances(InstanceIds=[ident])
-        volumes = [m["Ebs"]["VolumeId"] for each in _instances([found]) for m in each.get("BlockDeviceMappings") or ()
-                   if m.get("Ebs")]
+        volumes = [m["Ebs"]["VolumeId"] for each in self.resource.items(found)
+                   for m in each.get("BlockDeviceMappings") or () if m.get("Ebs")]
         for resource in (ident, *volumes):
             super().set_tags(aws, resource, change)
 
@@ -492,10 +481,6 @@ def console_tail(output: str | None) -> str | None:
         lines.append(REDACTED if in_key or SECRET_LINE.search(line) else line[:CONSOLE_LINE_CHARS])
         in_key = in_key and not ("-----END" in line and "PRIVATE KEY" in line)
     return "\n".join(lines[-CONSOLE_LINES:]) or None
-
-
-def _instances(pages: Any) -> list[Raw]:
-    return [instance for page in pages for reservation in page["Reservations"] for instance in reservation["Instances"]]
 
 
 def _profile(profile: str) -> dict[str, str]:
