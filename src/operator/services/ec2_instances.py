@@ -11,7 +11,7 @@ import binascii
 import re
 from typing import Any, Mapping
 
-from ..engine.delta import OWNER_PREFIX, OWNER_UID, owner_tags, reconcile_set, tags_from_aws
+from ..engine.delta import OWNER_PREFIX, OWNER_UID, aws_params, owner_tags, reconcile_set, tags_from_aws
 from ..engine.kind import AWSClients, Raw, State, TagChange
 from ..provider.errors import InProgress, TerminalError
 from .ec2 import EC2Kind, aws_tags
@@ -70,8 +70,8 @@ METADATA = {
     },
 }
 METADATA_DEFAULTS = {name: schema["default"] for name, schema in METADATA["properties"].items()}
-METADATA_PARAMS = {"httpTokens": "HttpTokens", "httpEndpoint": "HttpEndpoint",
-                   "httpPutResponseHopLimit": "HttpPutResponseHopLimit", "instanceMetadataTags": "InstanceMetadataTags"}
+METADATA_PARAMS = {"HttpTokens": "httpTokens", "HttpEndpoint": "httpEndpoint",
+                   "HttpPutResponseHopLimit": "httpPutResponseHopLimit", "InstanceMetadataTags": "instanceMetadataTags"}
 
 
 def volumes_match(desired: list[Mapping[str, Any]], observed: list[Mapping[str, Any]] | None) -> bool:
@@ -160,7 +160,7 @@ class InstanceKind(EC2Kind):
             "state": STATES.get(raw["State"]["Name"], raw["State"]["Name"]),
             "securityGroupIds": sorted(g["GroupId"] for g in raw.get("SecurityGroups") or ()),
             "iamInstanceProfile": (raw.get("IamInstanceProfile") or {}).get("Arn"),
-            "metadataOptions": {name: metadata.get(param) for name, param in METADATA_PARAMS.items()},
+            "metadataOptions": {name: metadata.get(param) for param, name in METADATA_PARAMS.items()},
             "instanceType": raw.get("InstanceType"), "userData": raw.get("_UserData"),
             "volumeLayout": [{"device": v["device"], "encrypted": v["encrypted"], "kmsKeyId": v["kmsKeyId"]}
                              for v in volumes],
@@ -238,7 +238,7 @@ class InstanceKind(EC2Kind):
         params: dict[str, Any] = {
             "ImageId": desired["imageId"], "InstanceType": desired["instanceType"], "MinCount": 1, "MaxCount": 1,
             "SubnetId": desired["subnetId"], "ClientToken": token,
-            "MetadataOptions": {METADATA_PARAMS[k]: v for k, v in desired["metadataOptions"].items()},
+            "MetadataOptions": aws_params(desired["metadataOptions"], METADATA_PARAMS),
             "Monitoring": {"Enabled": desired["monitoring"]},
             "DisableApiTermination": desired["terminationProtection"],
             "TagSpecifications": self.tag_specifications(tags) + self.tag_specifications(tags, "volume")}
@@ -286,7 +286,7 @@ class InstanceKind(EC2Kind):
                                 "allowRestart: true to let the operator stop and start it", reason="RestartRequired")
         if "metadataOptions" in changed:
             ec2.modify_instance_metadata_options(
-                InstanceId=ident, **{METADATA_PARAMS[k]: v for k, v in desired["metadataOptions"].items()})
+                InstanceId=ident, **aws_params(desired["metadataOptions"], METADATA_PARAMS))
         if "securityGroupIds" in changed:
             ec2.modify_instance_attribute(InstanceId=ident, Groups=desired["securityGroupIds"])
         if "terminationProtection" in changed:
