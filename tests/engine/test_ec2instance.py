@@ -425,7 +425,7 @@ def test_console_output_in_status_on_request(aws, stack, calls):
 
 
 def test_console_tail_keeps_the_last_lines_cut_and_redacts_credentials():
-    from infra_operator.operator.kinds.ec2instance import CONSOLE_LINE_CHARS, CONSOLE_LINES, console_tail
+    from infra_operator.operator.services.ec2_instances import CONSOLE_LINE_CHARS, CONSOLE_LINES, console_tail
     text = "\n".join([f"line {n}" for n in range(40)] + [
         "\x1b[32m[  OK  ]\x1b[0m Started nginx.", "x" * 500, "export DB_PASSWORD=hunter2",
         "AKIAABCDEFGHIJKLMNOP", "-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXk",

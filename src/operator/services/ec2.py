@@ -25,10 +25,11 @@ def aws_tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
-def describe_tagged(aws: AWSClients, call: str, list_key: str, tag: tuple[str, str], **more: Any) -> list[Raw]:
+def describe_tagged(aws: AWSClients, call: str, list_key: str, tag: tuple[str, str], item_key: str | None = None,
+                    **more: Any) -> list[Raw]:
     """Every description carrying the tag (key, value), all pages of them where the call pages
-    (`more`: further parameters of the call). The tag is re-checked here because not every
-    describe call honours `tag:` filters (moto's DescribeNatGateways ignores them)."""
+    (`item_key`: as in EC2Resource; `more`: further parameters of the call). The tag is re-checked
+    here because not every describe call honours `tag:` filters (moto's DescribeNatGateways ignores them)."""
     key, value = tag
     ec2 = aws.client("ec2")
     params = {"Filters": [{"Name": f"tag:{key}", "Values": [value]}], **more}
@@ -36,7 +37,13 @@ def describe_tagged(aws: AWSClients, call: str, list_key: str, tag: tuple[str, s
         pages = ec2.get_paginator(call).paginate(**params)
     else:
         pages = [getattr(ec2, call)(**params)]
-    return [raw for page in pages for raw in page[list_key] if tags_from_aws(raw.get("Tags")).get(key) == value]
+    return [raw for page in pages for raw in listed(page, list_key, item_key)
+            if tags_from_aws(raw.get("Tags")).get(key) == value]
+
+
+def listed(answer: Mapping[str, Any], list_key: str, item_key: str | None = None) -> list[Raw]:
+    """The descriptions in a describe call's answer (`item_key`: as in EC2Resource)."""
+    return [raw for entry in answer[list_key] for raw in (entry[item_key] if item_key else [entry])]
 
 
 def modify_attributes(aws: AWSClients, call: str, id_param: str, ident: str, values: Mapping[str, bool]) -> None:
@@ -73,13 +80,20 @@ def check_prefix(field: str, cidr: str, shortest: int = 16, longest: int = 28) -
 @dataclass(frozen=True)
 class EC2Resource:
     """How the EC2 API names one resource type: its describe call, the list in the answer, the
-    ids parameter, the id key and the TagSpecifications resource type."""
+    ids parameter, the id key, the TagSpecifications resource type, and where the answer's
+    entries hold the resources (DescribeInstances: reservations, each with its instances) the
+    list within each entry."""
 
     describe: str
     list_key: str
     ids_param: str
     id_key: str
     tag_type: str
+    item_key: str | None = None
+
+    def items(self, answer: Mapping[str, Any]) -> list[Raw]:
+        """The descriptions in a describe call's answer."""
+        return listed(answer, self.list_key, self.item_key)
 
     @classmethod
     def named(cls, noun: str, tag_type: str) -> "EC2Resource":
@@ -102,14 +116,14 @@ class EC2Kind(Kind):
     def read(self, aws: AWSClients, ident: str) -> Raw | None:
         found = self.absent_if_missing(getattr(aws.client("ec2"), self.resource.describe),
                                        **{self.resource.ids_param: [ident]}, **self.describe_params)
-        return self._first_present(aws, found[self.resource.list_key]) if found else None
+        return self._first_present(aws, self.resource.items(found)) if found else None
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         return self.list_managed(aws, owner_uid_tag)
 
     def list_managed(self, aws: AWSClients, managed_tag: tuple[str, str]) -> list[Raw]:
         return [raw for raw in describe_tagged(aws, self.resource.describe, self.resource.list_key, managed_tag,
-                                               **self.describe_params) if self.present(raw)]
+                                               self.resource.item_key, **self.describe_params) if self.present(raw)]
 
     def complete(self, aws: AWSClients, listed: Raw) -> Raw | None:
         return self._first_present(aws, [listed])
