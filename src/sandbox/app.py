@@ -32,10 +32,10 @@ from ..operator.settings import KubeSettings, OperatorConfig
 from ..operator.wiring import run_operator
 from ..telemetry import RecentSpans, Telemetry, TelemetrySettings, setup_telemetry
 from . import summary, traces
-from .aws import MotoServer
+from .children import KubeEmulationProcess, MotoProcess
 from .display import Display
 from .drift import DriftInjector
-from .kube import EmulatorServer, KubeClient
+from .kube import KubeClient
 
 log = logging.getLogger(__name__)
 SAMPLES_PACKAGE_DIR = "samples"
@@ -111,14 +111,13 @@ class Sandbox:
             stack.callback(telemetry.shutdown)
             log_target = self._configure_logging(telemetry, stack)
             metrics = serve_metrics(telemetry, self.options.metrics_address)
-            aws = _start(MotoServer(*_split(self.options.aws_address)), "--aws-address", self.options.aws_address)
+            aws = _start(MotoProcess(*_split(self.options.aws_address), SANDBOX_CERTIFICATE_WAIT), "--aws-address",
+                         self.options.aws_address)
             stack.callback(aws.stop)
-            aws.warm_up()
-            aws.issue_certificates_after(SANDBOX_CERTIFICATE_WAIT)
-            emulator = _start(EmulatorServer(*_split(self.options.kube_address)), "--kube-address",
+            emulator = _start(KubeEmulationProcess(*_split(self.options.kube_address)), "--kube-address",
                               self.options.kube_address)
             stack.callback(emulator.stop)
-            kube = KubeClient.for_server(emulator.url, emulator=emulator)
+            kube = KubeClient.for_server(emulator.url)
             kube.apply_crds(all_crds())
             kubeconfig = self._write_kubeconfig(kube, stack)
             self._announce(settings, metrics.url if metrics else None, emulator.url, aws.endpoint, log_target,
@@ -162,7 +161,7 @@ class Sandbox:
                             "  try: kubectl get aws -o wide    (or kubectl describe vpc main, kubectl explain vpc.spec)",
                             *([f"       curl {metrics_url}"] if metrics_url else [])])
 
-    async def _operate(self, telemetry: Telemetry, aws: MotoServer, kube: KubeClient) -> None:
+    async def _operate(self, telemetry: Telemetry, aws: MotoProcess, kube: KubeClient) -> None:
         options = self.options
         loop = asyncio.get_running_loop()
         stop, ready, all_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
