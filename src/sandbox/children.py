@@ -77,14 +77,14 @@ def _wait_for_stop(pipe: Connection) -> None:
 
 
 def serve_moto(pipe: Connection, host: str, port: int, certificate_wait: float) -> None:
-    from .aws import MotoServer  # imported in the child: moto's import is most of its start
+    from .aws import FIRST_READS, MotoServer  # imported in the child: moto's import is most of its start
 
     try:
         server = MotoServer(host, port).start()
     except (OSError, RuntimeError) as exc:
         pipe.send(("failed", str(exc.__cause__ or exc)))
         return
-    server.warm_up()
+    server.warm_up(FIRST_READS)  # before serving: not on the clock of the first objects
     server.issue_certificates_after(certificate_wait)
     pipe.send(("serving", server.endpoint))
     _wait_for_stop(pipe)
