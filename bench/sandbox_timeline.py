@@ -44,8 +44,22 @@ def one_run(report: str) -> None:
     depends: dict[str, list[str]] = {}
     recent = RecentSpans(limit=100_000)
 
+    cpu: dict[str, dict[str, float]] = {}
+
+    def cpu_seconds() -> dict[str, float]:
+        """CPU seconds of this process (the operator) and of each child (the servers)."""
+        import multiprocessing
+        processes = {"operator": os.getpid(), **{child.name: child.pid for child in multiprocessing.active_children()}}
+        seconds = {}
+        for name, pid in processes.items():
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            seconds[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return seconds
+
     class Timed(app.Sandbox):
         def _apply_samples(self, kube: Any, aws_endpoint: str) -> dict[str, int]:
+            cpu["applying"] = cpu_seconds()
             def create(doc: dict[str, Any]) -> None:
                 created(doc)
                 applied[f"{doc['kind']}/{doc['metadata']['name']}"] = time.time()
@@ -78,6 +92,7 @@ def one_run(report: str) -> None:
     def stop_when_ready() -> None:
         while not READY_LINE.search(out.getvalue()):
             time.sleep(0.2)
+        cpu["ready"] = cpu_seconds()
         os.kill(os.getpid(), signal.SIGINT)
 
     import threading
@@ -102,7 +117,8 @@ def one_run(report: str) -> None:
             for s in spans if s.parent_id is None and s.name.startswith("reconcile ")]
     line = READY_LINE.search(out.getvalue())
     with open(report, "w") as file:
-        json.dump({"applied": applied, "depends": depends, "runs": runs, "wakes": wakes, "load": load,
+        json.dump({"cpu": {name: cpu["ready"][name] - cpu["applying"].get(name, 0.0) for name in cpu["ready"]},
+                   "applied": applied, "depends": depends, "runs": runs, "wakes": wakes, "load": load,
                    "line": float(line.group(2)) if line else None}, file)
 
 
@@ -158,6 +174,8 @@ def analyse(data: dict[str, Any], verbose: bool) -> dict[str, float]:
             print(f"        wakes: {wakes.get(obj)}")
         previous_ready = ready[obj]
     print(f"  critical path AWS calls {aws_total:.2f} s of {ready[last]:.2f} s")
+    print("  CPU seconds from the first apply to the sandbox's line: "
+          + ", ".join(f"{name} {seconds:.2f}" for name, seconds in data["cpu"].items()))
     return {"line": data["line"], "last": ready[last], "path_aws": aws_total, "load": data["load"]}
 
 
