@@ -3,7 +3,7 @@ first ran, how long its AWS calls took, when it turned Ready; then the critical 
 of references ending at the last object Ready) with the gaps between a dependency's Ready and
 its dependent's next run.
 
-    .venv/bin/python bench/sandbox_timeline.py [--repeats 3] [--verbose]
+    .venv/bin/python bench/sandbox_timeline.py [--repeats 3] [--verbose] [--live]
 
 Each repeat runs `infra-operator sandbox` (its `Sandbox`, as the command does) in a process of
 its own until every sample object is Ready, with the operator's spans kept in memory. Times are
@@ -30,7 +30,7 @@ from typing import Any
 READY_LINE = re.compile(r"all (\d+) objects Ready ([\d.]+) s after they were applied")
 
 
-def one_run(report: str) -> None:
+def one_run(report: str, live: bool) -> None:
     """In a process of its own: the sandbox until all Ready, then what happened, as JSON."""
     from infra_operator.operator import wakeups
     from infra_operator.operator.engine.references import referenced
@@ -85,7 +85,7 @@ def one_run(report: str) -> None:
 
     wakeups.DependencyWaker._patch = timed_patch
     out = io.StringIO()
-    options = app.SandboxOptions(metrics_address=None, live=False, log_file=os.devnull, duration=120.0)
+    options = app.SandboxOptions(metrics_address=None, live=live, log_file=os.devnull, duration=120.0)
     sandbox = Timed(options, out)
     sandbox.recent = recent
 
@@ -183,16 +183,19 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--repeats", type=int, default=3)
     options.add_argument("--verbose", action="store_true", help="every object's row")
+    options.add_argument("--live", action="store_true",
+                         help="the summary redrawn every second, as on a terminal (default: as piped)")
     options.add_argument("--one", metavar="REPORT", help=argparse.SUPPRESS)
     args = options.parse_args()
     if args.one:
-        one_run(args.one)
+        one_run(args.one, args.live)
         return
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         for repeat in range(args.repeats):
             report = os.path.join(scratch, f"run{repeat}.json")
-            subprocess.run([sys.executable, __file__, "--one", report], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, __file__, "--one", report, *(["--live"] if args.live else [])], check=True,
+                           stdout=subprocess.DEVNULL)
             with open(report) as file:
                 results.append(analyse(json.load(file), args.verbose))
     print("medians: " + ", ".join(f"{key} {statistics.median(r[key] for r in results):.2f}" for key in results[0]))
