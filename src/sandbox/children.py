@@ -12,6 +12,8 @@ imports moto, boto3 and the emulation only where they are used: each child impor
 
 from __future__ import annotations
 
+import contextlib
+import io
 import multiprocessing
 import signal
 from multiprocessing.connection import Connection
@@ -41,7 +43,8 @@ class ServerProcess:
         try:
             state, detail = self._pipe.recv()
         except EOFError:
-            state, detail = "failed", f"the child process exited with code {self._process.join(STOP_PATIENCE)}"
+            self._process.join(STOP_PATIENCE)
+            state, detail = "failed", f"its process exited with code {self._process.exitcode}"
         if state != "serving":
             self.stop()
             raise OSError(detail)
@@ -79,10 +82,16 @@ def _wait_for_stop(pipe: Connection) -> None:
 def serve_moto(pipe: Connection, host: str, port: int, certificate_wait: float) -> None:
     from .aws import FIRST_READS, MotoServer  # imported in the child: moto's import is most of its start
 
+    refusal = io.StringIO()
     try:
-        server = MotoServer(host, port).start()
+        # werkzeug prints why it cannot listen (e.g. "Address already in use") and exits.
+        with contextlib.redirect_stderr(refusal):
+            server = MotoServer(host, port).start()
     except (OSError, RuntimeError) as exc:
         pipe.send(("failed", str(exc.__cause__ or exc)))
+        return
+    except SystemExit:
+        pipe.send(("failed", refusal.getvalue().strip().split("\n")[0] or "moto's server exited"))
         return
     server.warm_up(FIRST_READS)  # before serving: not on the clock of the first objects
     server.issue_certificates_after(certificate_wait)
