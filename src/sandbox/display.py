@@ -34,13 +34,18 @@ class Display:
         self._stream.write("".join(f"{line}\n" for line in lines))
         self._draw()
 
+    @property
+    def due(self) -> bool:
+        """Whether `update` would show a block now (live: always)."""
+        return self.live or time.monotonic() - self._last_report >= self._report_interval
+
     def update(self, block: Sequence[str]) -> None:
         """The current summary: redrawn in place live, else printed every report interval."""
         self._block = list(block)
         if self.live:
             self._erase()
             self._draw()
-        elif time.monotonic() - self._last_report >= self._report_interval:
+        elif self.due:
             self.final()
 
     def final(self, block: Sequence[str] | None = None) -> None:

@@ -4,7 +4,7 @@ terminal and a Prometheus scrape always agree), rendered as plain text lines."""
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..telemetry import catalog
@@ -67,6 +67,13 @@ class Snapshot:
     def ready_of(self, kinds: Mapping[str, int]) -> int:
         """Ready objects, counting at most the expected number per kind."""
         return sum(min(self.resources[kind]["ready"], expected) for kind, expected in kinds.items())
+
+
+def ready_of(counts: Iterable[tuple[float, tuple[str, str]]], kinds: Mapping[str, int]) -> int:
+    """Ready objects in the telemetry's live counts ((count, (kind, status)), what
+    `resources_total` exposes), counting at most the expected number per kind."""
+    ready = {kind: int(count) for count, (kind, status) in counts if status == "ready"}
+    return sum(min(ready.get(kind, 0), expected) for kind, expected in kinds.items())
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:

@@ -21,6 +21,7 @@ RUNS = {
     "log_levels.py": ["--repeats", "1"],
     "dependency_chain.py": ["--chains", "1", "--depth", "2"],
     "restart_stampede.py": ["--objects", "3"],
+    "sandbox_timeline.py": ["--repeats", "1"],
 }
 
 
@@ -55,3 +56,12 @@ def test_restart_stampede_reports_both_runs() -> None:
     lines = [line for line in run("restart_stampede.py") if "addresses Ready" in line]
     assert [line.split(":")[0] for line in lines] == ["limit 20/s (default)", "no limit"], lines
     assert all(line.split(": ", 1)[1].startswith("3 of 3 addresses Ready") for line in lines), lines
+
+
+def test_sandbox_timeline_traces_the_critical_path_back_to_the_provider() -> None:
+    """Every sample object references the AWSProvider: the path from the last object Ready,
+    back through what each waited for, ends there."""
+    lines = run("sandbox_timeline.py")
+    path = [line.split()[0] for line in lines if line.startswith("  ") and " applied " in line]
+    assert len(path) >= 2 and path[0] == "AWSProvider/aws", lines
+    assert lines[-1].startswith("medians: line "), lines

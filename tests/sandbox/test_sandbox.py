@@ -193,6 +193,20 @@ def test_a_taken_metrics_port_is_reported_in_one_line(tmp_path: pathlib.Path) ->
                            "Address already in use; choose another address with --metrics-address"), line
 
 
+@pytest.mark.parametrize("flag", ["--aws-address", "--kube-address"])
+def test_a_taken_server_port_is_reported_in_one_line(tmp_path: pathlib.Path, flag: str) -> None:
+    """The servers start in child processes: why one cannot listen still comes back as one line."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        sandbox = Sandbox(tmp_path, flag, address)
+        assert sandbox.wait() == 1
+    (line,) = sandbox.stderr().splitlines()
+    assert line.startswith(f"infra-operator sandbox: error: cannot listen on {address} ({flag}): "), line
+    assert line.endswith(f"Address already in use; choose another with {flag} HOST:PORT (port 0 picks a free one)"), line
+
+
 def test_a_healthy_converge_logs_no_warning_or_error_and_sigterm_stops_it(tmp_path: pathlib.Path) -> None:
     log_path = tmp_path / "operator.log"
     sandbox = Sandbox(tmp_path, "--log-format", "json", "--log-file", str(log_path), "--duration", "120")
