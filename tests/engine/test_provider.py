@@ -4,6 +4,7 @@ each renewal counted as a rotation) as their lifetime, spec.assumeRoleDurationSe
 import pytest
 
 from infra_operator.operator.engine.providers import ProviderReconciler
+from infra_operator.operator.provider.ratelimit import DEFAULT_RATE, DEFAULT_RATES, UNLIMITED, RateLimits
 from infra_operator.operator.provider.sessions import ProviderSessions
 from infra_operator.telemetry import Telemetry
 
@@ -31,3 +32,11 @@ def test_assumed_role_credentials_are_renewed_within_15_minutes_of_expiry(aws, d
     # One AssumeRole builds the session; with 900 s credentials every call renews them first.
     assert aws.calls.count("sts", "AssumeRole") - assumed_before == 1 + rotations
     assert rotated == ["ns/assumed"] * rotations
+
+
+def test_unlimited_turns_every_service_s_client_side_limit_off_and_the_defaults_stay_on() -> None:
+    unlimited, default = RateLimits(UNLIMITED), RateLimits()
+    for service in ("ec2", "sts", "s3", "elasticloadbalancing"):
+        assert unlimited.bucket(service) is None
+        bucket = default.bucket(service)
+        assert bucket is not None and bucket.rate == DEFAULT_RATES.get(service, DEFAULT_RATE)

@@ -15,6 +15,9 @@ from typing import Any, Callable, Mapping
 # describes. Services not listed get DEFAULT_RATE.
 DEFAULT_RATES: Mapping[str, float] = {"ec2": 20.0, "sts": 10.0}
 DEFAULT_RATE = 10.0
+# No client-side limit for any service: for an AWS that does not throttle (the sandbox's), where
+# the limits would only add waits.
+UNLIMITED: Mapping[str, float] = {"*": 0.0, **{service: 0.0 for service in DEFAULT_RATES}}
 
 
 class TokenBucket:
