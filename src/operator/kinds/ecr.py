@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.lookups import paginated
 from ..engine.schema import immutable, immutable_rule
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError
@@ -143,8 +144,7 @@ class ECRRepository(Kind):
         if answer is None or not answer["repositories"]:
             return None
         repository = answer["repositories"][0]
-        images = sum(len(page["imageDetails"]) for page in
-                     ecr.get_paginator("describe_images").paginate(repositoryName=ident))
+        images = sum(1 for _ in paginated(ecr, "describe_images", "imageDetails", repositoryName=ident))
         return {
             "repository": repository,
             **{field: _policy(ecr, field, ident) for field in POLICIES},

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import reconcile_set
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Severity, State, TagChange,
                            Tagging)
+from ..engine.lookups import paginated
 from ..engine.schema import immutable
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError
@@ -104,10 +105,9 @@ class IAMRole(Kind):
         found = self.absent_if_missing(iam.get_role, RoleName=ident)
         if found is None:
             return None
-        names = [n for page in iam.get_paginator("list_role_policies").paginate(RoleName=ident)
-                 for n in page["PolicyNames"]]
-        attached = [p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=ident)
-                    for p in page["AttachedPolicies"]]
+        names = list(paginated(iam, "list_role_policies", "PolicyNames", RoleName=ident))
+        attached = [p["PolicyArn"] for p in paginated(iam, "list_attached_role_policies", "AttachedPolicies",
+                                                       RoleName=ident)]
         inline = {n: iam.get_role_policy(RoleName=ident, PolicyName=n)["PolicyDocument"] for n in names}
         return {**found["Role"], "InlinePolicies": inline, "ManagedPolicyArns": attached}
 

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import ListChanges, attribute_value, frozen, list_changes, reconcile_set
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_list, tag_map, tag_resource
+from ..engine.lookups import paginated
 from ..engine.policies import canonical_policy
 from ..engine.schema import immutable
 from ..provider.errors import TerminalError
@@ -138,12 +139,11 @@ class Topic(Kind):
         if answer is None:
             return None
         subscriptions = []
-        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=ident):
-            for item in page["Subscriptions"]:
-                if item["SubscriptionArn"] != PENDING:
-                    item = {**item, "Attributes": sns.get_subscription_attributes(
-                        SubscriptionArn=item["SubscriptionArn"])["Attributes"]}
-                subscriptions.append(item)
+        for item in paginated(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=ident):
+            if item["SubscriptionArn"] != PENDING:
+                item = {**item, "Attributes": sns.get_subscription_attributes(
+                    SubscriptionArn=item["SubscriptionArn"])["Attributes"]}
+            subscriptions.append(item)
         return {"Attributes": answer["Attributes"], "Subscriptions": subscriptions}
 
     def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
@@ -152,10 +152,9 @@ class Topic(Kind):
 
     def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
         suffix = ":" + desired["topicName"]
-        for page in aws.client("sns").get_paginator("list_topics").paginate():
-            for topic in page["Topics"]:
-                if topic["TopicArn"].endswith(suffix):
-                    return self.read(aws, topic["TopicArn"])
+        for topic in paginated(aws.client("sns"), "list_topics", "Topics"):
+            if topic["TopicArn"].endswith(suffix):
+                return self.read(aws, topic["TopicArn"])
         return None
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
