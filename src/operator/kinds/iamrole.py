@@ -148,10 +148,8 @@ class IAMRole(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         iam = aws.client("iam")
-        if change.remove:
-            iam.untag_role(RoleName=ident, TagKeys=sorted(change.remove))
-        if change.add:
-            iam.tag_role(RoleName=ident, Tags=[{"Key": k, "Value": v} for k, v in sorted(change.add.items())])
+        change.apply(lambda tags: iam.tag_role(RoleName=ident, Tags=tags),
+                     lambda keys: iam.untag_role(RoleName=ident, TagKeys=keys))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # IAM refuses to delete a role with policies: take them off first.

@@ -176,10 +176,8 @@ class SQSQueue(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         sqs = aws.client("sqs")
-        if change.remove:
-            sqs.untag_queue(QueueUrl=ident, TagKeys=sorted(change.remove))
-        if change.add:
-            sqs.tag_queue(QueueUrl=ident, Tags=dict(change.add))
+        change.apply(lambda tags: sqs.tag_queue(QueueUrl=ident, Tags=tags),
+                     lambda keys: sqs.untag_queue(QueueUrl=ident, TagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         aws.client("sqs").delete_queue(QueueUrl=ident)

@@ -127,10 +127,8 @@ class GatewayApi(Kind):
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         client = aws.client("apigatewayv2")
         arn = f"arn:aws:apigateway:{aws.region}::/apis/{ident}"
-        if change.remove:
-            client.untag_resource(ResourceArn=arn, TagKeys=sorted(change.remove))
-        if change.add:
-            client.tag_resource(ResourceArn=arn, Tags=dict(change.add))
+        change.apply(lambda tags: client.tag_resource(ResourceArn=arn, Tags=tags),
+                     lambda keys: client.untag_resource(ResourceArn=arn, TagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # The custom domain goes first; deleting the API deletes its routes, integrations and
