@@ -11,24 +11,17 @@ from typing import Any, Mapping
 
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.lookups import paginated
 from ..engine.schema import immutable, immutable_rule
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError
+from ..services.ecr import POLICIES, policy, set_policies
 
 REPOSITORY_NAME = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
 FIXED_AT_CREATE = "cannot change after creation (ECR fixes it at the create)"
 KEY_NEEDS_KMS = "a KMS key (kmsKeyRef or kmsKey) needs encryptionType KMS"
 NO_RULES = "lifecyclePolicy needs a non-empty rules list"
-
-# The two policy documents: spec field -> (get, put, delete, the NotFound when there is none,
-# the parameter and answer field holding the text).
-POLICIES = {
-    "lifecyclePolicy": ("get_lifecycle_policy", "put_lifecycle_policy", "delete_lifecycle_policy",
-                        "LifecyclePolicyNotFoundException", "lifecyclePolicyText"),
-    "repositoryPolicy": ("get_repository_policy", "set_repository_policy", "delete_repository_policy",
-                         "RepositoryPolicyNotFoundException", "policyText"),
-}
 
 ENCRYPTION = {
     "type": "object", "x-kubernetes-validations": [
@@ -143,11 +136,10 @@ class ECRRepository(Kind):
         if answer is None or not answer["repositories"]:
             return None
         repository = answer["repositories"][0]
-        images = sum(len(page["imageDetails"]) for page in
-                     ecr.get_paginator("describe_images").paginate(repositoryName=ident))
+        images = sum(1 for _ in paginated(ecr, "describe_images", "imageDetails", repositoryName=ident))
         return {
             "repository": repository,
-            **{field: _policy(ecr, field, ident) for field in POLICIES},
+            **{field: policy(ecr, field, ident) for field in POLICIES},
             "tags": ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags", []),
             "imageCount": images,
         }
@@ -173,15 +165,7 @@ class ECRRepository(Kind):
         if "scanOnPush" in changed:
             ecr.put_image_scanning_configuration(repositoryName=ident,
                                                  imageScanningConfiguration={"scanOnPush": desired["scanOnPush"]})
-        for field in sorted(POLICIES.keys() & changed):
-            _, put, remove, missing, text = POLICIES[field]
-            if desired[field]:
-                getattr(ecr, put)(repositoryName=ident, **{text: desired[f"{field}Text"]})
-            else:
-                try:
-                    getattr(ecr, remove)(repositoryName=ident)
-                except getattr(ecr.exceptions, missing):
-                    pass  # none to remove
+        set_policies(ecr, ident, desired, POLICIES.keys() & changed)
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         ecr = aws.client("ecr")
@@ -200,12 +184,3 @@ def _document_field(text: str, name: str) -> Any:
     canonical_policy(text)
     document = json.loads(text)
     return document.get(name) if isinstance(document, dict) else None
-
-
-def _policy(ecr: Any, field: str, name: str) -> str | None:
-    """A policy document of the repository, None when it has none (AWS answers a NotFound)."""
-    get, _, _, missing, text = POLICIES[field]
-    try:
-        return getattr(ecr, get)(repositoryName=name)[text]
-    except getattr(ecr.exceptions, missing):
-        return None

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from ..engine.delta import reconcile_set
 from ..engine.kind import (Adoption, AWSClients, DriftField, Identity, Kind, Raw, Severity, State, TagChange,
                            Tagging)
+from ..engine.lookups import paginated
 from ..engine.schema import immutable
 from ..engine.policies import canonical_policy
 from ..provider.errors import TerminalError
@@ -104,10 +105,9 @@ class IAMRole(Kind):
         found = self.absent_if_missing(iam.get_role, RoleName=ident)
         if found is None:
             return None
-        names = [n for page in iam.get_paginator("list_role_policies").paginate(RoleName=ident)
-                 for n in page["PolicyNames"]]
-        attached = [p["PolicyArn"] for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=ident)
-                    for p in page["AttachedPolicies"]]
+        names = list(paginated(iam, "list_role_policies", "PolicyNames", RoleName=ident))
+        attached = [p["PolicyArn"] for p in paginated(iam, "list_attached_role_policies", "AttachedPolicies",
+                                                       RoleName=ident)]
         inline = {n: iam.get_role_policy(RoleName=ident, PolicyName=n)["PolicyDocument"] for n in names}
         return {**found["Role"], "InlinePolicies": inline, "ManagedPolicyArns": attached}
 
@@ -148,10 +148,8 @@ class IAMRole(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         iam = aws.client("iam")
-        if change.remove:
-            iam.untag_role(RoleName=ident, TagKeys=sorted(change.remove))
-        if change.add:
-            iam.tag_role(RoleName=ident, Tags=[{"Key": k, "Value": v} for k, v in sorted(change.add.items())])
+        change.apply(lambda tags: iam.tag_role(RoleName=ident, Tags=tags),
+                     lambda keys: iam.untag_role(RoleName=ident, TagKeys=keys))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # IAM refuses to delete a role with policies: take them off first.

@@ -9,6 +9,7 @@ from ..engine.delta import list_changes
 from ..provider.errors import TerminalError
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging, tag_list, tag_map)
+from ..engine.lookups import paginated
 from ..engine.schema import immutable
 from ..services.route53 import ZONE_NAME, change_records, fqdn, is_zone_apex_default, zone_id, zone_records
 
@@ -115,10 +116,9 @@ class Route53HostedZone(Kind):
         return tag_map(tags["ResourceTagSet"].get("Tags"))
 
     def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
-        for page in aws.client("route53").get_paginator("list_hosted_zones").paginate():
-            for zone in page["HostedZones"]:
-                if zone["CallerReference"] == token:
-                    return self.read(aws, zone_id(zone["Id"]))
+        for zone in paginated(aws.client("route53"), "list_hosted_zones", "HostedZones"):
+            if zone["CallerReference"] == token:
+                return self.read(aws, zone_id(zone["Id"]))
         return None
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:

@@ -6,30 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ..engine.delta import attribute_value
 from ..engine.policies import canonical_policy
 from ..engine.kind import (Adoption, AWSClients, DriftField, ErrorMatch, Identity, Kind, Raw, Reference, Severity,
                            State, TagChange, Tagging)
 from ..provider.errors import TerminalError
-from ..services.messaging import (check_fifo, content_based_deduplication, deduplication_attribute, fifo_properties, fifo_rules,
-                         observed_deduplication)
+from ..services.messaging import (QUEUE_NUMBERS, check_fifo, content_based_deduplication, fifo_properties, fifo_rules,
+                                  observed_deduplication, queue_attributes)
 
 QUEUE_NAME = r"^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$"
 ONE_ENCRYPTION = "choose one of SSE-KMS (kmsKeyRef or kmsMasterKeyId) and sqsManagedSseEnabled"
 REDRIVE_PAIR = "a dead-letter queue (deadLetterQueueRef or deadLetterTargetArn) and maxReceiveCount go together"
 KMS_REUSE_NEEDS_KEY = "kmsDataKeyReusePeriodSeconds needs a KMS key"
 
-# spec field -> (AWS attribute, minimum, maximum, description); AWS's default applies when unset.
-NUMBERS = {
-    "delaySeconds": ("DelaySeconds", 0, 900, "Seconds each message is delayed before delivery."),
-    "maximumMessageSize": ("MaximumMessageSize", 1024, 1048576, "Largest message body, in bytes."),
-    "messageRetentionPeriod": ("MessageRetentionPeriod", 60, 1209600, "Seconds a message is kept."),
-    "receiveMessageWaitTimeSeconds": ("ReceiveMessageWaitTimeSeconds", 0, 20,
-                                      "Seconds a receive waits for a message (long polling)."),
-    "visibilityTimeout": ("VisibilityTimeout", 0, 43200, "Seconds a received message stays hidden."),
-    "kmsDataKeyReusePeriodSeconds": ("KmsDataKeyReusePeriodSeconds", 60, 86400,
-                                     "Seconds SQS reuses a data key before asking KMS again (SSE-KMS only)."),
-}
 COUNTS = {"approximateNumberOfMessages": "ApproximateNumberOfMessages",
           "approximateNumberOfMessagesNotVisible": "ApproximateNumberOfMessagesNotVisible",
           "approximateNumberOfMessagesDelayed": "ApproximateNumberOfMessagesDelayed"}
@@ -56,7 +44,7 @@ class SQSQueue(Kind):
         **fifo_properties("queue", "queueName", "fifoQueue", QUEUE_NAME,
                           "A FIFO queue (exactly-once, ordered); cannot change after creation."),
         **{name: {"type": "integer", "minimum": low, "maximum": high, "description": text}
-           for name, (_, low, high, text) in NUMBERS.items()},
+           for name, (_, low, high, text) in QUEUE_NUMBERS.items()},
         "sqsManagedSseEnabled": {"type": "boolean",
                                  "description": "Encrypt with SQS-owned keys (SSE-SQS); AWS's default when "
                                                 "no KMS key is named."},
@@ -91,7 +79,7 @@ class SQSQueue(Kind):
         DriftField("policy", Severity.CRITICAL),
         DriftField("redrivePolicy", Severity.WARNING),
         DriftField("contentBasedDeduplication", Severity.WARNING),
-        *(DriftField(name, Severity.WARNING, late_init=True) for name in NUMBERS),
+        *(DriftField(name, Severity.WARNING, late_init=True) for name in QUEUE_NUMBERS),
     )
 
     def validate(self, spec: Mapping[str, Any], related: Mapping[str, Mapping[str, Any]]) -> None:
@@ -112,7 +100,7 @@ class SQSQueue(Kind):
             "queueName": spec["queueName"],
             "fifoQueue": spec.get("fifoQueue", False),
             "contentBasedDeduplication": content_based_deduplication(spec, "fifoQueue"),
-            **{name: spec.get(name) for name in NUMBERS},
+            **{name: spec.get(name) for name in QUEUE_NUMBERS},
             # "" (not None): no key is a value the spec asks for, so a key added outside is drift.
             "kmsMasterKeyId": kms or "",
             "sqsManagedSseEnabled": False if kms else spec.get("sqsManagedSseEnabled", True),
@@ -130,7 +118,7 @@ class SQSQueue(Kind):
             "queueName": raw["QueueUrl"].rsplit("/", 1)[-1],
             "fifoQueue": attributes.get("FifoQueue") == "true",
             "contentBasedDeduplication": observed_deduplication(attributes),
-            **{name: _integer(attributes.get(attribute)) for name, (attribute, *_) in NUMBERS.items()},
+            **{name: _integer(attributes.get(attribute)) for name, (attribute, *_) in QUEUE_NUMBERS.items()},
             "kmsMasterKeyId": attributes.get("KmsMasterKeyId") or "",
             "sqsManagedSseEnabled": attributes.get("SqsManagedSseEnabled") == "true",
             "redrivePolicy": ({"deadLetterTargetArn": redrive.get("deadLetterTargetArn"),
@@ -165,40 +153,20 @@ class SQSQueue(Kind):
         sqs = aws.client("sqs")
         attributes = {"FifoQueue": "true"} if desired["fifoQueue"] else {}
         # An empty value removes an attribute; a new queue has none to remove.
-        attributes.update({name: value for name, value in _attributes(desired, frozenset(desired)).items() if value})
+        attributes.update({name: value for name, value in queue_attributes(desired, frozenset(desired)).items() if value})
         url = sqs.create_queue(QueueName=desired["queueName"], Attributes=attributes, tags=dict(tags))["QueueUrl"]
         return {"QueueUrl": url, "Attributes": sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]}
 
     def update(self, aws: AWSClients, ident: str, desired: State, raw: Raw, changed: frozenset[str]) -> None:
-        attributes = _attributes(desired, changed)
+        attributes = queue_attributes(desired, changed)
         if attributes:
             aws.client("sqs").set_queue_attributes(QueueUrl=ident, Attributes=attributes)
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         sqs = aws.client("sqs")
-        if change.remove:
-            sqs.untag_queue(QueueUrl=ident, TagKeys=sorted(change.remove))
-        if change.add:
-            sqs.tag_queue(QueueUrl=ident, Tags=dict(change.add))
+        change.apply(lambda tags: sqs.tag_queue(QueueUrl=ident, Tags=tags),
+                     lambda keys: sqs.untag_queue(QueueUrl=ident, TagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         aws.client("sqs").delete_queue(QueueUrl=ident)
 
-
-def _attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
-    """SetQueueAttributes/CreateQueue attributes for `fields` of the desired state; an empty value
-    removes a policy, redrive or KMS key."""
-    attributes: dict[str, str] = {}
-    for name, (attribute, *_) in NUMBERS.items():
-        if name in fields and desired[name] is not None:
-            attributes[attribute] = str(desired[name])
-    attributes.update(deduplication_attribute(desired, fields))
-    if fields & {"kmsMasterKeyId", "sqsManagedSseEnabled"}:
-        # Both together: SQS takes one kind of server-side encryption at a time.
-        attributes["KmsMasterKeyId"] = desired["kmsMasterKeyId"]
-        attributes["SqsManagedSseEnabled"] = attribute_value(desired["sqsManagedSseEnabled"])
-    if "redrivePolicy" in fields:
-        attributes["RedrivePolicy"] = json.dumps(desired["redrivePolicy"]) if desired["redrivePolicy"] else ""
-    if "policy" in fields:
-        attributes["Policy"] = desired["policyDocument"]
-    return attributes

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_list, tag_map
-from ..engine.lookups import tagged_arns
+from ..engine.lookups import paginated, read_tagged
 from ..provider.errors import DeletionProtected, InProgress, TerminalError
 from .route53 import change_records, find_record, zone_id
 
@@ -162,8 +162,7 @@ class ACMCertificate(Kind):
                      lambda keys: acm.remove_tags_from_certificate(CertificateArn=ident, Tags=[{"Key": k} for k in keys]))
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
-        found = [self.read(aws, arn) for arn in tagged_arns(aws, ["acm:certificate"], owner_uid_tag)]
-        return [raw for raw in found if raw is not None]
+        return read_tagged(aws, self.read, ["acm:certificate"], owner_uid_tag)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         users = raw["Certificate"].get("InUseBy") or []
@@ -213,7 +212,8 @@ def _change(aws: AWSClients, zone: str, action: str, records: list[dict[str, Any
 
 def _domains_of_other_certificates(aws: AWSClients, ident: str) -> set[str]:
     """Domains the account's other certificates cover (any status, any key type)."""
-    pages = aws.client("acm").get_paginator("list_certificates").paginate(Includes={"keyTypes": ALL_KEY_TYPES})
-    return {_base(name) for page in pages for summary in page["CertificateSummaryList"]
+    summaries = paginated(aws.client("acm"), "list_certificates", "CertificateSummaryList",
+                          Includes={"keyTypes": ALL_KEY_TYPES})
+    return {_base(name) for summary in summaries
             if summary["CertificateArn"] != ident
             for name in (summary.get("DomainName"), *summary.get("SubjectAlternativeNameSummaries", ())) if name}

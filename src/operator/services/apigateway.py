@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import OWNER_UID, aws_params, reconcile_set
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange
+from ..engine.lookups import paginated
 
 # CORS spec field -> API Gateway's key.
 CORS = {"allowOrigins": "AllowOrigins", "allowMethods": "AllowMethods", "allowHeaders": "AllowHeaders",
@@ -84,8 +85,7 @@ class GatewayApi(Kind):
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         client = aws.client("apigatewayv2")
         key, uid = owner_uid_tag
-        return [self._complete(aws, api) for page in client.get_paginator("get_apis").paginate()
-                for api in page["Items"] if (api.get("Tags") or {}).get(key) == uid]
+        return [self._complete(aws, api) for api in paginated(client, "get_apis", "Items") if (api.get("Tags") or {}).get(key) == uid]
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         client = aws.client("apigatewayv2")
@@ -127,10 +127,8 @@ class GatewayApi(Kind):
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         client = aws.client("apigatewayv2")
         arn = f"arn:aws:apigateway:{aws.region}::/apis/{ident}"
-        if change.remove:
-            client.untag_resource(ResourceArn=arn, TagKeys=sorted(change.remove))
-        if change.add:
-            client.tag_resource(ResourceArn=arn, Tags=dict(change.add))
+        change.apply(lambda tags: client.tag_resource(ResourceArn=arn, Tags=tags),
+                     lambda keys: client.untag_resource(ResourceArn=arn, TagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # The custom domain goes first; deleting the API deletes its routes, integrations and
@@ -148,8 +146,7 @@ class GatewayApi(Kind):
         integrations = {item["IntegrationId"]: item for item in client.get_integrations(ApiId=api_id)["Items"]}
         # Our domain carries our owner tag (found again after a crash, or once the spec drops it).
         uid = (api.get("Tags") or {}).get(OWNER_UID)
-        domain = next((domain for page in client.get_paginator("get_domain_names").paginate()
-                       for domain in page["Items"] if uid and (domain.get("Tags") or {}).get(OWNER_UID) == uid), None)
+        domain = next((domain for domain in paginated(client, "get_domain_names", "Items") if uid and (domain.get("Tags") or {}).get(OWNER_UID) == uid), None)
         mapping = domain and next((mapping for mapping in client.get_api_mappings(
             DomainName=domain["DomainName"])["Items"] if mapping["ApiId"] == api_id), None)
         functions = {item["IntegrationUri"] for item in integrations.values() if _is_function(item.get("IntegrationUri"))}

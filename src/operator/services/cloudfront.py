@@ -122,10 +122,8 @@ class Distribution(Kind):
             return  # the held origin access control (Retain): CloudFront gives it no tags
         cloudfront = aws.client("cloudfront")
         arn = self.read(aws, ident)["ARN"]
-        if change.remove:
-            cloudfront.untag_resource(Resource=arn, TagKeys={"Items": sorted(change.remove)})
-        if change.add:
-            cloudfront.tag_resource(Resource=arn, Tags={"Items": tag_list(change.add)})
+        change.apply(lambda tags: cloudfront.tag_resource(Resource=arn, Tags={"Items": tags}),
+                     lambda keys: cloudfront.untag_resource(Resource=arn, TagKeys={"Items": keys}))
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         cloudfront = aws.client("cloudfront")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.delta import aws_params, list_changes
-from ..engine.kind import Raw, State, TagChange, tag_list, tag_map
+from ..engine.kind import Raw, State, TagChange, tag_list, tag_map, tag_resource
 from ..provider.errors import InProgress, TerminalError
 
 # What stands for the TTL and backups of a table being created or deleted (not read then).
@@ -134,11 +134,7 @@ def table_tags(dynamodb: Any, arn: str) -> dict[str, str]:
 
 def set_table_tags(dynamodb: Any, ident: str, change: TagChange) -> None:
     arn = dynamodb.describe_table(TableName=ident)["Table"]["TableArn"]
-    # Removals first: the additions may need the room under AWS's 50 tags.
-    if change.remove:
-        dynamodb.untag_resource(ResourceArn=arn, TagKeys=sorted(change.remove))
-    if change.add:
-        dynamodb.tag_resource(ResourceArn=arn, Tags=tag_list(change.add))
+    tag_resource(dynamodb, change, ResourceArn=arn)
 
 
 def create_table(dynamodb: Any, desired: State, tags: Mapping[str, str]) -> Raw:

@@ -145,10 +145,8 @@ class EC2Kind(Kind):
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         ec2 = aws.client("ec2")
-        if change.remove:
-            ec2.delete_tags(Resources=[ident], Tags=[{"Key": k} for k in sorted(change.remove)])
-        if change.add:
-            ec2.create_tags(Resources=[ident], Tags=aws_tags(change.add))
+        change.apply(lambda tags: ec2.create_tags(Resources=[ident], Tags=aws_tags(tags)),
+                     lambda keys: ec2.delete_tags(Resources=[ident], Tags=[{"Key": k} for k in keys]), key=None)
 
 
 def placement_references(subnets_required: bool) -> tuple[Reference, Reference]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_list, tag_map
+from ..engine.lookups import paginated
 from ..provider.errors import InProgress, RetryableError, TerminalError
 
 # Seconds between looks at a cluster whose services are being deleted.
@@ -117,7 +118,7 @@ def _remaining_services(ecs: Any, cluster: str) -> list[str]:
     """Names of the cluster's services not yet deleted. ListServices may still list a service
     that is being deleted (eventual consistency; moto lists INACTIVE ones for ever): DescribeServices
     (10 at a time) tells."""
-    arns = [arn for page in ecs.get_paginator("list_services").paginate(cluster=cluster) for arn in page["serviceArns"]]
+    arns = list(paginated(ecs, "list_services", "serviceArns", cluster=cluster))
     remaining = []
     for start in range(0, len(arns), 10):
         described = ecs.describe_services(cluster=cluster, services=arns[start:start + 10])["services"]

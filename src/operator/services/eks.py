@@ -123,10 +123,8 @@ class Cluster(Kind):
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
         eks = aws.client("eks")
         arn = eks.describe_cluster(name=ident)["cluster"]["arn"]
-        if change.add:
-            eks.tag_resource(resourceArn=arn, tags=dict(change.add))
-        if change.remove:
-            eks.untag_resource(resourceArn=arn, tagKeys=sorted(change.remove))
+        change.apply(lambda tags: eks.tag_resource(resourceArn=arn, tags=tags),
+                     lambda keys: eks.untag_resource(resourceArn=arn, tagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         if raw.get("status") != "DELETING":

@@ -16,7 +16,7 @@ from ..engine.delta import (OWNER_PREFIX, OWNER_UID, ListChanges, attribute_valu
 from ..engine.kind import (Adoption, AWSClients, Deletion, DriftField, ErrorMatch, Identity, Kind, Raw, Reference,
                            Severity, State, TagChange, Tagging, tag_list, tag_map)
 from ..engine.schema import IMMUTABLE
-from ..engine.lookups import tagged_arns
+from ..engine.lookups import paginated, read_tagged, tagged_arns
 from ..provider.errors import DeletionProtected, InProgress, TerminalError
 from .ec2 import ID_PATTERN, VPC_REF
 
@@ -356,8 +356,7 @@ class LoadBalancer(Kind):
         if not found or not found["LoadBalancers"]:
             return None
         tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
-        listeners = [listener for page in elbv2.get_paginator("describe_listeners").paginate(LoadBalancerArn=arn)
-                     for listener in page["Listeners"]]
+        listeners = list(paginated(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn))
         if self.rules:
             for listener in listeners:
                 listener["Rules"] = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
@@ -380,8 +379,7 @@ class LoadBalancer(Kind):
         return list(found["TargetGroups"])
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
-        found = [self.read(aws, arn) for arn in tagged_arns(aws, ["elasticloadbalancing:loadbalancer"], owner_uid_tag)]
-        return [raw for raw in found if raw is not None]
+        return read_tagged(aws, self.read, ["elasticloadbalancing:loadbalancer"], owner_uid_tag)
 
     def held(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[str]:
         return tagged_arns(aws, ["elasticloadbalancing:targetgroup"], owner_uid_tag)
@@ -493,8 +491,8 @@ class LoadBalancer(Kind):
 def _attached_owner(elbv2: Any, arn: str) -> str | None:
     """The owner uid on the target groups the load balancer forwards to: the object's, when the
     load balancer itself lost its tags out of band (healed by the same run)."""
-    attached = [group["TargetGroupArn"] for page in elbv2.get_paginator("describe_target_groups").paginate(
-        LoadBalancerArn=arn) for group in page["TargetGroups"]][:20]  # DescribeTags takes 20 ARNs
+    attached = [group["TargetGroupArn"] for group in paginated(
+        elbv2, "describe_target_groups", "TargetGroups", LoadBalancerArn=arn)][:20]  # DescribeTags takes 20 ARNs
     described = elbv2.describe_tags(ResourceArns=attached)["TagDescriptions"] if attached else []
     return next((tag_map(each["Tags"])[OWNER_UID] for each in described if OWNER_UID in tag_map(each["Tags"])), None)
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import aws_params
 from ..engine.kind import AWSClients, Raw, State, TagChange, tag_list, tag_map, tag_resource
-from ..engine.lookups import tagged_arns
+from ..engine.lookups import paginated, read_tagged
 from ..engine.policies import canonical_policy
 from ..engine.scheduled_deletion import ScheduledDeletion, ScheduledDeletionKind
 from ..provider.errors import TerminalError
@@ -95,10 +95,9 @@ class Key(ScheduledDeletionKind):
         key_id = meta["KeyId"]
         raw: dict[str, Any] = {"KeyMetadata": meta,
                                "Policy": kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"],
-                               "Aliases": sorted(a["AliasName"] for page in kms.get_paginator("list_aliases")
-                                                 .paginate(KeyId=key_id) for a in page["Aliases"]),
-                               "Tags": [t for page in kms.get_paginator("list_resource_tags").paginate(KeyId=key_id)
-                                        for t in page["Tags"]]}
+                               "Aliases": sorted(a["AliasName"] for a in paginated(kms, "list_aliases", "Aliases",
+                                                                                    KeyId=key_id)),
+                               "Tags": list(paginated(kms, "list_resource_tags", "Tags", KeyId=key_id))}
         if meta.get("KeySpec") == "SYMMETRIC_DEFAULT" and meta.get("Origin") == "AWS_KMS":
             raw["Rotation"] = kms.get_key_rotation_status(KeyId=key_id)
         return raw
@@ -143,5 +142,4 @@ class Key(ScheduledDeletionKind):
         tag_resource(aws.client("kms"), change, key="TagKey", value="TagValue", KeyId=ident)
 
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
-        found = [self.read(aws, arn) for arn in tagged_arns(aws, ["kms:key"], owner_uid_tag)]
-        return [raw for raw in found if raw is not None]
+        return read_tagged(aws, self.read, ["kms:key"], owner_uid_tag)

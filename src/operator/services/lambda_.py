@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import aws_params
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange
+from ..engine.lookups import paginated
 from ..provider.errors import InProgress, RetryableError, TerminalError, is_not_found
 
 SECRET_ENVIRONMENT = "environmentSecret"
@@ -162,11 +163,10 @@ class Function(Kind):
         if answer is None:
             return None
         raw = {key: answer[key] for key in ("Configuration", "Code", "Tags", "Concurrency") if key in answer}
-        versions = [version for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=ident)
-                    for version in page["Versions"] if version["Version"] != "$LATEST"]
+        versions = [version for version in paginated(lam, "list_versions_by_function", "Versions", FunctionName=ident)
+                    if version["Version"] != "$LATEST"]
         raw["Versions"] = sorted(versions, key=lambda version: int(version["Version"]))
-        raw["Aliases"] = [alias for page in lam.get_paginator("list_aliases").paginate(FunctionName=ident)
-                          for alias in page["Aliases"]]
+        raw["Aliases"] = list(paginated(lam, "list_aliases", "Aliases", FunctionName=ident))
         return raw
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:

@@ -1,7 +1,8 @@
 """What SQS queues and SNS topics share: a FIFO one's name ends in .fifo (and only a FIFO
 one's), and content-based deduplication is for FIFO ones only. And what SNSTopic computes
 (`Topic`): the comparable state of a topic, its documents compared canonically but written as
-the user wrote them, its attributes, and its subscriptions reconciled as a set."""
+the user wrote them, its attributes, and its subscriptions reconciled as a set. And an SQS
+queue's attributes as CreateQueue and SetQueueAttributes take them (`queue_attributes`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Mapping
 
 from ..engine.delta import ListChanges, attribute_value, frozen, list_changes, reconcile_set
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_list, tag_map, tag_resource
+from ..engine.lookups import paginated
 from ..engine.policies import canonical_policy
 from ..engine.schema import immutable
 from ..provider.errors import TerminalError
@@ -18,6 +20,17 @@ PENDING = "PendingConfirmation"  # what AWS lists instead of the ARN of an uncon
 RAW_PROTOCOLS = {"sqs", "firehose", "https", "http"}  # the protocols that take raw delivery
 # Topic attribute -> spec field holding a JSON document.
 DOCUMENTS = {"Policy": "policy", "DeliveryPolicy": "deliveryPolicy"}
+# SQSQueue's numbers: spec field -> (AWS attribute, minimum, maximum, description); AWS's default applies when unset.
+QUEUE_NUMBERS = {
+    "delaySeconds": ("DelaySeconds", 0, 900, "Seconds each message is delayed before delivery."),
+    "maximumMessageSize": ("MaximumMessageSize", 1024, 1048576, "Largest message body, in bytes."),
+    "messageRetentionPeriod": ("MessageRetentionPeriod", 60, 1209600, "Seconds a message is kept."),
+    "receiveMessageWaitTimeSeconds": ("ReceiveMessageWaitTimeSeconds", 0, 20,
+                                      "Seconds a receive waits for a message (long polling)."),
+    "visibilityTimeout": ("VisibilityTimeout", 0, 43200, "Seconds a received message stays hidden."),
+    "kmsDataKeyReusePeriodSeconds": ("KmsDataKeyReusePeriodSeconds", 60, 86400,
+                                     "Seconds SQS reuses a data key before asking KMS again (SSE-KMS only)."),
+}
 
 
 def fifo_messages(noun: str, fifo_field: str) -> tuple[str, str]:
@@ -138,12 +151,11 @@ class Topic(Kind):
         if answer is None:
             return None
         subscriptions = []
-        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=ident):
-            for item in page["Subscriptions"]:
-                if item["SubscriptionArn"] != PENDING:
-                    item = {**item, "Attributes": sns.get_subscription_attributes(
-                        SubscriptionArn=item["SubscriptionArn"])["Attributes"]}
-                subscriptions.append(item)
+        for item in paginated(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=ident):
+            if item["SubscriptionArn"] != PENDING:
+                item = {**item, "Attributes": sns.get_subscription_attributes(
+                    SubscriptionArn=item["SubscriptionArn"])["Attributes"]}
+            subscriptions.append(item)
         return {"Attributes": answer["Attributes"], "Subscriptions": subscriptions}
 
     def read_tags(self, aws: AWSClients, ident: str, raw: Raw) -> dict[str, str]:
@@ -152,10 +164,9 @@ class Topic(Kind):
 
     def find_created(self, aws: AWSClients, desired: State, token: str) -> Raw | None:
         suffix = ":" + desired["topicName"]
-        for page in aws.client("sns").get_paginator("list_topics").paginate():
-            for topic in page["Topics"]:
-                if topic["TopicArn"].endswith(suffix):
-                    return self.read(aws, topic["TopicArn"])
+        for topic in paginated(aws.client("sns"), "list_topics", "Topics"):
+            if topic["TopicArn"].endswith(suffix):
+                return self.read(aws, topic["TopicArn"])
         return None
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
@@ -265,4 +276,23 @@ def _topic_attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
     for name, field in DOCUMENTS.items():
         if field in fields and desired[field] is not None:
             attributes[name] = desired["documents"][field]
+    return attributes
+
+
+def queue_attributes(desired: State, fields: frozenset[str]) -> dict[str, str]:
+    """SetQueueAttributes/CreateQueue attributes for `fields` of the desired state; an empty value
+    removes a policy, redrive or KMS key."""
+    attributes: dict[str, str] = {}
+    for name, (attribute, *_) in QUEUE_NUMBERS.items():
+        if name in fields and desired[name] is not None:
+            attributes[attribute] = str(desired[name])
+    attributes.update(deduplication_attribute(desired, fields))
+    if fields & {"kmsMasterKeyId", "sqsManagedSseEnabled"}:
+        # Both together: SQS takes one kind of server-side encryption at a time.
+        attributes["KmsMasterKeyId"] = desired["kmsMasterKeyId"]
+        attributes["SqsManagedSseEnabled"] = attribute_value(desired["sqsManagedSseEnabled"])
+    if "redrivePolicy" in fields:
+        attributes["RedrivePolicy"] = json.dumps(desired["redrivePolicy"]) if desired["redrivePolicy"] else ""
+    if "policy" in fields:
+        attributes["Policy"] = desired["policyDocument"]
     return attributes

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from ..engine.delta import aws_params
 from ..engine.kind import AWSClients, Kind, Raw, State
+from ..engine.lookups import paginated
 from ..provider.errors import InProgress
 
 # A domain name, with or without the final dot (a leading `*.` for wildcards).
@@ -68,8 +69,7 @@ def find_record(route53: Any, zone: str, name: str, record_type: str, set_identi
 
 def zone_records(route53: Any, zone: str) -> list[dict]:
     """Every record set of the zone."""
-    return [record for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone)
-            for record in page["ResourceRecordSets"]]
+    return list(paginated(route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone))
 
 
 def change_records(route53: Any, zone: str, changes: Iterable[tuple[str, Mapping[str, Any]]],
