@@ -197,23 +197,23 @@ class Telemetry:
         """The current /metrics samples as {(sample name, frozenset of label pairs): value}
         (histograms as their _bucket/_count/_sum samples): read from the collected families,
         not from a rendered and parsed /metrics (the same samples at a tenth of the CPU)."""
-        with self._render_lock:
-            families = self._registry.collect()
-            if self._expose_catalog:
-                families = _exposition.with_catalog_families(families)
-            return {(sample.name, frozenset(sample.labels.items())): sample.value
-                    for family in families for sample in family.samples}
+        return {(sample.name, frozenset(sample.labels.items())): sample.value
+                for family in self._collect(exemplars=False) for sample in family.samples}
 
     def _render(self, accept_header: str | None) -> tuple[bytes, str]:
-        # The OTel Prometheus collector hands collected data over through a shared queue, so
-        # two concurrent scrapes could each get half of it: one collection at a time.
+        return _exposition.render(self._collect(exemplars=True), accept_header)
+
+    def _collect(self, exemplars: bool) -> list[Any]:
+        """The families /metrics shows (with the kept exemplars, when asked). The OTel Prometheus
+        collector hands collected data over through a shared queue, so two concurrent
+        collections could each get half of it: one at a time."""
         with self._render_lock:
             families = self._registry.collect()
-            if self._exemplars is not None:
+            if exemplars and self._exemplars is not None:
                 families = self._exemplars.attach(families)
             if self._expose_catalog:
                 families = _exposition.with_catalog_families(families)
-            return _exposition.render(families, accept_header)
+            return list(families)
 
     def serve_metrics(self, host: str = "0.0.0.0", port: int = 8080) -> MetricsServer:
         """Start serving GET /metrics on host:port (port 0 picks a free one) in a background

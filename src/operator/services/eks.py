@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from ..engine.delta import aws_params
 from ..engine.kind import AWSClients, Kind, Raw, State, TagChange
 from ..engine.statuses import Statuses
-from ..engine.versions import is_downgrade
+from ..engine.versions import refuse_downgrade
 from ..provider.errors import InProgress, TerminalError
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -138,8 +138,7 @@ def _minor(version: str) -> int:
 def _check_upgrade(current: str | None, wanted: str) -> None:
     if current is None:
         return
-    if is_downgrade(wanted, current):
-        raise TerminalError(f"Kubernetes {current} cannot be downgraded to {wanted}", reason="DowngradeRefused")
+    refuse_downgrade("the EKS cluster's Kubernetes", wanted, current)
     if _minor(wanted) > _minor(current) + 1:
         raise TerminalError(f"EKS upgrades one minor version at a time: set version {current.split('.')[0]}."
                             f"{_minor(current) + 1} first, then {wanted}", reason="UpgradeTooFar")
