@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -219,6 +220,21 @@ def test_cache_lookups(telemetry: Telemetry) -> None:
     telemetry.cache_lookup("VPC", hit=False)
     assert value(telemetry, "infra_operator_cache_hits_total", resource_type="VPC") == 2
     assert value(telemetry, "infra_operator_cache_misses_total", resource_type="VPC") == 1
+
+
+def test_counts_from_many_threads_add_up_exactly(telemetry: Telemetry) -> None:
+    # Handler threads count at once (and a scrape may come in the middle): no add gets lost.
+    def count() -> None:
+        for _ in range(2000):
+            telemetry.cache_lookup("VPC", True)
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    sample_values(telemetry)
+    for thread in threads:
+        thread.join()
+    assert value(telemetry, "infra_operator_cache_hits_total", resource_type="VPC") == 16000
 
 
 def test_a_forgotten_resource_leaves_counts_and_timestamps(telemetry: Telemetry) -> None:
