@@ -18,7 +18,7 @@ from infra_operator.operator.engine.kind import (Adoption, AWSClients, Deletion,
 from infra_operator.operator.engine.objects import ObjectSummary
 from infra_operator.operator.engine.policies import canonical_policy
 from infra_operator.operator.engine.reconciler import (PENDING_ANNOTATION, EngineSettings, Reconciler)
-from infra_operator.operator.provider.errors import InProgress, is_not_found
+from infra_operator.operator.provider.errors import InProgress, TerminalError, is_not_found
 from infra_operator.telemetry import Telemetry
 
 from conftest import write
@@ -436,6 +436,35 @@ def test_a_delete_after_a_crash_before_the_status_write_deletes_what_the_create_
     other = Gadget()
     other.store["g1"] = {"Name": "g1", "Size": 3, "Tags": {}}  # someone else's, and no record of ours
     stranger = Harness(other)
+    assert stranger.delete().retry_after is None and not names(other.calls, "delete")
+
+
+def test_a_delete_after_a_crash_deletes_what_the_create_made_though_a_reference_now_refuses_the_spec():
+    # The spec passed when the create was made; what the referenced object says has changed
+    # since (e.g. an API lost the custom domain an alias record needs). The create-pending
+    # record says a create may have happened: the delete looks for it all the same.
+    class Attached(Gadget):
+        references = (Reference("mountRef", "Mount", "mountPath", status_field="path"),)
+
+        def validate(self, spec, related):
+            if not spec["mountPath"]:
+                raise TerminalError("the mount has no path", reason="NoMountPath")
+
+    kind = Attached()
+    ready = [{"type": "Ready", "status": "True"}]
+    mount = {"conditions": ready, "mountName": "m", "path": "/data"}
+    h = Harness(kind, others={("Mount", "m"): ObjectSummary.of(mount, "mountName")})
+    h.body["spec"]["mountRef"] = {"name": "m"}
+    h.once()  # the record
+    h.engine.reconcile(kind, h.body, "create", h)  # creates; the status write is lost (crash)
+    h.others[("Mount", "m")] = ObjectSummary.of({**mount, "path": ""}, "mountName")
+    assert h.once("resume").permanent and h.ready == ("False", "NoMountPath")
+    assert h.delete().retry_after is None and kind.store["g1"]["deleted"]
+    # Without the record, a spec refused now created nothing: nothing is looked up or deleted.
+    other = Attached()
+    other.store["g1"] = {"Name": "g1", "Size": 3, "Tags": {}}
+    stranger = Harness(other, others=h.others)
+    stranger.body["spec"]["mountRef"] = {"name": "m"}
     assert stranger.delete().retry_after is None and not names(other.calls, "delete")
 
 

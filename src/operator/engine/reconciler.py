@@ -640,9 +640,15 @@ class Reconciler:
         elif not ident:  # never recorded: a create may have happened before a crash
             try:
                 resolved = resolve(kind, obj.spec, obj.namespace, run.cluster)
+            except TerminalError:
+                return found  # every create resolves first: a spec it refuses created nothing
+            try:
                 kind.validate(resolved.spec, resolved.related)
             except TerminalError:
-                return found  # every create passes these first: a spec they refuse created nothing
+                # Refused now, but the referenced objects may have changed since a create the
+                # create-pending record says may have happened: look for it all the same.
+                if PENDING_ANNOTATION not in obj.annotations:
+                    return found
             if resolved.waiting is not None:
                 if set(resolved.waiting.waiting_on) - set(resolved.missing) or resolved.lacking:
                     raise resolved.waiting  # exists, unresolved now: a create may have used it
