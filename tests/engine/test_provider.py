@@ -40,3 +40,37 @@ def test_unlimited_turns_every_service_s_client_side_limit_off_and_the_defaults_
         assert unlimited.bucket(service) is None
         bucket = default.bucket(service)
         assert bucket is not None and bucket.rate == DEFAULT_RATES.get(service, DEFAULT_RATE)
+
+
+def test_a_built_client_is_handed_out_while_another_is_being_built_and_each_is_built_once() -> None:
+    import threading
+
+    from infra_operator.operator.provider.session import ProviderConfig, ProviderSession, StaticCredentials
+
+    session = ProviderSession(ProviderConfig("ns/aws", "eu-west-1", None, StaticCredentials("a", "b")))
+    ec2 = session.client("ec2")
+    build, building, release = session.session.client, threading.Event(), threading.Event()
+    builds: list[str] = []
+
+    def slow_build(service, **options):
+        builds.append(service)
+        if service == "sqs":
+            building.set()
+            assert release.wait(60)
+        return build(service, **options)
+
+    session.session.client = slow_build
+    built: list = []
+    sqs_getters = [threading.Thread(target=lambda: built.append(session.client("sqs"))) for _ in range(2)]
+    for getter in sqs_getters:
+        getter.start()
+    assert building.wait(60)
+    found, lookup = [], threading.Thread(target=lambda: found.append(session.client("ec2")))
+    lookup.start()
+    lookup.join(60)  # returns unless the lookup waits for the SQS build (then only once released)
+    waited_for_the_build = lookup.is_alive()
+    release.set()
+    for getter in (*sqs_getters, lookup):
+        getter.join(60)
+    assert not waited_for_the_build and found == [ec2]
+    assert builds == ["sqs"] and built[0] is built[1]

@@ -132,13 +132,19 @@ class ProviderSession:
         """The client for `service` in `region` (default: the provider's; a global service's
         own region, e.g. IAM's us-east-1), built on first use."""
         region = region or GLOBAL_SERVICES.get(service) or self.config.region
+        key = (service, region)
+        cached = self._clients.get(key)  # a built client is found without waiting on a build
+        if cached is not None:
+            return cached
+        # One build at a time: a boto3 session is not safe to build clients from concurrently.
         with self._lock:
-            cached = self._clients.get((service, region))
+            cached = self._clients.get(key)
             if cached is None:
                 config = self._botocore_config.merge(Config(region_name=region))
-                cached = self._clients[(service, region)] = self.session.client(
-                    service, region_name=region, endpoint_url=self.config.endpoint, config=config)
+                cached = self.session.client(service, region_name=region, endpoint_url=self.config.endpoint,
+                                             config=config)
                 self._rate_limits.attach(cached, service)
+                self._clients[key] = cached  # only once its rate limit is on
             return cached
 
     def caller_identity(self) -> Mapping[str, str]:
