@@ -15,6 +15,8 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
+from infra_operator.operator.engine.kind import TagChange
+
 from conftest import (KINDS, Cluster, check_adoption_after_a_lost_status_write, check_retain, check_stopped_before_aws,
                       converge, make_engine, ready_reason, reasons, value)
 
@@ -231,6 +233,33 @@ def test_a_new_certificate_base_path_and_stage_change_the_domain_in_place():
         ("update_api_mapping", {"DomainName": "api.shop.example.com", "ApiMappingId": "m1", "ApiId": "a1",
                                 "Stage": "live", "ApiMappingKey": "v2"}),
         ("delete_stage", {"ApiId": "a1", "StageName": "$default"})]
+
+
+class Tagged(Recorder):
+    """Answers GetApi and GetDomainNames (one page: ours and someone else's domain); moto 5.2.5
+    does not route TagResource for a domain name's ARN."""
+
+    OWNER = {"infra-operator.dev/owner-uid": "u1"}
+
+    def get_api(self, ApiId):
+        return {"ApiId": ApiId, "Tags": {**self.OWNER, "team": "api"}}
+
+    def get_paginator(self, operation):
+        assert operation == "get_domain_names"
+        domains = [{"DomainName": "other.example.com", "DomainNameArn": "arn:other", "Tags": {}},
+                   {"DomainName": "api.shop.example.com", "DomainNameArn": "arn:domain", "Tags": dict(self.OWNER)}]
+        return type("Pages", (), {"paginate": staticmethod(lambda: [{"Items": domains}])})
+
+
+def test_a_tag_change_reaches_the_custom_domain_too():
+    aws = Tagged()
+    KINDS["APIGateway"].set_tags(aws, "a1", TagChange({"team": "web"}, frozenset({"cost"})))
+    api = "arn:aws:apigateway:us-east-1::/apis/a1"
+    assert aws.calls == [
+        ("untag_resource", {"ResourceArn": api, "TagKeys": ["cost"]}),
+        ("tag_resource", {"ResourceArn": api, "Tags": {"team": "web"}}),
+        ("untag_resource", {"ResourceArn": "arn:domain", "TagKeys": ["cost"]}),
+        ("tag_resource", {"ResourceArn": "arn:domain", "Tags": {"team": "web"}})]
 
 
 @pytest.mark.parametrize("spec, reason", [

@@ -125,10 +125,13 @@ class GatewayApi(Kind):
             client.delete_stage(ApiId=ident, StageName=raw["Stage"]["StageName"])
 
     def set_tags(self, aws: AWSClients, ident: str, change: TagChange) -> None:
+        """The API's tags, and its custom domain's (made with the same tags): found before the
+        change, which may take our owner tag off (Retain)."""
         client = aws.client("apigatewayv2")
-        arn = f"arn:aws:apigateway:{aws.region}::/apis/{ident}"
-        change.apply(lambda tags: client.tag_resource(ResourceArn=arn, Tags=tags),
-                     lambda keys: client.untag_resource(ResourceArn=arn, TagKeys=keys), key=None)
+        domain = _our_domain(client, client.get_api(ApiId=ident))
+        for arn in (f"arn:aws:apigateway:{aws.region}::/apis/{ident}", *([domain["DomainNameArn"]] if domain else [])):
+            change.apply(lambda tags, arn=arn: client.tag_resource(ResourceArn=arn, Tags=tags),
+                         lambda keys, arn=arn: client.untag_resource(ResourceArn=arn, TagKeys=keys), key=None)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # The custom domain goes first; deleting the API deletes its routes, integrations and
@@ -144,9 +147,7 @@ class GatewayApi(Kind):
         client, api_id = aws.client("apigatewayv2"), api["ApiId"]
         stages = client.get_stages(ApiId=api_id)["Items"]
         integrations = {item["IntegrationId"]: item for item in client.get_integrations(ApiId=api_id)["Items"]}
-        # Our domain carries our owner tag (found again after a crash, or once the spec drops it).
-        uid = (api.get("Tags") or {}).get(OWNER_UID)
-        domain = next((domain for domain in paginated(client, "get_domain_names", "Items") if uid and (domain.get("Tags") or {}).get(OWNER_UID) == uid), None)
+        domain = _our_domain(client, api)
         mapping = domain and next((mapping for mapping in client.get_api_mappings(
             DomainName=domain["DomainName"])["Items"] if mapping["ApiId"] == api_id), None)
         functions = {item["IntegrationUri"] for item in integrations.values() if _is_function(item.get("IntegrationUri"))}
@@ -249,6 +250,16 @@ def _permit(aws: AWSClients, api_id: str, route: State) -> None:
 def _revoke(aws: AWSClients, api_id: str, route: State) -> None:
     aws.client("lambda").remove_permission(FunctionName=route["integrationUri"],
                                            StatementId=_statement_id(api_id, route["routeKey"]))
+
+
+def _our_domain(client: Any, api: Raw) -> Raw | None:
+    """The custom domain made for the API: it carries the API's owner tag (found again after a
+    crash, or once the spec drops it)."""
+    uid = (api.get("Tags") or {}).get(OWNER_UID)
+    if not uid:
+        return None
+    return next((domain for domain in paginated(client, "get_domain_names", "Items")
+                 if (domain.get("Tags") or {}).get(OWNER_UID) == uid), None)
 
 
 def _observed_domain(domain: Raw | None, mapping: Raw | None) -> State:
