@@ -157,9 +157,11 @@ def tag_map(tags: list[Mapping[str, str]] | None, key: str = "Key", value: str =
     return {t[key]: t[value] for t in tags or ()}
 
 
-def tag_resource(client: Any, change: TagChange, *, key: str = "Key", value: str = "Value", **resource: str) -> None:
+def tag_resource(client: Any, change: TagChange, *, key: str | None = "Key", value: str = "Value",
+                 **resource: str) -> None:
     """The TagResource/UntagResource pair of the services whose tags are a list of {Key, Value}
-    (KMS: TagKey, TagValue) and keys TagKeys; `resource` is the call's key (SecretId=..., KeyId=...)."""
+    (KMS: TagKey, TagValue; `key=None`: a mapping, as API Gateway takes them) and keys TagKeys;
+    `resource` is the call's key (SecretId=..., KeyId=...)."""
     change.apply(lambda tags: client.tag_resource(**resource, Tags=tags),
                  lambda keys: client.untag_resource(**resource, TagKeys=keys), key=key, value=value)
 

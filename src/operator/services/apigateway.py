@@ -10,7 +10,7 @@ import json
 from typing import Any, Mapping
 
 from ..engine.delta import OWNER_UID, aws_params, reconcile_set
-from ..engine.kind import AWSClients, Kind, Raw, State, TagChange
+from ..engine.kind import AWSClients, Kind, Raw, State, TagChange, tag_resource
 from ..engine.lookups import paginated
 
 # CORS spec field -> API Gateway's key.
@@ -85,7 +85,8 @@ class GatewayApi(Kind):
     def find_all_owned(self, aws: AWSClients, owner_uid_tag: tuple[str, str]) -> list[Raw]:
         client = aws.client("apigatewayv2")
         key, uid = owner_uid_tag
-        return [self._complete(aws, api) for api in paginated(client, "get_apis", "Items") if (api.get("Tags") or {}).get(key) == uid]
+        return [self._complete(aws, api) for api in paginated(client, "get_apis", "Items")
+                if (api.get("Tags") or {}).get(key) == uid]
 
     def create(self, aws: AWSClients, desired: State, tags: Mapping[str, str], token: str) -> Raw:
         client = aws.client("apigatewayv2")
@@ -130,8 +131,7 @@ class GatewayApi(Kind):
         client = aws.client("apigatewayv2")
         domain = _our_domain(client, client.get_api(ApiId=ident))
         for arn in (f"arn:aws:apigateway:{aws.region}::/apis/{ident}", *([domain["DomainNameArn"]] if domain else [])):
-            change.apply(lambda tags, arn=arn: client.tag_resource(ResourceArn=arn, Tags=tags),
-                         lambda keys, arn=arn: client.untag_resource(ResourceArn=arn, TagKeys=keys), key=None)
+            tag_resource(client, change, key=None, ResourceArn=arn)
 
     def delete(self, aws: AWSClients, ident: str, raw: Raw, spec: Mapping[str, Any]) -> None:
         # The custom domain goes first; deleting the API deletes its routes, integrations and
